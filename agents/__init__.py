@@ -1,0 +1,1 @@
+"""hloenv.agents (see the open issues)."""

@@ -1,0 +1,109 @@
+"""Print a Module as HLO text in the current style; print -> parse -> print is a fixpoint."""
+
+from __future__ import annotations
+
+from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.instruction import CONTROL_PREDECESSORS, LIST_VALUED_CALL_ATTRS, Instruction
+from hloenv.altgraph.module import Module
+
+
+def print_module(module: Module) -> str:
+    """Module -> HLO text accepted by `jaxlib._hlo.hlo_module_from_text`."""
+    out = ["HloModule ", module.name, _attrs_text(module.attrs), "\n"]
+    for comp in callees_first(module):
+        out.append("\n")
+        out.append(print_computation(comp))
+    return "".join(out)
+
+
+def print_computation(comp: Computation) -> str:
+    head = ("ENTRY " if comp.is_entry else "") + comp.name + _attrs_text(comp.attrs) + " {\n"
+    root = comp.root
+    lines = [head]
+    for inst in comp.instructions:
+        lines.append("  ROOT " if inst is root else "  ")
+        lines.append(instruction_text(inst))
+        lines.append("\n")
+    lines.append("}\n")
+    return "".join(lines)
+
+
+def instruction_text(inst: Instruction) -> str:
+    """One instruction without indentation or ROOT: `name = shape opcode(operands), attrs`."""
+    if inst.payload is not None:
+        inside = inst.payload
+    else:
+        inside = ", ".join([op.name for op in inst.operands])
+    text = f"{inst.name} = {inst.shape.to_text()} {inst.opcode}({inside})"
+    if inst.attrs or inst.called or inst.control_predecessors:
+        text += _instruction_attrs(inst)
+    return text
+
+
+def _instruction_attrs(inst: Instruction) -> str:
+    parts = []
+    written = set()
+    for key, value in inst.attrs.items():
+        if value is None:
+            value = _reference_value(inst, key)
+            if value is None:
+                continue
+        parts.append(f", {key}={value}")
+        written.add(key)
+    for key in inst.called:
+        if key not in written:
+            parts.append(f", {key}={_reference_value(inst, key)}")
+    if inst.control_predecessors and CONTROL_PREDECESSORS not in written:
+        parts.append(f", {CONTROL_PREDECESSORS}={_reference_value(inst, CONTROL_PREDECESSORS)}")
+    return "".join(parts)
+
+
+def _reference_value(inst: Instruction, key: str) -> str | None:
+    if key == CONTROL_PREDECESSORS:
+        if not inst.control_predecessors:
+            return None
+        return "{" + ", ".join(p.name for p in inst.control_predecessors) + "}"
+    comps = inst.called.get(key)
+    if comps is None:
+        return None
+    if key in LIST_VALUED_CALL_ATTRS and (len(comps) != 1 or key != "calls"):
+        return "{" + ", ".join(c.name for c in comps) + "}"
+    return comps[0].name if len(comps) == 1 else "{" + ", ".join(c.name for c in comps) + "}"
+
+
+def _attrs_text(attrs: dict) -> str:
+    return "".join(f", {k}={v}" for k, v in attrs.items() if v is not None)
+
+
+def callees_first(module: Module) -> list[Computation]:
+    """Computations ordered so that each comes after every computation it calls."""
+    done: set[int] = set()
+    order: list[Computation] = []
+    for start in module.computations:
+        if id(start) in done:
+            continue
+        stack = [(start, iter(_callees(start)))]
+        on_stack = {id(start)}
+        while stack:
+            comp, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                on_stack.discard(id(comp))
+                if id(comp) not in done:
+                    done.add(id(comp))
+                    order.append(comp)
+            elif id(nxt) not in done and id(nxt) not in on_stack:
+                on_stack.add(id(nxt))
+                stack.append((nxt, iter(_callees(nxt))))
+    # keep the entry last, as XLA prints it
+    order.sort(key=lambda c: c.is_entry)
+    return order
+
+
+def _callees(comp: Computation) -> list[Computation]:
+    out = []
+    for inst in comp.instructions:
+        if inst.called:
+            out.extend(inst.called_computations)
+    return out

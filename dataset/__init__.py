@@ -1,0 +1,1 @@
+"""hloenv.dataset (see the open issues)."""

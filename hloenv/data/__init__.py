@@ -1,0 +1,1 @@
+"""Bundled HLO modules the project generates from its own JAX code."""

@@ -1,0 +1,1 @@
+"""The XLA bridge: compile, run, time and compare modules through jaxlib."""

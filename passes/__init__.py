@@ -1,0 +1,1 @@
+"""hloenv.passes (see the open issues)."""
