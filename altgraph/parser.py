@@ -11,6 +11,7 @@ are kept as written, so nothing the parser does not model is lost.
 
 from __future__ import annotations
 
+import difflib
 import gc
 import re
 
@@ -19,6 +20,7 @@ from hloenv.altgraph.errors import HloParseError
 from hloenv.altgraph.instruction import (CALLED_COMPUTATION_ATTRS, CONTROL_PREDECESSORS,
                                          LIST_VALUED_CALL_ATTRS, Instruction)
 from hloenv.altgraph.module import Module
+from hloenv.altgraph.opcodes import KNOWN_OPCODES
 from hloenv.altgraph.shape import Shape, _cache as _shape_cache, _parse_at, parse_shape
 
 _NAME = r"[A-Za-z_][\w.\-]*"
@@ -31,7 +33,7 @@ _INST = re.compile(
 # one `, key=value` attribute; values nest braces up to three deep
 _VAL = (rf"(?:{_STR}|\{{(?:[^{{}}\"]++|{_STR}|\{{(?:[^{{}}\"]++|{_STR}|\{{(?:[^{{}}\"]++|{_STR})*+\}})*+\}})*+\}}"
         r"|[^,{}\"\s]++)*+")
-_ATTR = re.compile(rf",[ \t]*([\w.\-]+)=({_VAL})[ \t]*")
+_ATTR = re.compile(rf",[ \t]*([\w.\-]+)=({_VAL})[ \t\r]*")
 # the same, capturing the whole match so that findall can prove it covered the tail
 _ATTR_SPAN = re.compile(rf"(,[ \t]*([\w.\-]+)=({_VAL})[ \t\r]*)")
 _REFERENCE_ATTRS = CALLED_COMPUTATION_ATTRS | {CONTROL_PREDECESSORS}
@@ -191,6 +193,7 @@ class _Parser:
         match = _INST.match
         shapes = _shape_cache
         setdefault = by_name.setdefault
+        one_attr = _ATTR.fullmatch
         while True:
             if i >= n:
                 raise HloParseError(f"unexpected end of input: computation {comp.name!r} "
@@ -203,6 +206,8 @@ class _Parser:
                 shape = shapes.get(shape_text)
                 if shape is None:
                     shape = self._shape(shape_text, i, line)
+                if opcode not in KNOWN_OPCODES:
+                    raise _unknown_opcode(opcode, i, line)
                 if opcode == "parameter" or opcode == "constant":
                     names = _NO_NAMES
                     inst = Instruction(name, opcode, shape, None, None,
@@ -217,8 +222,12 @@ class _Parser:
                     else:
                         names = operand_text.split(", ")
                     inst = Instruction(name, opcode, shape, None, None, None, None, i)
-                if tail and not tail.isspace():
-                    self._instruction_attrs(inst, tail, i, line)
+                if tail:
+                    one = one_attr(tail)
+                    if one is not None and one.group(1) not in _REFERENCE_ATTRS:
+                        inst.attrs = {one.group(1): one.group(2)}
+                    elif not tail.isspace():
+                        self._instruction_attrs(inst, tail, i, line)
                 is_root = root_kw
             else:
                 stripped = line.strip()
@@ -319,6 +328,8 @@ class _Parser:
         is_root, name, shape_text, opcode, operand_text, tail, _ = parts
         line_no = first + 1
         shape = self._shape(shape_text, line_no, stmt)
+        if opcode not in KNOWN_OPCODES:
+            raise _unknown_opcode(opcode, line_no, stmt)
         payload = None
         names: list[str] = _NO_NAMES
         if opcode == "parameter" or opcode == "constant":
@@ -397,6 +408,12 @@ class _Parser:
                                             "not defined", inst.line, _col_of(line, name))
                     comps.append(comp)
                 inst.called[key] = comps
+
+
+def _unknown_opcode(opcode: str, line_no: int, line: str) -> HloParseError:
+    close = difflib.get_close_matches(opcode, KNOWN_OPCODES, n=3)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return HloParseError(f"unknown opcode {opcode!r}{hint}", line_no, line.find(opcode + "(") + 1)
 
 
 def _undefined(name: str, inst: Instruction, comp: Computation, line: str) -> HloParseError:

@@ -1,0 +1,5 @@
+import sys
+
+from hloenv.cli import main
+
+sys.exit(main())

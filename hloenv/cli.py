@@ -1,0 +1,131 @@
+"""The `hloenv` command line.
+
+    hloenv check FILE...      parse, verify, print, re-parse (ours and XLA's parser); one line per file
+    hloenv demo [FILE]        the main job on the bundled default module (or FILE)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from hloenv.altgraph import HloError, HloParseError, Module, load_hlo, parse_hlo
+
+
+def default_module_path() -> Path:
+    """The bundled default module (an MLP training step generated from our own JAX code)."""
+    from hloenv.data.generate import DATA_DIR, DEFAULT_MODULE
+    return DATA_DIR / DEFAULT_MODULE
+
+
+def check_file(path: str | Path) -> Module:
+    """Parse, verify, print, re-parse with our parser (fixpoint) and with XLA's parser.
+
+    Raises:
+        HloError: the file is not valid HLO, or its printed text is not a fixpoint.
+        ValueError: XLA's parser rejects our printed text.
+    """
+    module = load_hlo(path)
+    module.verify()
+    text = module.to_text()
+    again = parse_hlo(text, f"{path} (printed)")
+    if again.to_text() != text:
+        raise HloError("print -> parse -> print is not a fixpoint")
+    if again.fingerprint() != module.fingerprint():
+        raise HloError("fingerprint changed after print -> parse")
+    xla_parse(text)
+    return module
+
+
+def xla_parse(text: str) -> None:
+    """Parse with XLA's own parser (jaxlib); raises ValueError with XLA's first error line."""
+    from jaxlib import _hlo
+    try:
+        _hlo.hlo_module_from_text(text)
+    except Exception as err:  # JaxRuntimeError
+        lines = [line for line in str(err).splitlines() if line.strip()]
+        raise ValueError("XLA's parser rejects the printed text: " + " ".join(lines[:3])[:400]) from None
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.files:
+        t0 = time.perf_counter()
+        try:
+            module = check_file(path)
+        except (HloError, ValueError, OSError) as err:
+            failed += 1
+            print(f"FAIL {path}: {_reason(err)}")
+            continue
+        ms = (time.perf_counter() - t0) * 1e3
+        print(f"ok   {path}: {len(module.computations)} computations, {module.instruction_count} "
+              f"instructions, fingerprint {module.fingerprint()[:12]} ({ms:.0f} ms)")
+    if len(args.files) > 1:
+        print(f"{len(args.files) - failed} ok, {failed} failed")
+    return 1 if failed else 0
+
+
+def _reason(err: Exception) -> str:
+    """One line saying what is wrong and where (without repeating the file name)."""
+    if isinstance(err, HloParseError):
+        where = f"line {err.line}, col {err.column}: " if err.line else ""
+        return where + err.reason.splitlines()[0]
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}" if isinstance(err, OSError) else text or type(err).__name__
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    path = Path(args.file) if args.file else default_module_path()
+    try:
+        module = check_file(path)
+    except (HloError, ValueError, OSError) as err:
+        print(f"FAIL {path}: {_reason(err)}")
+        return 1
+    print(f"module      {module.name} ({path.name})")
+    print(f"size        {len(module.computations)} computations, {module.instruction_count} instructions")
+    print(f"entry       {len(module.entry.parameters)} parameters -> {module.entry.root.shape.to_text()}")
+    top = ", ".join(f"{op} {n}" for op, n in list(module.opcode_histogram().items())[:8])
+    print(f"opcodes     {top}")
+    print(f"fingerprint {module.fingerprint()}")
+    print("checks      parsed, verified, printed, re-parsed by hloenv and by XLA: ok")
+    try:
+        from hloenv.xla import compare
+    except ImportError as err:  # the XLA bridge is optional for `check`
+        print(f"xla         skipped: {err}")
+        return 0
+    result = compare(path.read_text(), module.to_text())
+    print(f"xla         original vs printed text on the same random inputs: "
+          f"{'identical outputs' if result.equal else 'OUTPUTS DIFFER'}")
+    if not result.equal:
+        print(result)
+    return 0 if result.equal else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hloenv", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="parse, verify and round-trip HLO files")
+    check.add_argument("files", nargs="+", help="HLO text files (or .pb HloModuleProto)")
+    check.set_defaults(func=_cmd_check)
+    demo = sub.add_parser("demo", help="run the main job on the bundled default module")
+    demo.add_argument("file", nargs="?", help="an HLO file instead of the bundled module")
+    demo.set_defaults(func=_cmd_demo)
+    try:
+        from hloenv.xla.cli import add_commands
+    except ImportError:
+        pass
+    else:
+        add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

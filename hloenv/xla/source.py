@@ -1,0 +1,60 @@
+"""Turn what a user passes (a Module, HLO text or a path) into a Module and its HLO text."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from hloenv.altgraph import Module, parse_hlo
+
+ModuleLike = Any  # Module | str (HLO text or a path) | os.PathLike
+
+_ELIDED = re.compile(r"constant\(\{\.\.\.\}\)")
+
+
+def as_module(source: ModuleLike) -> Module:
+    """A Module from a Module, HLO text, or a path to an HLO text file.
+
+    Raises:
+        ValueError: The text has elided constants (``constant({...})``), which XLA would
+            silently run as zeros.
+        HloParseError: The text does not parse.
+    """
+    if isinstance(source, Module):
+        return source
+    text = as_text_input(source)
+    return parse_hlo(text)
+
+
+def as_text_input(source: str | os.PathLike) -> str:
+    """The HLO text behind ``source`` (text or a path), rejecting elided constants."""
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
+                                            and not source.lstrip().startswith("HloModule")):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"no HLO file at {path}")
+        text = path.read_text()
+    elif isinstance(source, str):
+        text = source
+    else:
+        raise TypeError(f"expected a Module, HLO text or a path, got {type(source).__name__}")
+    if _ELIDED.search(text):
+        raise ValueError("HLO text has elided constants 'constant({...})'; XLA would run them as "
+                         "zeros. Print the module with large constants in full.")
+    return text
+
+
+def module_key(module: Module) -> str:
+    """The cache key of a module's content: its structural fingerprint when the IR has one."""
+    return _module_key(module)
+
+
+def _module_key(module: Module) -> str:
+    # Switch to module.fingerprint() once hloenv.altgraph.fingerprint exists (one line).
+    try:
+        return "fp:" + module.fingerprint()
+    except ImportError:
+        return "sha256:" + hashlib.sha256(module.to_text().encode()).hexdigest()
