@@ -21,7 +21,7 @@ from hloenv.altgraph.errors import HloVerifyError
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.shape import (COMPLEX_TYPES, ELEMENT_BITS, FLOAT_TYPES, SIGNED_TYPES, UNSIGNED_TYPES,
-                                   Shape, tuple_of)
+                                   Shape, _parse_at, tuple_of)
 
 INT_TYPES = SIGNED_TYPES | UNSIGNED_TYPES
 PRED_INT_TYPES = INT_TYPES | {"pred"}
@@ -46,6 +46,7 @@ def verify_module(module: Module) -> None:
         raise HloVerifyError(f"module {module.name!r} has no entry computation")
     for comp in module.computations:
         verify_computation(comp)
+    _check_entry_layout(module)
 
 
 def verify_computation(comp: Computation) -> None:
@@ -72,6 +73,32 @@ def verify_computation(comp: Computation) -> None:
             raise HloVerifyError(f"computation {comp.name!r}, {err.reason}", inst.line, 1) from None
         except Exception as err:  # a rule tripped over input it did not foresee: still a typed error
             raise _error(comp, inst, f"malformed instruction ({type(err).__name__}: {err})") from None
+
+
+def _check_entry_layout(module: Module) -> None:
+    """The entry's parameters and root agree with `entry_computation_layout` (when given)."""
+    text = module.attrs.get("entry_computation_layout")
+    entry = module.entry
+    if text is None or entry is None:
+        return
+    root = entry.root
+    try:
+        params, pos = _parse_at(text, 1)
+        arrow = text.index("->", pos)
+        result, _ = _parse_at(text, arrow + 2)
+    except Exception:  # the shape parser's errors, or a missing '->'
+        raise HloVerifyError(f"malformed entry_computation_layout {text[:80]!r}", root.line, 1) from None
+    args = entry.parameters
+    if not params.is_tuple or len(params.tuple_shapes) != len(args):
+        raise _error(entry, root, f"entry_computation_layout has {len(params.tuple_shapes)} parameters, "
+                                  f"the entry computation has {len(args)}")
+    for param, shape in zip(args, params.tuple_shapes):
+        if not _matches(shape, param.shape):
+            raise _error(entry, param, f"shape {param.shape.to_text(False)} differs from "
+                                       f"{shape.to_text(False)} in entry_computation_layout")
+    if not _matches(result, root.shape):
+        raise _error(entry, root, f"root shape {root.shape.to_text(False)} differs from the result "
+                                  f"{result.to_text(False)} in entry_computation_layout")
 
 
 def _error(comp: Computation, inst: Instruction, message: str) -> HloVerifyError:
@@ -631,17 +658,41 @@ def _gather(inst: Instruction) -> Shape:
 
 
 def _scatter(inst: Instruction) -> Shape:
-    # scatter(operands..., indices, updates...): results have the operands' shapes.
+    # scatter(operands..., indices, updates...): results have the operands' shapes; each update is
+    # the indices' scatter dims plus window dims that fit in the operand.
     n = len(inst.operands)
     if n % 2 == 0:
         raise _Fail(f"expects N operands, indices and N updates, got {n} operands")
     k = n // 2
     operands = [_array(inst, i) for i in range(k)]
-    _need_type(inst, _array(inst, k), INT_TYPES, "integer scatter indices")
+    idx = _array(inst, k)
+    _need_type(inst, idx, INT_TYPES, "integer scatter indices")
     updates = [_array(inst, i) for i in range(k + 1, n)]
     _same_dims(inst, operands)
     _same_dims(inst, updates, "updates")
-    A.scatter_dnums(inst)
+    s = A.scatter_dnums(inst)
+    op, upd = operands[0], updates[0]
+    if len(s.update_window_dims) + len(s.inserted_window_dims) + len(s.input_batching_dims) != op.rank:
+        raise _Fail(f"update_window_dims, inserted_window_dims and input_batching_dims must cover the "
+                    f"operand's {op.rank} dimensions")
+    _dims_in_range(s.update_window_dims, upd.rank, "update window dimension")
+    _dims_in_range(s.inserted_window_dims + s.input_batching_dims, op.rank, "inserted/batching dimension")
+    _dims_in_range(s.scatter_dims_to_operand_dims, op.rank, "scatter_dims_to_operand_dims entry")
+    indices = idx.dims + (1,) if s.index_vector_dim == idx.rank else idx.dims
+    if not 0 <= s.index_vector_dim < len(indices):
+        raise _Fail(f"index_vector_dim {s.index_vector_dim} is out of range")
+    if len(s.scatter_dims_to_operand_dims) != indices[s.index_vector_dim]:
+        raise _Fail(f"scatter_dims_to_operand_dims has {len(s.scatter_dims_to_operand_dims)} entries, index "
+                    f"vectors have {indices[s.index_vector_dim]}")
+    scatter_sizes = [d for i, d in enumerate(indices) if i != s.index_vector_dim]
+    update_scatter = [d for i, d in enumerate(upd.dims) if i not in s.update_window_dims]
+    if scatter_sizes != update_scatter:
+        raise _Fail(f"update scatter dimensions {update_scatter} differ from the indices' {scatter_sizes}")
+    window_dims = [d for i, d in enumerate(op.dims)
+                   if i not in s.inserted_window_dims and i not in s.input_batching_dims]
+    for w, d in zip(s.update_window_dims, window_dims):
+        if upd.dims[w] > d:
+            raise _Fail(f"update window dimension {w} (size {upd.dims[w]}) exceeds the operand's {d}")
     _check_reducer(inst, updates, operands)
     return operands[0] if k == 1 else tuple_of(operands)
 
