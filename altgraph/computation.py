@@ -82,7 +82,7 @@ class Computation:
         stack: list[tuple[Instruction, int]] = [(self.root, 0)]
         while stack:
             inst, i = stack.pop()
-            preds = inst.operands + inst.control_predecessors
+            preds = [*inst.operands, *inst.control_predecessors]
             if i == 0:
                 if id(inst) in seen:
                     continue

@@ -24,12 +24,11 @@ class HloParseError(HloError):
         super().__init__(self._format())
 
     def _format(self) -> str:
-        where = []
-        if self.source:
-            where.append(str(self.source))
+        parts = [str(self.source)] if self.source else []
         if self.line:
-            where.append(f"line {self.line}" + (f", col {self.column}" if self.column else ""))
-        return (": ".join([", ".join(where), self.reason]) if where else self.reason)
+            parts.append(f"line {self.line}" + (f", col {self.column}" if self.column else ""))
+        parts.append(self.reason)
+        return ": ".join(parts)
 
     def with_source(self, source: str) -> "HloParseError":
         return type(self)(self.reason, self.line, self.column, source)

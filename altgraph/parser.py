@@ -245,21 +245,21 @@ class _Parser:
                     raise HloParseError(f"second ROOT {inst.name!r} in computation {comp.name!r} "
                                         f"(first: {root.name!r})", inst.line, 1)
                 root = inst
-            if setdefault(inst.name, inst) is not inst:
-                raise HloParseError(f"duplicate instruction name {inst.name!r} (first defined at line "
-                                    f"{by_name[inst.name].line})", inst.line, 1)
             inst.parent = comp
             insts.append(inst)
-            if names:
+            if names:  # wired before the name is registered, so `a = negate(a)` is a cycle
                 try:
                     ops = inst.operands = [by_name[k] for k in names]
                 except KeyError:
                     forward.append((inst, names, line))
-                    continue
-                for op in ops:
-                    users = op.users
-                    if not users or users[-1] is not inst:
-                        users.append(inst)
+                else:
+                    for op in ops:
+                        users = op.users
+                        if not users or users[-1] is not inst:
+                            users.append(inst)
+            if setdefault(inst.name, inst) is not inst:
+                raise HloParseError(f"duplicate instruction name {inst.name!r} (first defined at line "
+                                    f"{by_name[inst.name].line})", inst.line, 1)
             if inst.control_predecessors is _PENDING_CONTROL:
                 forward.append((inst, names, line))
         if not insts:
@@ -391,7 +391,7 @@ class _Parser:
                 inst.control_predecessors = preds
         position = {id(inst): k for k, inst in enumerate(comp.instructions)}
         for k, inst in enumerate(comp.instructions):
-            for op in inst.operands + inst.control_predecessors:
+            for op in [*inst.operands, *inst.control_predecessors]:
                 if position[id(op)] >= k:
                     comp.instructions = _topological(comp.instructions)
                     return
@@ -560,7 +560,7 @@ def _topological(insts: list[Instruction]) -> list[Instruction]:
         while stack:
             k, j = stack.pop()
             inst = insts[k]
-            preds = inst.operands + inst.control_predecessors
+            preds = [*inst.operands, *inst.control_predecessors]
             if j < len(preds):
                 stack.append((k, j + 1))
                 q = position[id(preds[j])]

@@ -1,0 +1,29 @@
+"""`hloenv check` and `hloenv demo`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from hloenv.cli import main
+from tests.conftest import DATA
+
+
+def test_check_reports_each_file_and_fails_on_any_bad_one(tmp_path, capsys):
+    bad = tmp_path / "bad.hlo"
+    bad.write_text("HloModule m\nENTRY e {\n  ROOT r = f32[4] frobnicate()\n}\n")
+    missing = tmp_path / "missing.hlo"
+    good = DATA / "scan_rnn.hlo"
+    assert main(["check", str(good)]) == 0
+    assert main(["check", str(good), str(bad), str(missing)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"ok   {good}")
+    assert any(line.startswith(f"FAIL {bad}: line 3, col 19: unknown opcode 'frobnicate'") for line in out)
+    assert any(line.startswith(f"FAIL {missing}: FileNotFoundError") for line in out)
+    assert out[-1] == "1 ok, 2 failed"
+
+
+def test_check_as_a_console_command():
+    proc = subprocess.run([sys.executable, "-m", "hloenv", "check", str(DATA / "mlp_train_step.hlo")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "162 instructions" in proc.stdout
