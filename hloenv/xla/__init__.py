@@ -1,1 +1,20 @@
-"""The XLA bridge: compile, run, time and compare modules through jaxlib."""
+"""The XLA bridge: compile, run, time and compare modules through jaxlib, in worker processes.
+
+``evaluate`` times a module, ``compare`` checks two modules agree on the same inputs, ``cost``
+asks XLA's HloCostAnalysis without compiling. Nothing here imports jax in the caller's process.
+"""
+
+from __future__ import annotations
+
+from hloenv.xla.api import compare, cost, evaluate, warm_up
+from hloenv.xla.errors import (BackendUnavailable, EvaluationError, UnsupportedOnBackend,
+                               XlaBackendError)
+from hloenv.xla.inputs import make_inputs
+from hloenv.xla.passes import ENV_DISABLED_PASSES
+from hloenv.xla.results import Comparison, Cost, Evaluation, OutputDiff
+
+__all__ = [
+    "BackendUnavailable", "Comparison", "Cost", "ENV_DISABLED_PASSES", "Evaluation",
+    "EvaluationError", "OutputDiff", "UnsupportedOnBackend", "XlaBackendError", "compare", "cost",
+    "evaluate", "make_inputs", "warm_up",
+]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -47,14 +46,6 @@ def as_text_input(source: str | os.PathLike) -> str:
     return text
 
 
-def module_key(module: Module) -> str:
-    """The cache key of a module's content: its structural fingerprint when the IR has one."""
-    return _module_key(module)
-
-
 def _module_key(module: Module) -> str:
-    # Switch to module.fingerprint() once hloenv.altgraph.fingerprint exists (one line).
-    try:
-        return "fp:" + module.fingerprint()
-    except ImportError:
-        return "sha256:" + hashlib.sha256(module.to_text().encode()).hexdigest()
+    """The cache key of a module's content: the IR's structural fingerprint (names ignored)."""
+    return "fp:" + module.fingerprint()

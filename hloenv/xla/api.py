@@ -1,0 +1,271 @@
+"""Public entry points: ``evaluate``, ``compare`` and ``cost``."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import platform
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from hloenv.altgraph import Module
+from hloenv.xla.cache import EvaluationCache, cache_key
+from hloenv.xla.errors import BackendUnavailable, EvaluationError, UnsupportedOnBackend
+from hloenv.xla.inputs import parameter_specs
+from hloenv.xla.passes import disabled_passes_for, validate_pass_names
+from hloenv.xla.pool import get_pool
+from hloenv.xla.results import Comparison, Cost, Evaluation, summarize
+from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input
+from hloenv.xla.targets import unsupported_targets
+from hloenv.xla.tolerance import compare_arrays
+
+BACKENDS = ("cpu", "gpu")
+#: Default per-call time limit (compile + runs), seconds. Large modules compile for minutes.
+DEFAULT_TIMEOUT = 900.0
+_GPU_PLUGINS = ("jax_cuda13_plugin", "jax_cuda12_plugin", "jax_plugins.xla_cuda12",
+                "jax_plugins.xla_cuda13")
+
+
+@functools.lru_cache(maxsize=1)
+def jaxlib_version() -> str:
+    """The installed jaxlib version (read from package metadata, without importing jaxlib)."""
+    try:
+        return version("jaxlib")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@functools.lru_cache(maxsize=1)
+def _host_description() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"cpu:{model}:{len(os.sched_getaffinity(0))}"
+
+
+def _gpu_plugin_available() -> bool:
+    for name in _GPU_PLUGINS:
+        try:
+            if importlib.util.find_spec(name) is not None:
+                return True
+        except (ImportError, ValueError):
+            continue
+    return False
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend == "gpu" and not _gpu_plugin_available():
+        raise BackendUnavailable("backend 'gpu' needs the CUDA PJRT plugin "
+                                 "(pip install 'jax[cuda12]'); none is installed")
+
+
+def _load(source: ModuleLike) -> tuple[Module, str]:
+    """(module, HLO text to compile): user text is compiled as given, a Module as printed."""
+    if isinstance(source, Module):
+        return source, source.to_text()
+    text = as_text_input(source)
+    return as_module(text), text
+
+
+def _has_fusions(module: Module) -> bool:
+    return any(inst.opcode == "fusion" for inst in module.instructions())
+
+
+def _option_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def xla_overrides(module: Module, pipeline: str, xla_options: Mapping[str, Any] | None,
+                  disable_passes: Iterable[str] | None, low_noise: bool) -> list[tuple[str, str]]:
+    """The DebugOptions overrides one evaluation compiles with, sorted by flag name."""
+    options = {k: _option_value(v) for k, v in (xla_options or {}).items()}
+    extra = list(disable_passes or ())
+    user_disabled = options.pop("xla_disable_hlo_passes", "")
+    extra += [p for p in user_disabled.split(",") if p]
+    disabled = disabled_passes_for(pipeline, _has_fusions(module), extra)
+    if disabled:
+        options["xla_disable_hlo_passes"] = ",".join(disabled)
+    if low_noise:
+        options["xla_cpu_multi_thread_eigen"] = "false"
+    return sorted(options.items())
+
+
+def _raise_failure(reply: dict[str, Any], backend: str) -> None:
+    if reply.get("status") == "unsupported":
+        raise UnsupportedOnBackend(backend, reply.get("targets", []), "XLA has no implementation")
+    raise EvaluationError(reply.get("status", "worker_error"), reply.get("message", "?"))
+
+
+def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-default",
+             xla_options: Mapping[str, Any] | None = None,
+             disable_passes: Iterable[str] | None = None, seed: int = 0, *,
+             warmup: int = 2, repeats: int = 20, min_repeats: int = 3, time_budget: float = 1.0,
+             low_noise: bool = False, return_outputs: bool = False,
+             timeout: float | None = DEFAULT_TIMEOUT, memory_limit: int | None = None,
+             cache: bool = True, cache_dir: str | os.PathLike | None = None) -> Evaluation:
+    """Compile ``module`` with XLA in a worker process, run it on seeded inputs, and time it.
+
+    Args:
+        module: A Module, HLO text or a path to an HLO file.
+        backend: ``"cpu"`` or ``"gpu"`` (needs the CUDA plugin).
+        pipeline: ``"xla-default"`` (XLA's full pipeline) or ``"env"`` (XLA's versions of the
+            environment's own decisions switched off; see ``ENV_DISABLED_PASSES``).
+        xla_options: Any DebugOptions flags, e.g. ``{"xla_cpu_enable_fast_math": True}``.
+        disable_passes: XLA pass names to switch off, checked against the pinned jaxlib's table.
+        seed: Seed of the inputs (see :func:`make_inputs`).
+        warmup: Untimed runs before timing (at least 1).
+        repeats: Stop after this many timed runs ...
+        min_repeats: ... or, once this many are done, when ``time_budget`` seconds are used.
+        time_budget: Seconds of timed runs to aim for.
+        low_noise: Run in a worker pinned to one core with single-threaded Eigen.
+        return_outputs: Fill ``Evaluation.outputs`` (never served from the cache).
+        timeout: Seconds for compile plus runs; past it the worker is killed.
+        memory_limit: Worker address-space cap in bytes (default: see ``default_memory_limit``).
+        cache: Read and write the disk cache.
+        cache_dir: Cache root (default ``$HLOENV_CACHE_DIR`` or ``~/.cache/hloenv``).
+
+    Raises:
+        EvaluationError: Compile or run failed, or the worker crashed, ran out of memory or time.
+        UnsupportedOnBackend: The module needs custom calls the backend lacks.
+        BackendUnavailable: The backend is not installed here.
+        ValueError: Unknown pipeline or pass name, or elided constants in the text.
+    """
+    _check_backend(backend)
+    mod, text = _load(module)
+    return _evaluate(mod, text, backend, pipeline, xla_options, disable_passes, seed, warmup,
+                     repeats, min_repeats, time_budget, low_noise, return_outputs, timeout,
+                     memory_limit, cache, cache_dir)
+
+
+def _evaluate(mod: Module, text: str, backend: str, pipeline: str,
+              xla_options: Mapping[str, Any] | None, disable_passes: Iterable[str] | None,
+              seed: int, warmup: int, repeats: int, min_repeats: int, time_budget: float,
+              low_noise: bool, return_outputs: bool, timeout: float | None,
+              memory_limit: int | None, cache: bool,
+              cache_dir: str | os.PathLike | None) -> Evaluation:
+    missing = unsupported_targets(mod, backend)
+    if missing:
+        raise UnsupportedOnBackend(backend, missing, "found by scanning custom-call targets")
+    overrides = xla_overrides(mod, pipeline, xla_options, disable_passes, low_noise)
+    pool = get_pool(backend, memory_limit, low_noise)
+    device_key = _host_description() if backend == "cpu" else pool.info()["device"]
+    timing = {"warmup": max(1, int(warmup)), "repeats": max(0, int(repeats)),
+              "min_repeats": max(0, min(int(min_repeats), int(repeats))),
+              "time_budget": float(time_budget)}
+    key = cache_key({"module": _module_key(mod), "backend": backend, "pipeline": pipeline,
+                     "overrides": overrides, "seed": seed, "timing": timing,
+                     "low_noise": low_noise, "jaxlib": jaxlib_version(), "device": device_key})
+    store = EvaluationCache(cache_dir) if cache else None
+    if store is not None and not return_outputs:
+        hit = store.get(key)
+        if hit is not None:
+            try:
+                result = Evaluation.from_dict(hit)
+                result.cached = True
+                return result
+            except TypeError:
+                pass  # an entry from another schema: recompute
+    request = {"op": "evaluate", "text": text, "specs": parameter_specs(mod), "seed": seed,
+               "overrides": overrides, "return_outputs": return_outputs, **timing}
+    reply, info = pool.call(request, timeout)
+    if not reply.get("ok"):
+        _raise_failure(reply, backend)
+    median, fastest, iqr = summarize(reply["samples"])
+    result = Evaluation(
+        module_name=mod.name, backend=backend, pipeline=pipeline, median=median, min=fastest,
+        iqr=iqr, samples=reply["samples"], warmup_runs=reply["warmup"],
+        compile_time=reply["compile_s"], device=info["device"],
+        jaxlib_version=info.get("jaxlib", jaxlib_version()),
+        options={"xla_options": dict(overrides), "low_noise": low_noise, **timing},
+        seed=seed, key=key, cached=False, outputs=reply["outputs"])
+    if store is not None:
+        store.put(key, result.to_dict())
+    return result
+
+
+def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = "xla-default",
+            seed: int = 0, *, rtol: float | None = None, atol: float | None = None,
+            xla_options: Mapping[str, Any] | None = None,
+            disable_passes: Iterable[str] | None = None, pipeline_b: str | None = None,
+            timeout: float | None = DEFAULT_TIMEOUT,
+            memory_limit: int | None = None) -> Comparison:
+    """Run ``a`` and ``b`` on the same seeded inputs and compare every output buffer.
+
+    Floats pass when ``|a - b| <= atol + rtol * |b|`` (per-dtype defaults in
+    ``tolerance.DEFAULT_TOLERANCES``), NaN positions must agree, integers and booleans must be
+    equal. ``pipeline_b`` (default: ``pipeline``) lets B compile differently from A.
+
+    Raises:
+        ValueError: The modules take different parameters.
+        EvaluationError, UnsupportedOnBackend, BackendUnavailable: As for :func:`evaluate`.
+    """
+    _check_backend(backend)
+    ma, text_a = _load(a)
+    mb, text_b = _load(b)
+    specs_a, specs_b = parameter_specs(ma), parameter_specs(mb)
+    if specs_a != specs_b:
+        raise ValueError(f"modules take different parameters: {specs_a} vs {specs_b}")
+    def outputs(mod: Module, text: str, pipe: str) -> list:
+        ev = _evaluate(mod, text, backend, pipe, xla_options, disable_passes, seed, 1, 0, 0, 0.0,
+                       False, True, timeout, memory_limit, False, None)
+        return ev.outputs or []
+
+    out_a = outputs(ma, text_a, pipeline)
+    out_b = outputs(mb, text_b, pipeline_b or pipeline)
+    if len(out_a) != len(out_b):
+        return Comparison(False, [], seed, ma.name, mb.name,
+                          f"output counts differ: {len(out_a)} vs {len(out_b)}")
+    diffs = [compare_arrays(i, x, y, rtol, atol) for i, (x, y) in enumerate(zip(out_a, out_b))]
+    bad = [d.index for d in diffs if not d.equal]
+    reason = f"outputs {bad} differ" if bad else ""
+    return Comparison(not bad, diffs, seed, ma.name, mb.name, reason)
+
+
+_COST_MEMO: OrderedDict[str, Cost] = OrderedDict()
+_COST_MEMO_SIZE = 4096
+
+
+def cost(module: ModuleLike, backend: str = "cpu", *, timeout: float | None = 120.0) -> Cost:
+    """XLA's HloCostAnalysis of ``module``: flops, transcendentals, bytes accessed.
+
+    No compile: the module is only parsed by XLA. Runs in the shared worker (an XLA CHECK on a
+    malformed module cannot take the caller down) and is memoised by module fingerprint.
+    """
+    mod, text = _load(module)
+    key = _module_key(mod)
+    hit = _COST_MEMO.get(key)
+    if hit is not None:
+        _COST_MEMO.move_to_end(key)
+        return hit
+    reply, _ = get_pool("cpu").call({"op": "cost", "text": text}, timeout)
+    if not reply.get("ok"):
+        _raise_failure(reply, backend)
+    c = reply["cost"]
+    result = Cost(flops=c.get("flops", 0.0), transcendentals=c.get("transcendentals", 0.0),
+                  bytes_accessed=c.get("bytes accessed", 0.0))
+    _COST_MEMO[key] = result
+    if len(_COST_MEMO) > _COST_MEMO_SIZE:
+        _COST_MEMO.popitem(last=False)
+    return result
+
+
+def warm_up(backend: str = "cpu", low_noise: bool = False,
+            memory_limit: int | None = None) -> dict[str, Any]:
+    """Start the worker pool now (so the first ``evaluate`` does not pay for jax's import)."""
+    _check_backend(backend)
+    return get_pool(backend, memory_limit, low_noise).warm()
+
+

@@ -1,0 +1,42 @@
+"""Which custom-call targets a backend lacks: a fast scan before compiling, and XLA's error text."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Target-name prefixes that only one platform registers. Unknown targets are left to XLA: its
+# "No registered implementation" error is recognised by :func:`unsupported_from_error`.
+_GPU_ONLY = ("cuda_", "cublas", "cusolver", "cusparse", "cudnn", "__cudnn", "__cublas", "cu_",
+             "hipsolver", "hipblas", "rocm_", "hip_", "triton", "__triton", "__gpu", "gpu_",
+             "mosaic_gpu")
+_CPU_ONLY = ("lapack_", "ducc_", "cpu_")
+
+_NO_IMPL = re.compile(r"No registered implementation for (?:FFI )?custom call to ['\"]?([\w.\-]+)",
+                      re.IGNORECASE)
+
+
+def _strip(raw: str) -> str:
+    return raw.strip().strip('"')
+
+
+def custom_call_targets(module: Any) -> list[str]:
+    """Distinct custom-call targets in ``module``, in first-seen order."""
+    seen: dict[str, None] = {}
+    for inst in module.instructions():
+        if inst.opcode == "custom-call":
+            raw = inst.attrs.get("custom_call_target")
+            if raw:
+                seen.setdefault(_strip(raw), None)
+    return list(seen)
+
+
+def unsupported_targets(module: Any, backend: str) -> list[str]:
+    """Custom-call targets of ``module`` that ``backend`` is known to lack."""
+    lacking = _GPU_ONLY if backend == "cpu" else _CPU_ONLY
+    return [t for t in custom_call_targets(module) if t.lower().startswith(lacking)]
+
+
+def unsupported_from_error(message: str) -> list[str]:
+    """Targets named by an XLA "no registered implementation" error, else an empty list."""
+    return sorted(set(_NO_IMPL.findall(message)))

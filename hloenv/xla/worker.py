@@ -1,0 +1,165 @@
+"""The worker process: compiles, runs and times HLO with jaxlib, one request at a time.
+
+Started by :mod:`hloenv.xla.pool` as ``python -m hloenv.xla.worker``. Requests arrive on stdin,
+replies leave on a private copy of stdout (fd 1 itself is pointed at stderr so stray prints
+from XLA cannot corrupt the channel). Memory cap and CPU pinning are applied before jax is
+imported, so every thread XLA creates inherits them. A crash here (XLA abort, segfault, OOM)
+kills only this process; the pool turns it into an ``EvaluationError`` and starts a new one.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from hloenv.xla import protocol
+from hloenv.xla.inputs import flatten, inputs_from_specs
+from hloenv.xla.targets import unsupported_from_error
+
+_OOM_MARKERS = ("RESOURCE_EXHAUSTED", "Out of memory", "out of memory", "bad_alloc",
+                "Failed to allocate")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class Runner:
+    """Holds the PJRT client of one backend and serves requests."""
+
+    def __init__(self, backend: str) -> None:
+        import jax
+        jax.config.update("jax_enable_x64", True)
+        from jax._src.lib import xla_client
+        from jaxlib import _hlo, _jax
+        self.jax, self.xc, self._hlo, self._jax = jax, xla_client, _hlo, _jax
+        platform_name = "cuda" if backend == "gpu" else backend
+        self.device = jax.devices(platform_name)[0]
+        self.client = self.device.client
+        self.backend = backend
+
+    def describe(self) -> dict[str, Any]:
+        """Device and library facts for the Evaluation and the cache key."""
+        import jaxlib
+        dev = self.device
+        desc = f"{dev.platform}:{dev.device_kind}"
+        if self.backend == "cpu":
+            desc += f" ({_cpu_model()}, {len(os.sched_getaffinity(0))} cores usable)"
+        return {"device": desc, "jaxlib": jaxlib.__version__, "pid": os.getpid()}
+
+    # -- compile and run ---------------------------------------------------------------------
+    def compile(self, text: str, overrides: list[tuple[str, Any]]):
+        hlo = self._hlo.hlo_module_from_text(text)
+        mlir = self._jax.mlir.hlo_to_stablehlo(hlo.as_serialized_hlo_module_proto())
+        options = self.xc.CompileOptions()
+        options.env_option_overrides = list(overrides)
+        return self.client.compile_and_load(mlir, self._jax.DeviceList((self.device,)), options)
+
+    def evaluate(self, req: dict[str, Any]) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        try:
+            exe = self.compile(req["text"], req["overrides"])
+        except Exception as e:  # noqa: BLE001 - any XLA error is a reply, not a crash
+            return _failure("compile_error", e)
+        compile_s = time.perf_counter() - t0
+        flat = flatten(inputs_from_specs(req["specs"], req["seed"]))
+        try:
+            args = [self.jax.device_put(a, self.device) for a in flat]
+
+            def run():
+                outs = exe.execute(args)
+                for o in outs:
+                    o.block_until_ready()
+                return outs
+
+            outs = run()  # the first run is a warm-up too
+            outputs = [np.asarray(o) for o in outs] if req["return_outputs"] else None
+            for _ in range(max(0, req["warmup"] - 1)):
+                run()
+            samples: list[float] = []
+            start = time.perf_counter()
+            while len(samples) < req["repeats"] and (
+                    len(samples) < req["min_repeats"]
+                    or time.perf_counter() - start < req["time_budget"]):
+                t = time.perf_counter()
+                run()
+                samples.append(time.perf_counter() - t)
+        except Exception as e:  # noqa: BLE001
+            return _failure("runtime_error", e)
+        return {"ok": True, "compile_s": compile_s, "samples": samples, "outputs": outputs,
+                "warmup": max(1, req["warmup"])}
+
+    def cost(self, req: dict[str, Any]) -> dict[str, Any]:
+        try:
+            hlo = self._hlo.hlo_module_from_text(req["text"])
+            props = self._jax.hlo_module_cost_analysis(self.client, hlo)
+        except Exception as e:  # noqa: BLE001
+            return _failure("compile_error", e)
+        return {"ok": True, "cost": {k: float(v) for k, v in props.items()}}
+
+
+def _failure(status: str, error: BaseException) -> dict[str, Any]:
+    message = f"{type(error).__name__}: {error}"
+    targets = unsupported_from_error(message)
+    if targets:
+        return {"ok": False, "status": "unsupported", "targets": targets, "message": message}
+    if isinstance(error, MemoryError) or any(m in message for m in _OOM_MARKERS):
+        status = "oom"
+    return {"ok": False, "status": status, "message": message}
+
+
+def _setup_process(memory_limit: int, cores: list[int]) -> None:
+    if memory_limit > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    if cores:
+        os.sched_setaffinity(0, cores)
+
+
+def main() -> None:
+    """Serve requests until stdin closes."""
+    channel_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    channel_in = sys.stdin.buffer
+    backend = os.environ.get("HLOENV_WORKER_BACKEND", "cpu")
+    memory_limit = int(os.environ.get("HLOENV_WORKER_MEMORY", "0"))
+    cores = [int(c) for c in os.environ.get("HLOENV_WORKER_CORES", "").split(",") if c]
+    _setup_process(memory_limit, cores)
+    try:
+        runner = Runner(backend)
+    except Exception as e:  # noqa: BLE001
+        protocol.send(channel_out, {"ok": False, "status": "backend_unavailable",
+                                    "message": f"{type(e).__name__}: {e}"})
+        return
+    protocol.send(channel_out, {"ok": True, "hello": runner.describe()})
+    handlers = {"evaluate": runner.evaluate, "cost": runner.cost,
+                "ping": lambda req: {"ok": True}}
+    while True:
+        try:
+            req = protocol.recv(channel_in)
+        except protocol.ChannelClosed:
+            return
+        try:
+            reply = handlers[req["op"]](req)
+        except MemoryError as e:
+            reply = _failure("oom", e)
+        except Exception as e:  # noqa: BLE001 - report, keep serving
+            reply = _failure("worker_error", e)
+        protocol.send(channel_out, reply)
+
+
+if __name__ == "__main__":
+    main()
