@@ -27,9 +27,13 @@ _NAME = r"[A-Za-z_][\w.\-]*"
 _STR = r'"(?:[^"\\]|\\.)*+"'
 # an array shape, or a tuple shape nested up to three deep (index comments allowed)
 _SHAPE = r"(?:[a-z][a-z0-9]*+\[[^\]]*+\](?:\{[^{}]*+\})?|\((?:[^()]++|\((?:[^()]++|\([^()]*+\))*+\))*+\))"
-_INST = re.compile(
+_INST_PATTERN = (
     rf"[ \t]*+(ROOT[ \t]+)?%?([\w.\-]++)[ \t]*=[ \t]*({_SHAPE})[ \t]++([a-z][a-z0-9\-]*+)"
-    r"\(([^()\"]*+(?:\((?:[^()]++|\([^()]*+\))*+\)[^()\"]*+)*+)\)((?:[,\s].*)?)$")
+    r"\(([^()\"\n]*+(?:\((?:[^()\n]++|\([^()\n]*+\))*+\)[^()\"\n]*+)*+)\)((?:[, \t\r].*)?)$")
+#: one instruction line: (ROOT, name, shape, opcode, operands, attributes)
+_INST = re.compile(_INST_PATTERN)
+#: the same over a block of lines (one match per line)
+_INST_LINES = re.compile("^" + _INST_PATTERN, re.MULTILINE)
 # one `, key=value` attribute; values nest braces up to three deep
 _VAL = (rf"(?:{_STR}|\{{(?:[^{{}}\"]++|{_STR}|\{{(?:[^{{}}\"]++|{_STR}|\{{(?:[^{{}}\"]++|{_STR})*+\}})*+\}})*+\}}"
         r"|[^,{}\"\s]++)*+")
@@ -100,7 +104,9 @@ class _Parser:
         self.allow_elided = allow_elided
         self.elided = False
         self.control_names: dict[Instruction, list[str]] = {}
-        self.pending_calls: list[tuple[Instruction, dict[str, list[str]], str]] = []
+        #: line number -> statement text, for statements that span several lines
+        self.joined: dict[int, str] = {}
+        self.pending_calls: list[tuple[Instruction, dict[str, list[str]]]] = []
 
     # -- module and computations ------------------------------------------------------------------
     def parse(self) -> Module:
@@ -179,21 +185,32 @@ class _Parser:
             comp.attrs = self._attrs(tail, line_no, col + pos)
 
     def _body(self, comp: Computation, i: int, header_line: int) -> int:
-        """Parse instructions up to the closing brace; returns the next line index.
+        """Parse the instructions of `comp` up to its closing brace; returns the next line index."""
+        lines = self.lines
+        try:
+            close = lines.index("}", i)
+        except ValueError:
+            close = -1
+        if close > i:
+            # Fast path: XLA prints one instruction per line with nothing in between, so one
+            # findall over the block takes every line apart at C speed.
+            block = lines[i:close]
+            rows = _INST_LINES.findall("\n".join(block))
+            if len(rows) == len(block):
+                self._build(comp, rows, None, i + 1, header_line)
+                return close + 1
+        rows, line_nos, i = self._rows_line_by_line(comp, i, header_line)
+        self._build(comp, rows, line_nos, 0, header_line)
+        return i
 
-        Operands defined on earlier lines are wired up at once; forward references (legal in
-        HLO text) are resolved at the end, followed by a topological sort and a cycle check.
-        """
+    def _rows_line_by_line(self, comp: Computation, i: int, header_line: int):
+        """(rows, their line numbers, next line index) for a block with blank lines, comments or
+        statements spread over several lines; malformed lines raise with their exact column."""
         lines = self.lines
         n = len(lines)
-        insts: list[Instruction] = []
-        by_name: dict[str, Instruction] = {}
-        forward: list[tuple[Instruction, list[str], str]] = []
-        root: Instruction | None = None
         match = _INST.match
-        shapes = _shape_cache
-        setdefault = by_name.setdefault
-        one_attr = _ATTR.fullmatch
+        rows: list[tuple] = []
+        line_nos: list[int] = []
         while True:
             if i >= n:
                 raise HloParseError(f"unexpected end of input: computation {comp.name!r} "
@@ -201,74 +218,107 @@ class _Parser:
             line = lines[i]
             m = match(line)
             if m is not None:
-                root_kw, name, shape_text, opcode, operand_text, tail = m.groups()
+                rows.append(m.groups())
+                line_nos.append(i + 1)
                 i += 1
-                shape = shapes.get(shape_text)
-                if shape is None:
-                    shape = self._shape(shape_text, i, line)
-                if opcode not in KNOWN_OPCODES:
-                    raise _unknown_opcode(opcode, i, line)
-                if opcode == "parameter" or opcode == "constant":
-                    names = _NO_NAMES
-                    inst = Instruction(name, opcode, shape, None, None,
-                                       self._payload(name, opcode, operand_text, i, line), None, i)
-                else:
-                    if not operand_text:
-                        names = _NO_NAMES
-                    elif "%" in operand_text:
-                        names = _PCT_NAME.findall(operand_text)
-                    elif "[" in operand_text or "(" in operand_text:
-                        names = _operand_names(operand_text, i, line.find(operand_text))
-                    else:
-                        names = operand_text.split(", ")
-                    inst = Instruction(name, opcode, shape, None, None, None, None, i)
-                if tail:
-                    one = one_attr(tail)
-                    if one is not None and one.group(1) not in _REFERENCE_ATTRS:
-                        inst.attrs = {one.group(1): one.group(2)}
-                    elif not tail.isspace():
-                        self._instruction_attrs(inst, tail, i, line)
-                is_root = root_kw
-            else:
-                stripped = line.strip()
-                if stripped == "}":
-                    i += 1
+                continue
+            stripped = line.strip()
+            if stripped == "}":
+                return rows, line_nos, i + 1
+            if not stripped or stripped.startswith("//"):
+                i += 1
+                continue
+            if stripped.startswith("}"):
+                raise HloParseError(f"unexpected {stripped[:40]!r} after '}}'", i + 1, line.find("}") + 2)
+            first = i
+            stmt = lines[i]
+            while True:
+                try:
+                    rows.append(_split_instruction(stmt, first + 1))
                     break
-                if not stripped or stripped.startswith("//"):
+                except _Incomplete as inc:
                     i += 1
-                    continue
-                if stripped.startswith("}"):
-                    raise HloParseError(f"unexpected {stripped[:40]!r} after '}}'", i + 1, line.find("}") + 2)
-                inst, names, is_root, line, i = self._instruction_slow(i)
-            if is_root:
+                    if i >= n or i - first > _MAX_JOINED_LINES or lines[i].strip() == "}":
+                        raise HloParseError(str(inc), first + 1, 1) from None
+                    stmt = stmt + "\n" + lines[i]
+            self.joined[first + 1] = stmt
+            line_nos.append(first + 1)
+            i += 1
+
+    def _text_of(self, line_no: int) -> str:
+        """The statement text at a line (joined when it spans lines), for error columns."""
+        return self.joined.get(line_no) or self.lines[line_no - 1]
+
+    def _build(self, comp: Computation, rows: list[tuple], line_nos: list[int] | None, first_line: int,
+               header_line: int) -> None:
+        """Make the instructions of `comp` from (ROOT, name, shape, opcode, operands, attrs) rows.
+
+        Operands defined on earlier lines are wired up at once; forward references (legal in
+        HLO text) are resolved at the end, followed by a topological sort and a cycle check.
+        """
+        insts: list[Instruction] = []
+        by_name: dict[str, Instruction] = {}
+        forward: list[tuple[Instruction, list[str]]] = []
+        root: Instruction | None = None
+        shapes = _shape_cache
+        setdefault = by_name.setdefault
+        one_attr = _ATTR.fullmatch
+        line_no = first_line - 1
+        for k, (root_kw, name, shape_text, opcode, operand_text, tail) in enumerate(rows):
+            line_no = line_nos[k] if line_nos is not None else line_no + 1
+            shape = shapes.get(shape_text)
+            if shape is None:
+                shape = self._shape(shape_text, line_no, self._text_of(line_no))
+            if opcode not in KNOWN_OPCODES:
+                raise _unknown_opcode(opcode, line_no, self._text_of(line_no))
+            if opcode == "parameter" or opcode == "constant":
+                names = _NO_NAMES
+                inst = Instruction(name, opcode, shape, None, None,
+                                   self._payload(name, opcode, operand_text, line_no), None, line_no)
+            else:
+                if not operand_text:
+                    names = _NO_NAMES
+                elif "%" in operand_text:
+                    names = _PCT_NAME.findall(operand_text)
+                elif "[" in operand_text or "(" in operand_text:
+                    names = _operand_names(operand_text, line_no, self._text_of(line_no).find(operand_text))
+                else:
+                    names = operand_text.split(", ")
+                inst = Instruction(name, opcode, shape, None, None, None, None, line_no)
+            if tail:
+                one = one_attr(tail)
+                if one is not None and one.group(1) not in _REFERENCE_ATTRS:
+                    inst.attrs = {one.group(1): one.group(2)}
+                elif not tail.isspace():
+                    self._instruction_attrs(inst, tail, line_no)
+            if root_kw:
                 if root is not None:
-                    raise HloParseError(f"second ROOT {inst.name!r} in computation {comp.name!r} "
-                                        f"(first: {root.name!r})", inst.line, 1)
+                    raise HloParseError(f"second ROOT {name!r} in computation {comp.name!r} "
+                                        f"(first: {root.name!r})", line_no, 1)
                 root = inst
             inst.parent = comp
             insts.append(inst)
             if names:  # wired before the name is registered, so `a = negate(a)` is a cycle
                 try:
-                    ops = inst.operands = [by_name[k] for k in names]
+                    ops = inst.operands = [by_name[n] for n in names]
                 except KeyError:
-                    forward.append((inst, names, line))
+                    forward.append((inst, names))
                 else:
                     for op in ops:
                         users = op.users
                         if not users or users[-1] is not inst:
                             users.append(inst)
-            if setdefault(inst.name, inst) is not inst:
-                raise HloParseError(f"duplicate instruction name {inst.name!r} (first defined at line "
-                                    f"{by_name[inst.name].line})", inst.line, 1)
+            if setdefault(name, inst) is not inst:
+                raise HloParseError(f"duplicate instruction name {name!r} (first defined at line "
+                                    f"{by_name[name].line})", line_no, 1)
             if inst.control_predecessors is _PENDING_CONTROL:
-                forward.append((inst, names, line))
+                forward.append((inst, names))
         if not insts:
             raise HloParseError(f"computation {comp.name!r} has no instructions", header_line, 1)
         comp.instructions = insts
         if forward:
             self._resolve_forward(comp, by_name, forward)
         comp.root = root if root is not None else insts[-1]
-        return i
 
     def _shape(self, shape_text: str, line_no: int, line: str) -> Shape:
         try:
@@ -276,21 +326,23 @@ class _Parser:
         except HloParseError as err:
             raise HloParseError(err.reason, line_no, line.find(shape_text) + err.column) from None
 
-    def _payload(self, name: str, opcode: str, text: str, line_no: int, line: str) -> str:
+    def _payload(self, name: str, opcode: str, text: str, line_no: int) -> str:
         payload = text.strip()
         if opcode == "parameter":
             if not payload.isdigit():
                 raise HloParseError(f"parameter number must be a non-negative integer, got {payload!r}",
-                                    line_no, line.find("parameter(") + 11)
+                                    line_no, self._text_of(line_no).find("parameter(") + 11)
         elif "..." in payload:
             self.elided = True
             if not self.allow_elided:
                 raise HloParseError(
                     f"constant {name!r} is elided ('{{...}}'): XLA would run it as zeros; print the "
-                    "module with print_large_constants=True", line_no, line.find("constant(") + 10)
+                    "module with print_large_constants=True", line_no,
+                    self._text_of(line_no).find("constant(") + 10)
         return payload
 
-    def _instruction_attrs(self, inst: Instruction, tail: str, line_no: int, line: str) -> None:
+    def _instruction_attrs(self, inst: Instruction, tail: str, line_no: int) -> None:
+        line = self._text_of(line_no)
         attrs = self._attrs(tail, line_no, len(line) - len(tail))
         inst.attrs = attrs
         if attrs.keys().isdisjoint(_REFERENCE_ATTRS):
@@ -309,37 +361,7 @@ class _Parser:
                     called[key] = names
         inst.attrs = attrs
         if called:
-            self.pending_calls.append((inst, called, line))
-
-    def _instruction_slow(self, i: int) -> tuple[Instruction, list[str], bool, str, int]:
-        """Parse the instruction starting at line i with the bracket-aware scanner."""
-        lines = self.lines
-        stmt = lines[i]
-        first = i
-        while True:
-            try:
-                parts = _split_instruction(stmt, first + 1)
-                break
-            except _Incomplete as inc:
-                i += 1
-                if i >= len(lines) or i - first > _MAX_JOINED_LINES or lines[i].strip() == "}":
-                    raise HloParseError(str(inc), first + 1, 1) from None
-                stmt = stmt + "\n" + lines[i]
-        is_root, name, shape_text, opcode, operand_text, tail, _ = parts
-        line_no = first + 1
-        shape = self._shape(shape_text, line_no, stmt)
-        if opcode not in KNOWN_OPCODES:
-            raise _unknown_opcode(opcode, line_no, stmt)
-        payload = None
-        names: list[str] = _NO_NAMES
-        if opcode == "parameter" or opcode == "constant":
-            payload = self._payload(name, opcode, operand_text, line_no, stmt)
-        elif operand_text.strip():
-            names = _operand_names(operand_text, line_no, stmt.find(operand_text))
-        inst = Instruction(name, opcode, shape, None, None, payload, None, line_no)
-        if tail.strip():
-            self._instruction_attrs(inst, tail, line_no, stmt)
-        return inst, names, is_root, stmt, i + 1
+            self.pending_calls.append((inst, called))
 
     def _attrs(self, tail: str, line_no: int, col: int) -> dict[str, str | None]:
         """`, key=value, key=value` -> {key: value}; values kept as written."""
@@ -364,9 +386,10 @@ class _Parser:
 
     # -- name resolution --------------------------------------------------------------------------
     def _resolve_forward(self, comp: Computation, by_name: dict[str, Instruction],
-                         forward: list[tuple[Instruction, list[str], str]]) -> None:
+                         forward: list[tuple[Instruction, list[str]]]) -> None:
         """Wire operands and control predecessors that were used before their definition."""
-        for inst, names, line in forward:
+        for inst, names in forward:
+            line = self._text_of(inst.line)
             if inst.operands or not names:
                 ops = inst.operands
             else:
@@ -397,7 +420,8 @@ class _Parser:
                     return
 
     def _resolve_calls(self, by_name: dict[str, Computation]) -> None:
-        for inst, called, line in self.pending_calls:
+        for inst, called in self.pending_calls:
+            line = self._text_of(inst.line)
             inst.called = {}
             for key, names in called.items():
                 comps = []
@@ -460,8 +484,11 @@ def _scan(s: str, pos: int, stop_at_comma: bool) -> int:
         pos = p + 1
 
 
-def _split_instruction(stmt: str, line_no: int) -> tuple[bool, str, str, str, str, str, int]:
-    """Take an instruction statement apart, reporting the exact column of anything wrong."""
+def _split_instruction(stmt: str, line_no: int) -> tuple[str | None, str, str, str, str, str]:
+    """Take an instruction statement apart, reporting the exact column of anything wrong.
+
+    Returns the same groups as `_INST`: (ROOT or None, name, shape, opcode, operands, attributes).
+    """
     pos = len(stmt) - len(stmt.lstrip())
     is_root = False
     if stmt.startswith("ROOT", pos) and stmt[pos + 4:pos + 5] in (" ", "\t"):
@@ -493,7 +520,7 @@ def _split_instruction(stmt: str, line_no: int) -> tuple[bool, str, str, str, st
         raise HloParseError(err.reason, line_no, err.column) from None
     if close >= len(stmt):
         raise _Incomplete(f"missing ')' closing the operands of {name!r}")
-    return is_root, name, shape_text, opcode, stmt[pos:close], stmt[close + 1:], close + 1
+    return "ROOT" if is_root else None, name, shape_text, opcode, stmt[pos:close], stmt[close + 1:]
 
 
 def _attr_slow(tail: str, pos: int, line_no: int, col: int) -> tuple[str, str, int]:
