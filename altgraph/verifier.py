@@ -763,7 +763,8 @@ def _fixed(shape: Shape) -> Rule:
 
 # -- tables -------------------------------------------------------------------------------------------
 _FLOAT_UNARY = ("exponential", "exponential-minus-one", "log", "log-plus-one", "sqrt", "rsqrt", "cbrt",
-                "tanh", "sine", "cosine", "tan", "logistic", "erf")
+                "tanh", "sine", "cosine", "tan", "logistic", "erf", "acos", "acosh", "asin", "asinh",
+                "atanh", "cosh", "sinh")
 _REAL_FLOAT_UNARY = ("floor", "ceil", "round-nearest-afz", "round-nearest-even")
 _SIGNED_UNARY = ("negate", "sign")
 _ARITH_BINARY = ("add", "subtract", "multiply", "divide", "maximum", "minimum", "power", "remainder")
@@ -776,7 +777,7 @@ _RULES: dict[str, Rule] = {
     **{op: _unary(NUMERIC_TYPES, "a numeric type") for op in _SIGNED_UNARY},
     "not": _unary(PRED_INT_TYPES, "pred or an integer type"),
     "popcnt": _unary(INT_TYPES, "an integer type"),
-    "clz": _unary(INT_TYPES, "an integer type"),
+    "count-leading-zeros": _unary(INT_TYPES, "an integer type"),
     "reduce-precision": _unary(FLOAT_TYPES, "a floating-point type"),
     "abs": _unary_to(lambda t: _REAL_OF.get(t, t), NUMERIC_TYPES, "a numeric type"),
     "real": _unary_to(lambda t: _REAL_OF.get(t, t), FLOATISH_TYPES, "a floating-point or complex type"),
@@ -785,7 +786,7 @@ _RULES: dict[str, Rule] = {
     **{op: _binary(None) for op in _ARITH_BINARY},
     "atan2": _binary(FLOATISH_TYPES, "a floating-point or complex type"),
     **{op: _binary(PRED_INT_TYPES, "pred or an integer type") for op in _LOGIC_BINARY},
-    **{op: _binary(INT_TYPES, "an integer type") for op in _SHIFTS},
+    **{op: _binary(INT_TYPES, "an integer type") for op in (*_SHIFTS, "mulhi")},
     "complex": _complex,
     "compare": _compare,
     "select": _select,
@@ -817,7 +818,7 @@ _RULES: dict[str, Rule] = {
     "while": _while,
     "conditional": _conditional,
     "copy": _same_as_operand(0),
-    "optimization-barrier": _same_as_operand(0),
+    "opt-barrier": _same_as_operand(0),
     "add-dependency": _same_as_operand(0),
     "domain": _same_as_operand(0),
     "cholesky": _same_as_operand(0),
@@ -831,13 +832,13 @@ _RULES: dict[str, Rule] = {
 _UNBOUNDED = None
 #: opcode -> (minimum, maximum) operand count; None as maximum means any number.
 _OPERAND_COUNTS: dict[str, tuple[int, int | None]] = {
-    **{op: (1, 1) for op in (*_FLOAT_UNARY, *_REAL_FLOAT_UNARY, *_SIGNED_UNARY, "not", "popcnt", "clz",
+    **{op: (1, 1) for op in (*_FLOAT_UNARY, *_REAL_FLOAT_UNARY, *_SIGNED_UNARY, "not", "popcnt", "count-leading-zeros",
                              "reduce-precision", "abs", "real", "imag", "is-finite", "convert",
                              "bitcast-convert", "broadcast", "reshape", "transpose", "slice", "reverse",
-                             "get-tuple-element", "copy", "optimization-barrier", "domain", "cholesky",
+                             "get-tuple-element", "copy", "opt-barrier", "domain", "cholesky",
                              "while", "bitcast", "get-dimension-size", "copy-start", "copy-done",
                              "fft", "send-done", "recv-done", "async-done", "rng-bit-generator")},
-    **{op: (2, 2) for op in (*_ARITH_BINARY, *_LOGIC_BINARY, *_SHIFTS, "atan2", "complex", "compare",
+    **{op: (2, 2) for op in (*_ARITH_BINARY, *_LOGIC_BINARY, *_SHIFTS, "mulhi", "atan2", "complex", "compare",
                              "pad", "gather", "triangular-solve", "add-dependency", "set-dimension-size",
                              "rng", "stochastic-convert")},
     **{op: (0, 0) for op in ("parameter", "constant", "iota", "partition-id", "replica-id",
