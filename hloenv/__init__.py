@@ -1,11 +1,28 @@
 """hloenv: a reinforcement-learning graph-rewrite environment for XLA HLO."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from hloenv.altgraph import (Computation, HloError, HloParseError, HloVerifyError, Instruction, Module,
                              Shape, load_hlo, parse_hlo)
 
 __version__ = "0.1.0"
 
+#: Names served from the XLA bridge on first use (it is heavier to import than the IR).
+_XLA_EXPORTS = frozenset({
+    "evaluate", "compare", "cost", "Evaluation", "Comparison", "Cost", "EvaluationError",
+    "BackendUnavailable", "UnsupportedOnBackend", "XlaBackendError", "make_inputs",
+})
+
 __all__ = [
     "Computation", "HloError", "HloParseError", "HloVerifyError", "Instruction", "Module", "Shape",
-    "load_hlo", "parse_hlo",
+    "load_hlo", "parse_hlo", *sorted(_XLA_EXPORTS),
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _XLA_EXPORTS:
+        import hloenv.xla
+        return getattr(hloenv.xla, name)
+    raise AttributeError(f"module 'hloenv' has no attribute {name!r}")

@@ -1,0 +1,25 @@
+"""The installed package: namespace mapping, light import, lazy XLA exports."""
+
+import subprocess
+import sys
+
+
+def test_subpackages_live_in_the_hloenv_namespace():
+    import hloenv.agents
+    import hloenv.altgraph
+    import hloenv.dataset
+    import hloenv.passes
+    assert hloenv.altgraph.parse_hlo is hloenv.parse_hlo
+    assert all(m.__name__.startswith("hloenv.") for m in (hloenv.agents, hloenv.dataset, hloenv.passes))
+
+
+def test_import_hloenv_does_not_import_heavy_dependencies():
+    code = "import sys, hloenv; print(sorted(m for m in ('jax', 'jaxlib', 'torch', 'ray', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_xla_names_are_exported_lazily():
+    import hloenv
+    from hloenv.xla import compare
+    assert hloenv.compare is compare
