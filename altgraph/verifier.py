@@ -177,7 +177,7 @@ def _dims_in_range(dims: Sequence[int], rank: int, what: str) -> None:
         raise _Fail(f"{what} {list(dims)} has duplicates")
 
 
-def _same_dims(inst: Instruction, shapes: Sequence[Shape], what: str = "operands") -> None:
+def _same_dims(shapes: Sequence[Shape], what: str = "operands") -> None:
     first = shapes[0]
     for s in shapes[1:]:
         if s.dims != first.dims:
@@ -490,7 +490,7 @@ def _split_inputs(inst: Instruction) -> tuple[list[Shape], list[Shape]]:
     for i, init in enumerate(inits):
         if init.rank:
             raise _Fail(f"init value {i} must be a scalar, got {init.to_text(False)}")
-    _same_dims(inst, inputs, "inputs")
+    _same_dims(inputs, "inputs")
     return inputs, inits
 
 
@@ -552,7 +552,7 @@ def _select_and_scatter(inst: Instruction) -> Shape:
 def _sort(inst: Instruction) -> Shape:
     # sort: operands of equal dims; the comparator maps 2N scalars to pred[].
     shapes = [_array(inst, i) for i in range(len(inst.operands))]
-    _same_dims(inst, shapes)
+    _same_dims(shapes)
     _dims_in_range(A.int_list(inst, "dimensions"), shapes[0].rank, "sort dimension")
     comp = _callee(inst, "to_apply")
     scalars = [Shape(s.dtype) for s in shapes for _ in (0, 1)]
@@ -668,8 +668,8 @@ def _scatter(inst: Instruction) -> Shape:
     idx = _array(inst, k)
     _need_type(inst, idx, INT_TYPES, "integer scatter indices")
     updates = [_array(inst, i) for i in range(k + 1, n)]
-    _same_dims(inst, operands)
-    _same_dims(inst, updates, "updates")
+    _same_dims(operands)
+    _same_dims(updates, "updates")
     s = A.scatter_dnums(inst)
     op, upd = operands[0], updates[0]
     if len(s.update_window_dims) + len(s.inserted_window_dims) + len(s.input_batching_dims) != op.rank:

@@ -74,21 +74,11 @@ b1 {
   ROOT e = f32[4] exponential(x)
 }
 """
-SCATTER_ADD = ADD
-
 
 def _hlo(body: str, extra: str = "") -> str:
     """A module whose entry computation has the given body lines."""
     lines = "\n".join("  " + line.strip() for line in body.strip().splitlines())
     return f"HloModule m\n{extra}\nENTRY main {{\n{lines}\n}}\n"
-
-
-def _line_of(text: str, name: str) -> int:
-    for k, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip().removeprefix("ROOT ").lstrip("%")
-        if stripped.startswith(f"{name} ="):
-            return k
-    raise AssertionError(f"{name} not in text")
 
 
 def _ok(body: str, extra: str = "") -> None:
@@ -121,7 +111,8 @@ VALID = {
     "abs-complex": "p = c64[4] parameter(0)\nROOT r = f32[4] abs(p)",
     "real-imag": "p = c128[4] parameter(0)\nre = f64[4] real(p)\nROOT im = f64[4] imag(p)",
     "is-finite": "p = bf16[4] parameter(0)\nROOT r = pred[4] is-finite(p)",
-    "not-popcnt-clz": "p = u32[4] parameter(0)\na = u32[4] not(p)\nb = u32[4] popcnt(a)\nROOT r = u32[4] count-leading-zeros(b)",
+    "not-popcnt-clz": "p = u32[4] parameter(0)\na = u32[4] not(p)\nb = u32[4] popcnt(a)\n"
+                      "ROOT r = u32[4] count-leading-zeros(b)",
     "binary": "p = f32[2] parameter(0)\nq = f32[2] parameter(1)\na = f32[2] add(p, q)\n"
               "b = f32[2] power(a, q)\nc = f32[2] atan2(b, p)\nROOT r = f32[2] remainder(c, q)",
     "compare": "p = s32[2] parameter(0)\nROOT r = pred[2] compare(p, p), direction=GE",
@@ -369,8 +360,8 @@ def test_conditional_errors() -> None:
            "ROOT r = f32[4] conditional(c, x), branch_computations={b0, b1}", "r", "one per branch", BRANCHES)
     mismatch = BRANCHES.replace("ROOT e = f32[4] exponential(x)", "ROOT e = s32[4] convert(x)")
     _fails("c = pred[] parameter(0)\nx = f32[4] parameter(1)\n"
-           "ROOT r = f32[4] conditional(c, x, x), true_computation=b0, false_computation=b1", "r", "branch 'b1' returns",
-           mismatch)
+           "ROOT r = f32[4] conditional(c, x, x), true_computation=b0, false_computation=b1", "r",
+           "branch 'b1' returns", mismatch)
 
 
 def test_sort_and_scatter_errors() -> None:
