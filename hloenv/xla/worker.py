@@ -22,6 +22,12 @@ from hloenv.xla import protocol
 from hloenv.xla.inputs import flatten, inputs_from_specs
 from hloenv.xla.targets import unsupported_from_error
 
+_PRIME = """HloModule prime
+ENTRY e {
+  p = f32[4] parameter(0)
+  ROOT r = f32[4] multiply(p, p)
+}
+"""
 _OOM_MARKERS = ("RESOURCE_EXHAUSTED", "Out of memory", "out of memory", "bad_alloc",
                 "Failed to allocate")
 
@@ -46,10 +52,23 @@ class Runner:
         from jax._src.lib import xla_client
         from jaxlib import _hlo, _jax
         self.jax, self.xc, self._hlo, self._jax = jax, xla_client, _hlo, _jax
+        if backend == "cpu":
+            # jax fills LAPACK's function pointers lazily when it lowers a linalg op; HLO that
+            # already calls lapack_*_ffi targets would otherwise jump to null (SIGSEGV).
+            from jax._src.lax import linalg
+            linalg.initialize_lapack()
         platform_name = "cuda" if backend == "gpu" else backend
         self.device = jax.devices(platform_name)[0]
         self.client = self.device.client
         self.backend = backend
+
+    def prime(self) -> None:
+        """Compile and run a tiny module once, so the first real request does not pay for
+        XLA's one-time initialisation (LLVM, thread pools)."""
+        exe = self.compile(_PRIME, [])
+        x = self.jax.device_put(np.ones((4,), np.float32), self.device)
+        for o in exe.execute([x]):
+            o.block_until_ready()
 
     def describe(self) -> dict[str, Any]:
         """Device and library facts for the Evaluation and the cache key."""
@@ -140,6 +159,7 @@ def main() -> None:
     _setup_process(memory_limit, cores)
     try:
         runner = Runner(backend)
+        runner.prime()
     except Exception as e:  # noqa: BLE001
         protocol.send(channel_out, {"ok": False, "status": "backend_unavailable",
                                     "message": f"{type(e).__name__}: {e}"})

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import hloenv
+from hloenv.xla import (BackendUnavailable, EvaluationError, UnsupportedOnBackend,
+                        XlaBackendError, compare, cost, evaluate, make_inputs)
+
+from .conftest import GPU_ONLY, MIXED, MLP, MLP_WRONG, MULTI_OUTPUT_FUSION
+
+
+def test_evaluate_reports_statistics_and_correct_outputs():
+    ev = evaluate(MLP, repeats=7, min_repeats=7, return_outputs=True, cache=False)
+    assert ev.sample_count == 7 and ev.warmup_runs == 2
+    assert ev.min <= ev.median and ev.iqr >= 0 and ev.compile_time > 0
+    assert ev.device.startswith("cpu") and ev.jaxlib_version
+    x, w, b = make_inputs(MLP)
+    np.testing.assert_allclose(ev.outputs[0], np.maximum(x @ w + b, 0), rtol=1e-5, atol=1e-6)
+
+
+def test_time_budget_stops_repeats_early():
+    ev = evaluate(MLP, repeats=10_000, min_repeats=2, time_budget=0.05, cache=False)
+    assert 2 <= ev.sample_count < 10_000
+
+
+def test_module_text_and_path_inputs_agree(tmp_path):
+    path = tmp_path / "mlp.hlo"
+    path.write_text(MLP)
+    outs = [evaluate(src, repeats=1, return_outputs=True, cache=False).outputs[0]
+            for src in (MLP, hloenv.parse_hlo(MLP), str(path), path)]
+    for o in outs[1:]:
+        assert np.array_equal(o, outs[0])
+
+
+def test_tuple_token_and_mixed_dtypes_run_and_return_flat_outputs():
+    ev = evaluate(MIXED, repeats=1, return_outputs=True, cache=False)
+    values = make_inputs(MIXED)
+    assert [o.dtype.name for o in ev.outputs] == [
+        "float32", "int32", "float64", "complex64", "bool", "bfloat16", "uint8", "bool"]
+    np.testing.assert_array_equal(ev.outputs[2], values[2] * values[2])  # f64 stayed f64
+    np.testing.assert_array_equal(ev.outputs[3], values[3] * values[3])
+    np.testing.assert_array_equal(ev.outputs[4], ~values[4])
+
+
+def test_compare_with_own_printed_text_is_equal_and_wrong_module_is_not():
+    m = hloenv.parse_hlo(MLP)
+    same = compare(m, m.to_text())
+    assert same.equal and same.outputs[0].max_abs_error == 0.0
+    diff = compare(MLP, MLP_WRONG)
+    assert not diff.equal and diff.outputs[0].mismatches > 0
+    assert diff.outputs[0].max_abs_error > 0.1
+
+
+def test_compare_env_pipeline_against_default_on_prefused_module():
+    c = compare(MULTI_OUTPUT_FUSION, MULTI_OUTPUT_FUSION, pipeline="env",
+                pipeline_b="xla-default")
+    assert c.equal
+
+
+def test_compare_rejects_different_parameters():
+    other = MLP.replace("f32[3] parameter(2)", "f32[3,1] parameter(2)").replace(
+        "broadcast(b), dimensions={1}", "broadcast(b), dimensions={1,0}")
+    with pytest.raises(ValueError, match="different parameters"):
+        compare(MLP, other)
+
+
+def test_cost_is_deterministic_and_counts_the_dot():
+    c1 = cost(MLP)
+    c2 = cost(hloenv.parse_hlo(MLP).to_text())
+    assert c1 == c2
+    assert c1.flops >= 2 * 4 * 8 * 3 and c1.bytes_accessed > 0
+
+
+def test_gpu_without_plugin_is_backend_unavailable():
+    with pytest.raises(BackendUnavailable, match="CUDA"):
+        evaluate(MLP, backend="gpu")
+
+
+def test_gpu_only_custom_call_is_unsupported_on_cpu():
+    with pytest.raises(UnsupportedOnBackend) as info:
+        evaluate(GPU_ONLY, cache=False)
+    assert info.value.targets == ("cuda_threefry2x32",)
+    assert issubclass(UnsupportedOnBackend, XlaBackendError)
+    assert issubclass(EvaluationError, XlaBackendError)
+
+
+def test_unknown_target_reported_by_xla_becomes_unsupported():
+    text = GPU_ONLY.replace("cuda_threefry2x32", "my_vendor_kernel")
+    with pytest.raises(UnsupportedOnBackend, match="my_vendor_kernel"):
+        evaluate(text, cache=False)
+
+
+def test_compile_error_is_an_evaluation_error_and_elided_constants_are_refused():
+    bad = MLP.replace("f32[4,3] maximum(s, zb)", "f32[4,4] maximum(s, zb)")
+    with pytest.raises(EvaluationError) as info:
+        evaluate(bad, cache=False)
+    assert info.value.status == "compile_error"
+    elided = MLP.replace("constant(0)", "constant({...})")
+    with pytest.raises(ValueError, match="elided"):
+        evaluate(elided, cache=False)
