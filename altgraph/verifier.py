@@ -748,6 +748,24 @@ def _conditional(inst: Instruction) -> Shape:
     return result
 
 
+def _map(inst: Instruction) -> Shape:
+    # map(xs...): operands of equal dims; to_apply maps one scalar per operand to a scalar.
+    shapes = [_array(inst, i) for i in range(len(inst.operands))]
+    _same_dims(shapes)
+    comp = _callee(inst, "to_apply")
+    _check_signature(inst, comp, [Shape(s.dtype) for s in shapes], "mapped computation")
+    root = _root_shape(comp)
+    if not root.is_array or root.rank:
+        raise _Fail(f"mapped computation {comp.name!r} must return a scalar, returns {root.to_text(False)}")
+    return Shape(root.dtype, shapes[0].dims)
+
+
+def _all_reduce(inst: Instruction) -> Shape:
+    # all-reduce(xs...): the result has the operands' shapes (a tuple for several operands).
+    shapes = [_array(inst, i) for i in range(len(inst.operands))]
+    return shapes[0] if len(shapes) == 1 else tuple_of(shapes)
+
+
 def _same_as_operand(i: int) -> Rule:
     """Result shape is operand i's (copy, optimization-barrier, add-dependency, ...)."""
     def rule(inst: Instruction) -> Shape:
@@ -817,6 +835,8 @@ _RULES: dict[str, Rule] = {
     "fusion": _fusion,
     "while": _while,
     "conditional": _conditional,
+    "map": _map,
+    "all-reduce": _all_reduce,
     "copy": _same_as_operand(0),
     "opt-barrier": _same_as_operand(0),
     "add-dependency": _same_as_operand(0),
@@ -846,7 +866,7 @@ _OPERAND_COUNTS: dict[str, tuple[int, int | None]] = {
     "select": (3, 3), "clamp": (3, 3), "select-and-scatter": (3, 3),
     "dot": (2, 4), "convolution": (2, 2),
     "dynamic-slice": (2, _UNBOUNDED), "dynamic-update-slice": (3, _UNBOUNDED),
-    "concatenate": (1, _UNBOUNDED), "reduce": (2, _UNBOUNDED), "reduce-window": (2, _UNBOUNDED),
+    "concatenate": (1, _UNBOUNDED), "map": (1, _UNBOUNDED), "all-reduce": (1, _UNBOUNDED), "reduce": (2, _UNBOUNDED), "reduce-window": (2, _UNBOUNDED),
     "sort": (1, _UNBOUNDED), "scatter": (3, _UNBOUNDED), "conditional": (1, _UNBOUNDED),
     "batch-norm-training": (3, 3), "batch-norm-inference": (5, 5), "batch-norm-grad": (5, 5),
 }

@@ -172,6 +172,8 @@ def test_valid_calls() -> None:
         "ROOT r = f32[4] conditional(c, x, x), true_computation=b0, false_computation=b1", BRANCHES)
     _ok("c = s32[] parameter(0)\nx = f32[4] parameter(1)\n"
         "ROOT r = f32[4] conditional(c, x, x), branch_computations={b0, b1}", BRANCHES)
+    _ok("x = f32[4,5] parameter(0)\ny = f32[4,5] map(x, x), dimensions={0,1}, to_apply=add\n"
+        "ROOT r = f32[4,5] all-reduce(y), replica_groups={}, to_apply=add", ADD)
     _ok("x = f32[4,5] parameter(0)\nROOT r = f32[4,5] sort(x), dimensions={1}, is_stable=true, to_apply=less", LESS)
 
 
@@ -373,6 +375,15 @@ def test_sort_and_scatter_errors() -> None:
            "ROOT s = f32[5,4] scatter(x, i, u), update_window_dims={1}, inserted_window_dims={0}, "
            "scatter_dims_to_operand_dims={0}, index_vector_dim=1, to_apply=add", "s", "update scatter dimensions",
            ADD)
+
+
+def test_map_and_all_reduce_errors() -> None:
+    _fails("x = f32[4] parameter(0)\ny = s32[4] parameter(1)\nROOT r = f32[4] map(x, y), dimensions={0}, "
+           "to_apply=add", "r", "parameter 1 has shape f32\\[\\]", ADD)
+    _fails("x = f32[4] parameter(0)\nROOT r = f32[4] map(x, x), dimensions={0}, to_apply=less", "r",
+           "inferred shape pred\\[4\\]", LESS)
+    _fails("x = f32[4] parameter(0)\nROOT r = f32[5] all-reduce(x), replica_groups={}, to_apply=add", "r",
+           "does not match", ADD)
 
 
 def test_error_in_called_computation_names_it() -> None:
