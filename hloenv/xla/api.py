@@ -15,7 +15,7 @@ from hloenv.altgraph import Module
 from hloenv.xla.cache import EvaluationCache, cache_key
 from hloenv.xla.errors import BackendUnavailable, EvaluationError, UnsupportedOnBackend
 from hloenv.xla.inputs import parameter_specs
-from hloenv.xla.passes import disabled_passes_for, validate_pass_names
+from hloenv.xla.passes import disabled_passes_for
 from hloenv.xla.pool import get_pool
 from hloenv.xla.results import Comparison, Cost, Evaluation, summarize
 from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input
@@ -70,10 +70,11 @@ def _check_backend(backend: str) -> None:
                                  "(pip install 'jax[cuda12]'); none is installed")
 
 
-def _load(source: ModuleLike) -> tuple[Module, str]:
-    """(module, HLO text to compile): user text is compiled as given, a Module as printed."""
+def _load(source: ModuleLike) -> tuple[Module, str | None]:
+    """(module, HLO text to compile): user text is compiled as given; for a Module the text is
+    None and printed only when a compile needs it (a cache hit never prints)."""
     if isinstance(source, Module):
-        return source, source.to_text()
+        return source, None
     text = as_text_input(source)
     return as_module(text), text
 
@@ -150,7 +151,7 @@ def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-defa
                      memory_limit, cache, cache_dir)
 
 
-def _evaluate(mod: Module, text: str, backend: str, pipeline: str,
+def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
               xla_options: Mapping[str, Any] | None, disable_passes: Iterable[str] | None,
               seed: int, warmup: int, repeats: int, min_repeats: int, time_budget: float,
               low_noise: bool, return_outputs: bool, timeout: float | None,
@@ -178,6 +179,8 @@ def _evaluate(mod: Module, text: str, backend: str, pipeline: str,
                 return result
             except TypeError:
                 pass  # an entry from another schema: recompute
+    if text is None:
+        text = mod.to_text()
     request = {"op": "evaluate", "text": text, "specs": parameter_specs(mod), "seed": seed,
                "overrides": overrides, "return_outputs": return_outputs, **timing}
     reply, info = pool.call(request, timeout)
@@ -218,7 +221,7 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
     specs_a, specs_b = parameter_specs(ma), parameter_specs(mb)
     if specs_a != specs_b:
         raise ValueError(f"modules take different parameters: {specs_a} vs {specs_b}")
-    def outputs(mod: Module, text: str, pipe: str) -> list:
+    def outputs(mod: Module, text: str | None, pipe: str) -> list:
         ev = _evaluate(mod, text, backend, pipe, xla_options, disable_passes, seed, 1, 0, 0, 0.0,
                        False, True, timeout, memory_limit, False, None)
         return ev.outputs or []
@@ -250,6 +253,7 @@ def cost(module: ModuleLike, backend: str = "cpu", *, timeout: float | None = 12
     if hit is not None:
         _COST_MEMO.move_to_end(key)
         return hit
+    text = text if text is not None else mod.to_text()
     reply, _ = get_pool("cpu").call({"op": "cost", "text": text}, timeout)
     if not reply.get("ok"):
         _raise_failure(reply, backend)
