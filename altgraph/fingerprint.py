@@ -39,10 +39,25 @@ def computation_fingerprints(module: Module) -> dict[str, bytes]:
     return out
 
 
-def _computation_digest(comp: Computation, comp_hash: dict[int, bytes]) -> bytes:
+def instruction_digests(comp: Computation, comp_hash: dict[int, bytes]) -> dict[int, bytes]:
+    """id(instruction) -> digest of the value it computes (its whole operand subgraph)."""
     inst_hash: dict[int, bytes] = {}
     for inst in comp.instructions:  # operands come first in `instructions`
         inst_hash[id(inst)] = _instruction_digest(inst, inst_hash, comp_hash)
+    return inst_hash
+
+
+def computation_digests_by_id(module: Module) -> dict[int, bytes]:
+    """id(computation) -> digest, for hashing instructions that call computations."""
+    from hloenv.altgraph.printer import callees_first
+    comp_hash: dict[int, bytes] = {}
+    for comp in callees_first(module):
+        comp_hash[id(comp)] = _computation_digest(comp, comp_hash)
+    return comp_hash
+
+
+def _computation_digest(comp: Computation, comp_hash: dict[int, bytes]) -> bytes:
+    inst_hash = instruction_digests(comp, comp_hash)
     h = blake2b(digest_size=16)
     h.update(b"computation")
     if comp.root is not None:

@@ -1,0 +1,263 @@
+"""The alternative graph: `alternatives` nodes, choosing among them, and pruning what is left.
+
+An `alternatives` instruction holds the original value as operand 0 and proposed rewrites of it
+as further operands; every former user of the original reads the alternatives node instead:
+
+    before:   a = f32[4] add(x, zero)          ROOT r = f32[4] negate(a)
+    dry run:  a = f32[4] add(x, zero)
+              alt = f32[4] alternatives(a, x), hloenv_site="a", hloenv_rules="original;algsimp:add-zero"
+              ROOT r = f32[4] negate(alt)
+    select 1: ROOT r = f32[4] negate(x)        (after prune; `a` and `zero` are gone)
+
+The two attributes give every alternative a stable identity (site + rules) that survives cloning,
+printing and re-parsing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.module import Module
+from hloenv.altgraph.opcodes import ALTERNATIVES
+
+SITE_ATTR = "hloenv_site"
+RULES_ATTR = "hloenv_rules"
+ORIGINAL = "original"
+
+#: Opcodes whose instructions are kept even when nothing uses their value.
+SIDE_EFFECT_OPCODES = frozenset({
+    "send", "send-done", "recv", "recv-done", "infeed", "outfeed", "rng-get-and-update-state", "rng",
+    "all-reduce", "all-reduce-start", "all-reduce-done", "all-gather", "all-gather-start",
+    "all-gather-done", "collective-permute", "collective-permute-start", "collective-permute-done",
+    "all-to-all", "reduce-scatter", "async-start", "async-update", "async-done",
+})
+
+
+def is_alternatives(inst: Instruction) -> bool:
+    return inst.opcode == ALTERNATIVES
+
+
+def has_side_effect(inst: Instruction) -> bool:
+    if inst.opcode in SIDE_EFFECT_OPCODES:
+        return True
+    return inst.opcode == "custom-call" and (inst.attrs.get("custom_call_has_side_effect") or "") == "true"
+
+
+def option_rules(alt: Instruction) -> list[str]:
+    """The rule that produced each operand (`"original"` for operand 0)."""
+    text = (alt.attrs.get(RULES_ATTR) or '""').strip('"')
+    rules = text.split(";") if text else []
+    return rules + ["?"] * (len(alt.operands) - len(rules))
+
+
+def alternative_site(alt: Instruction) -> str:
+    return (alt.attrs.get(SITE_ATTR) or '""').strip('"')
+
+
+def alternative_id(alt: Instruction) -> str:
+    """Stable identity: computation, site and the rules on offer (`main/add.3:original;algsimp:x`)."""
+    comp = alt.parent.name if alt.parent is not None else "?"
+    return f"{comp}/{alternative_site(alt)}:{';'.join(option_rules(alt))}"
+
+
+def make_alternatives(comp: Computation, original: Instruction, option: Instruction, rule: str,
+                      name: str) -> Instruction:
+    """Add the node `alternatives(original, option)` to `comp` (appended: callers re-sort).
+
+    The caller (the recording rewriter) reroutes the users of `original` through it."""
+    alt = Instruction(name, ALTERNATIVES, original.shape, [original, option],
+                      {SITE_ATTR: f'"{original.name}"', RULES_ATTR: f'"{ORIGINAL};{rule}"'})
+    comp.add(alt)
+    return alt
+
+
+def add_option(alt: Instruction, option: Instruction, rule: str) -> None:
+    """Offer one more rewrite at an existing alternatives node."""
+    alt.operands.append(option)
+    if not any(u is alt for u in option.users):
+        option.users.append(alt)
+    alt.set_attr(RULES_ATTR, '"' + ";".join([*option_rules(alt)[:len(alt.operands) - 1], rule]) + '"')
+
+
+def alternatives_nodes(module: Module) -> list[Instruction]:
+    """Every alternatives node, in a deterministic order (computations, then instructions)."""
+    return [inst for comp in module.computations for inst in comp.instructions if inst.opcode == ALTERNATIVES]
+
+
+def select(module: Module, choices: Sequence[int] | Mapping[str, int], prune_after: bool = True) -> int:
+    """Reroute every alternatives node to one of its operands; returns how many were resolved.
+
+    Args:
+        choices: an option index per node, in `alternatives_nodes(module)` order, or a mapping from
+            node name or `alternative_id` to an option index. Nodes a mapping does not name keep
+            the original (index 0).
+        prune_after: run `prune(module)` afterwards.
+
+    Raises:
+        ValueError: wrong number of choices, or an index out of range (naming the node).
+    """
+    nodes = alternatives_nodes(module)
+    if isinstance(choices, Mapping):
+        picks = [choices.get(n.name, choices.get(alternative_id(n), 0)) for n in nodes]
+    else:
+        picks = list(choices)
+        if len(picks) != len(nodes):
+            raise ValueError(f"expected {len(nodes)} choices (one per alternatives node), got {len(picks)}")
+    for node, pick in zip(nodes, picks):
+        if not 0 <= int(pick) < len(node.operands):
+            raise ValueError(f"choice {pick} out of range for {node.name} ({alternative_id(node)}), "
+                             f"which has {len(node.operands)} options")
+    # Resolve innermost first so a chosen option that is itself an alternatives node is resolved too.
+    for node, pick in zip(nodes, picks):
+        chosen = node.operands[int(pick)]
+        node.replace_all_uses_with(chosen)
+    gone = {id(node) for node in nodes}
+    for node in nodes:
+        node.detach()
+    for comp in {id(n.parent): n.parent for n in nodes}.values():
+        comp.instructions = [i for i in comp.instructions if id(i) not in gone]
+        comp._by_name = None
+    if prune_after:
+        prune(module)
+    return len(nodes)
+
+
+@dataclass
+class PruneStats:
+    instructions: int = 0
+    fused_parameters: int = 0
+    computations: int = 0
+    merged_options: int = 0
+
+
+def prune(module: Module) -> PruneStats:
+    """Remove what no longer matters: duplicate options, dead instructions, dead fused parameters,
+    uncalled computations. Alternatives nodes left with one distinct option are resolved."""
+    stats = PruneStats()
+    stats.merged_options = merge_identical_options(module)
+    changed = True
+    while changed:
+        changed = False
+        for comp in module.computations:
+            removed = remove_dead_instructions(comp)
+            stats.instructions += removed
+            changed |= removed > 0
+        params = remove_dead_fused_parameters(module)
+        stats.fused_parameters += params
+        changed |= params > 0
+    stats.computations = remove_uncalled_computations(module)
+    return stats
+
+
+def remove_dead_instructions(comp: Computation) -> int:
+    """Drop instructions that neither the root nor a side effect needs. Parameters stay."""
+    live: set[int] = set()
+    stack = [i for i in comp.instructions if i is comp.root or has_side_effect(i) or i.opcode == "parameter"]
+    while stack:
+        inst = stack.pop()
+        if id(inst) in live:
+            continue
+        live.add(id(inst))
+        stack.extend(inst.operands)
+        stack.extend(inst.control_predecessors)
+    if len(live) == len(comp.instructions):
+        return 0
+    dead = [i for i in comp.instructions if id(i) not in live]
+    for inst in dead:
+        inst.detach()
+    comp.instructions = [i for i in comp.instructions if id(i) in live]
+    for inst in comp.instructions:
+        if inst.users:
+            inst.users = [u for u in inst.users if id(u) in live]
+    comp._by_name = None
+    return len(dead)
+
+
+def remove_dead_fused_parameters(module: Module) -> int:
+    """Parameters of fused computations that nothing reads: drop them and the fusion's operand."""
+    removed = 0
+    callers = module.callers()
+    for comp in module.computations:
+        sites = callers.get(comp.name, [])
+        if len(sites) != 1 or sites[0].opcode != "fusion":
+            continue
+        fusion = sites[0]
+        params = comp.parameters
+        dead = [p for p in params if not p.users]
+        if not dead:
+            continue
+        keep = [p for p in params if p.users]
+        new_operands = [fusion.operands[p.parameter_number] for p in keep]
+        for number, p in enumerate(keep):
+            p.payload = str(number)
+        dead_ids = {id(p) for p in dead}
+        comp.instructions = [i for i in comp.instructions if id(i) not in dead_ids]
+        old_operands = fusion.operands
+        fusion.operands = new_operands
+        for op in old_operands:
+            if not any(o is op for o in new_operands):
+                op.users = [u for u in op.users if u is not fusion]
+        comp._by_name = None
+        removed += len(dead)
+    return removed
+
+
+def remove_uncalled_computations(module: Module) -> int:
+    """Computations not reachable from the entry through calls."""
+    if module.entry is None:
+        return 0
+    reachable = {id(module.entry)}
+    stack = [module.entry]
+    while stack:
+        comp = stack.pop()
+        for inst in comp.instructions:
+            for callee in inst.called_computations:
+                if id(callee) not in reachable:
+                    reachable.add(id(callee))
+                    stack.append(callee)
+    before = len(module.computations)
+    module.computations = [c for c in module.computations if id(c) in reachable]
+    return before - len(module.computations)
+
+
+def merge_identical_options(module: Module) -> int:
+    """Drop options that compute the same thing as an earlier option of the same node; a node left
+    with a single option is replaced by it. Returns how many options were dropped."""
+    nodes = alternatives_nodes(module)
+    if not nodes:
+        return 0
+    from hloenv.altgraph.fingerprint import computation_digests_by_id, instruction_digests
+    comp_hash = computation_digests_by_id(module)
+    digests: dict[int, dict[int, bytes]] = {}
+    dropped = 0
+    for node in nodes:
+        comp = node.parent
+        if id(comp) not in digests:
+            digests[id(comp)] = instruction_digests(comp, comp_hash)
+        dig = digests[id(comp)]
+        seen: set[bytes] = set()
+        keep, rules = [], []
+        for op, rule in zip(node.operands, option_rules(node)):
+            d = dig[id(op)]
+            if d in seen:
+                continue
+            seen.add(d)
+            keep.append(op)
+            rules.append(rule)
+        if len(keep) == len(node.operands):
+            continue
+        dropped += len(node.operands) - len(keep)
+        for op in node.operands:
+            if not any(k is op for k in keep):
+                op.users = [u for u in op.users if u is not node]
+        node.operands = keep
+        node.set_attr(RULES_ATTR, '"' + ";".join(rules) + '"')
+        if len(keep) == 1:
+            node.replace_all_uses_with(keep[0])
+            node.detach()
+            comp.instructions = [i for i in comp.instructions if i is not node]
+            comp._by_name = None
+    return dropped

@@ -1,0 +1,59 @@
+"""Keeping a computation's instruction list in a valid (operands-first) order after edits."""
+
+from __future__ import annotations
+
+from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.instruction import Instruction
+
+
+def topological_sort(comp: Computation) -> None:
+    """Reorder `comp.instructions` so operands (and control predecessors) come first.
+
+    Stable: instructions already in a valid order keep it, and new instructions appended at the
+    end move up just far enough. Linear in instructions plus edges. Raises ValueError on a cycle.
+    """
+    insts = comp.instructions
+    if is_topologically_sorted(insts):
+        return
+    state: dict[int, int] = {}  # 1 on stack, 2 emitted
+    order: list[Instruction] = []
+    for start in insts:
+        if id(start) in state:
+            continue
+        stack: list[tuple[Instruction, int]] = [(start, 0)]
+        state[id(start)] = 1
+        while stack:
+            inst, j = stack.pop()
+            preds = (*inst.operands, *inst.control_predecessors)
+            if j < len(preds):
+                stack.append((inst, j + 1))
+                pred = preds[j]
+                s = state.get(id(pred))
+                if s == 1:
+                    raise ValueError(f"cycle through {pred.name!r} and {inst.name!r} in {comp.name!r}")
+                if s is None:
+                    if pred.parent is not comp:
+                        raise ValueError(f"{inst.name!r} uses {pred.name!r} from another computation")
+                    state[id(pred)] = 1
+                    stack.append((pred, 0))
+            else:
+                state[id(inst)] = 2
+                order.append(inst)
+    comp.instructions = order
+    comp._by_name = None
+
+
+def is_topologically_sorted(insts: list[Instruction]) -> bool:
+    """True when every operand and control predecessor comes earlier in `insts`."""
+    position = {id(inst): k for k, inst in enumerate(insts)}
+    get = position.get
+    for k, inst in enumerate(insts):
+        for op in inst.operands:
+            p = get(id(op))
+            if p is None or p >= k:
+                return False
+        for op in inst.control_predecessors:
+            p = get(id(op))
+            if p is None or p >= k:
+                return False
+    return True

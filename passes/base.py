@@ -1,0 +1,143 @@
+"""Passes: a named, typed unit of rewriting that runs for real or in dry mode."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import ClassVar
+
+from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.module import Module
+from hloenv.passes.rewriter import RecordingRewriter, Rewriter
+
+#: name -> pass class; filled by `register`.
+PASSES: dict[str, type["Pass"]] = {}
+
+
+def register(cls: type["Pass"]) -> type["Pass"]:
+    """Class decorator: make a pass available by name (`get_pass("algsimp")`, pipeline strings)."""
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} has no name")
+    PASSES[cls.name] = cls
+    return cls
+
+
+def get_pass(name: str, **options) -> "Pass":
+    _load_builtin_passes()
+    if name not in PASSES:
+        import difflib
+        close = difflib.get_close_matches(name, PASSES, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(f"unknown pass {name!r}{hint}; known: {', '.join(sorted(PASSES))}")
+    cls = PASSES[name]
+    known = {f.name: f for f in fields(cls)}
+    for key in options:
+        if key not in known:
+            raise ValueError(f"pass {name!r} has no option {key!r}; options: {', '.join(known) or 'none'}")
+    return cls(**options)
+
+
+def _load_builtin_passes() -> None:
+    import hloenv.passes.registry  # noqa: F401  (imports every built-in pass module)
+
+
+@dataclass
+class PassResult:
+    """What one run of a pass did."""
+
+    name: str
+    dry: bool
+    rewrites: int = 0
+    refused: int = 0
+    seconds: float = 0.0
+    log: list[tuple[str, str]] | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.rewrites > 0
+
+
+@dataclass(frozen=True)
+class Pass:
+    """Base class. Subclasses set `name` and implement `run(module, rewriter)`; dataclass fields
+    are the pass's options."""
+
+    name: ClassVar[str] = ""
+    #: False for clean-up passes (dce): dry mode applies them, since they decide nothing.
+    makes_decisions: ClassVar[bool] = True
+
+    def run(self, module: Module, rewriter: Rewriter) -> None:
+        raise NotImplementedError
+
+    def __call__(self, module: Module, dry: bool = False) -> PassResult:
+        """Run on `module` in place; in dry mode record alternatives instead of rewriting."""
+        rewriter = RecordingRewriter(module) if dry and self.makes_decisions else Rewriter(module)
+        t0 = time.perf_counter()
+        self.run(module, rewriter)
+        rewriter.finish()
+        return PassResult(self.name, rewriter.dry, rewriter.rewrites, rewriter.refused,
+                          time.perf_counter() - t0, rewriter.log)
+
+    def __str__(self) -> str:
+        opts = ",".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+        return f"{self.name}{{{opts}}}" if opts else self.name
+
+
+def fused_computation_ids(module: Module) -> set[int]:
+    """ids of computations called by fusion instructions (rules leave their insides alone)."""
+    out: set[int] = set()
+    for inst in module.instructions():
+        if inst.opcode == "fusion":
+            out.update(id(c) for c in inst.called_computations)
+    return out
+
+
+def rewritable_computations(module: Module) -> list[Computation]:
+    """Computations a rewrite pass may change: all but fused computations."""
+    fused = fused_computation_ids(module)
+    return [c for c in module.computations if id(c) not in fused]
+
+
+class RewriteRule:
+    """One rewrite: `match_and_rewrite` looks at one instruction and, if the rule applies, builds the
+    replacement with the rewriter and calls `rewriter.replace`. Returns True if it rewrote.
+
+    Subclasses set `name` (kebab-case) and `opcodes` (the opcodes it can match, for dispatch), and
+    document their HLO before and after in the docstring.
+    """
+
+    name: ClassVar[str] = ""
+    opcodes: ClassVar[frozenset[str]] = frozenset()
+
+    def match_and_rewrite(self, inst: Instruction, rewriter: Rewriter) -> bool:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class RewritePass(Pass):
+    """A pass made of rules, tried on every instruction (operands first) until one fires."""
+
+    rules: ClassVar[tuple[RewriteRule, ...]] = ()
+
+    def run(self, module: Module, rewriter: Rewriter) -> None:
+        by_opcode: dict[str, list[RewriteRule]] = {}
+        for rule in self.rules:
+            for op in rule.opcodes:
+                by_opcode.setdefault(op, []).append(rule)
+        for comp in rewritable_computations(module):
+            for inst in list(comp.instructions):
+                rules = by_opcode.get(inst.opcode)
+                if not rules or inst.parent is not comp:
+                    continue
+                if not inst.users and inst is not comp.root:
+                    continue  # dead (often: just replaced)
+                for rule in rules:
+                    if rule.match_and_rewrite(inst, rewriter):
+                        break
+
+
+def instructions_of(module: Module) -> Iterator[Instruction]:
+    for comp in rewritable_computations(module):
+        yield from comp.instructions

@@ -1,0 +1,144 @@
+"""Pipelines: passes and nested pipelines, repeated or run to a fixed point, writable as strings.
+
+    "algsimp,cse,dce"                 three passes in order
+    "call-inliner,(algsimp,cse,dce)*" a group run until nothing changes (capped)
+    "(algsimp,dce)*3"                 a group run three times
+    "fusion{max_fusion_size=20}"      a pass with options
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Union
+
+from hloenv.altgraph.module import Module
+from hloenv.passes.base import Pass, PassResult, get_pass
+
+Step = Union[Pass, "Pipeline"]
+
+
+@dataclass
+class PipelineResult:
+    """Per-pass results in run order, the number of iterations and why the pipeline stopped."""
+
+    name: str
+    results: list[PassResult] = field(default_factory=list)
+    iterations: int = 0
+    stop_reason: str = ""
+    seconds: float = 0.0
+
+    @property
+    def rewrites(self) -> int:
+        return sum(r.rewrites for r in self.results)
+
+    @property
+    def changed(self) -> bool:
+        return self.rewrites > 0
+
+
+@dataclass
+class Pipeline:
+    """Runs steps in order, `repeat` times, or until no pass changes anything (`fixed_point`,
+    capped at `max_iterations`). In dry mode every step runs once: a dry run records decisions, so
+    repeating it would only record them again."""
+
+    steps: list[Step]
+    name: str = "pipeline"
+    repeat: int = 1
+    fixed_point: bool = False
+    max_iterations: int = 25
+
+    def __call__(self, module: Module, dry: bool = False) -> PipelineResult:
+        out = PipelineResult(self.name)
+        t0 = time.perf_counter()
+        limit = 1 if dry else (self.max_iterations if self.fixed_point else self.repeat)
+        for iteration in range(1, limit + 1):
+            changed = False
+            for step in self.steps:
+                result = step(module, dry)
+                if isinstance(result, PipelineResult):
+                    out.results.extend(result.results)
+                else:
+                    out.results.append(result)
+                changed |= result.changed
+            out.iterations = iteration
+            if dry:
+                out.stop_reason = "dry run: each step once"
+                break
+            if self.fixed_point and not changed:
+                out.stop_reason = "fixed point"
+                break
+        else:
+            out.stop_reason = ("iteration cap reached before a fixed point" if self.fixed_point
+                               else f"ran {self.repeat} time(s)")
+        out.seconds = time.perf_counter() - t0
+        return out
+
+    def __str__(self) -> str:
+        inner = ",".join(str(s) for s in self.steps)
+        if self.fixed_point:
+            return f"({inner})*"
+        return f"({inner})*{self.repeat}" if self.repeat != 1 else inner
+
+
+_TOKEN = re.compile(r"\s*(?:(?P<open>\()|(?P<close>\))(?P<star>\*(?P<count>\d+)?)?|(?P<comma>,)|"
+                    r"(?P<name>[a-z][a-z0-9_\-]*)(?:\{(?P<opts>[^{}]*)\})?)")
+
+
+def parse_pipeline(text: str, name: str = "pipeline") -> Pipeline:
+    """Build a Pipeline from its string form (see the module docstring).
+
+    Raises:
+        ValueError: unknown pass or option, or malformed text (with the position).
+    """
+    pos = 0
+    stack: list[list[Step]] = [[]]
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ValueError(f"pipeline {text!r}: unexpected {text[pos:pos + 10]!r} at position {pos}")
+        pos = m.end()
+        if m.group("open"):
+            stack.append([])
+        elif m.group("close"):
+            if len(stack) == 1:
+                raise ValueError(f"pipeline {text!r}: unmatched ')' at position {m.start('close')}")
+            steps = stack.pop()
+            if m.group("star") is None:
+                group = Pipeline(steps, "group")
+            elif m.group("count") is None:
+                group = Pipeline(steps, "fixed-point", fixed_point=True)
+            else:
+                group = Pipeline(steps, "loop", repeat=int(m.group("count")))
+            stack[-1].append(group)
+        elif m.group("name"):
+            stack[-1].append(get_pass(m.group("name"), **_options(m.group("opts"), text)))
+    if len(stack) != 1:
+        raise ValueError(f"pipeline {text!r}: missing ')'")
+    return Pipeline(stack[0], name)
+
+
+def _options(text: str | None, where: str) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise ValueError(f"pipeline {where!r}: option {item!r} is not key=value")
+        key, value = (s.strip() for s in item.split("=", 1))
+        out[key] = _value(value)
+    return out
+
+
+def _value(text: str) -> object:
+    if text in ("true", "false"):
+        return text == "true"
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text

@@ -1,0 +1,142 @@
+"""Rewriters: the only way rules change IR. `Rewriter` applies; `RecordingRewriter` records.
+
+A rule builds replacement instructions with `create` and then calls `replace(old, new, rule)`.
+The applying rewriter reroutes every use of `old` to `new`. The recording rewriter (dry mode)
+instead routes the uses through `alternatives(old, new)`, leaving the choice to an agent; a rule
+cannot tell which rewriter it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hloenv.altgraph.alternatives import add_option, is_alternatives, make_alternatives
+from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.module import Module
+from hloenv.altgraph.names import NameUniquer
+from hloenv.altgraph.order import topological_sort
+from hloenv.altgraph.shape import Shape
+
+
+class Rewriter:
+    """Applies rewrites to a module.
+
+    Attributes:
+        module: the module being rewritten.
+        rewrites: number of successful `replace` calls.
+        refused: rewrites refused (dry mode: they would have made a cycle).
+        log: (rule, site name) per successful replace, in order.
+    """
+
+    dry = False
+
+    def __init__(self, module: Module):
+        self.module = module
+        self.names = NameUniquer(module)
+        self.rewrites = 0
+        self.refused = 0
+        self.log: list[tuple[str, str]] = []
+        self._touched: dict[int, Computation] = {}
+        self._fresh: set[int] = set()
+
+    # -- building --------------------------------------------------------------------------------
+    def create(self, comp: Computation, opcode: str, shape: Shape, operands: Iterable[Instruction] = (),
+               attrs: dict[str, str | None] | None = None, *, payload: str | None = None,
+               called: dict[str, list[Computation]] | None = None, name: str | None = None) -> Instruction:
+        """Make a new instruction in `comp` (placed before its users when the pass finishes)."""
+        inst = Instruction(self.names.fresh(name or opcode), opcode, shape, list(operands),
+                           dict(attrs) if attrs else None, payload, dict(called) if called else None)
+        comp.add(inst)
+        self._touched[id(comp)] = comp
+        self._fresh.add(id(inst))
+        return inst
+
+    def constant(self, comp: Computation, shape: Shape, literal: str) -> Instruction:
+        return self.create(comp, "constant", shape, payload=literal, name="constant")
+
+    def add_computation(self, comp: Computation) -> Computation:
+        """Add a new computation (e.g. a fused computation) to the module."""
+        comp.module = self.module
+        self.module.computations.insert(max(0, len(self.module.computations) - 1), comp)
+        return comp
+
+    # -- rewriting -------------------------------------------------------------------------------
+    def replace(self, old: Instruction, new: Instruction, rule: str) -> bool:
+        """Replace every use of `old` by `new` (which computes the same value)."""
+        if new is old:
+            return False
+        comp = old.parent
+        old.replace_all_uses_with(new)
+        self._done(comp, rule, old)
+        return True
+
+    def _done(self, comp: Computation, rule: str, site: Instruction) -> None:
+        self._touched[id(comp)] = comp
+        self._fresh.clear()
+        self.rewrites += 1
+        self.log.append((rule, site.name))
+
+    def finish(self) -> None:
+        """Restore operands-first order in every computation the rewrites touched."""
+        for comp in self._touched.values():
+            topological_sort(comp)
+        self._touched.clear()
+
+
+class RecordingRewriter(Rewriter):
+    """Dry mode: records each rewrite as an option of an `alternatives` node at the site."""
+
+    dry = True
+
+    def __init__(self, module: Module):
+        super().__init__(module)
+        self._position: dict[int, dict[int, int]] = {}
+
+    def replace(self, old: Instruction, new: Instruction, rule: str) -> bool:
+        if new is old:
+            return False
+        comp = old.parent
+        existing = next((u for u in old.users if is_alternatives(u) and u.operands[0] is old), None)
+        users = [u for u in old.users if u is not existing and id(u) not in self._fresh]
+        if users and self._depends_on_any(comp, new, users):
+            self.refused += 1
+            self._fresh.clear()
+            return False
+        if existing is not None:
+            if any(op is new for op in existing.operands):
+                self._fresh.clear()
+                return False
+            add_option(existing, new, rule)
+        else:
+            alt = make_alternatives(comp, old, new, rule, self.names.fresh("alternatives"))
+            for user in users:
+                user.replace_operand(old, alt)
+            if comp.root is old:
+                comp.root = alt
+        self._done(comp, rule, old)
+        return True
+
+    def _depends_on_any(self, comp: Computation, start: Instruction, targets: list[Instruction]) -> bool:
+        """Does `start` (transitively) use any of `targets`? Rerouting would then make a cycle."""
+        position = self._position.get(id(comp))
+        if position is None:
+            position = self._position[id(comp)] = {id(i): k for k, i in enumerate(comp.instructions)}
+        wanted = {id(t) for t in targets}
+        floor = min(position.get(id(t), 0) for t in targets)  # nothing older can use a target
+        seen: set[int] = set()
+        stack = [start]
+        while stack:
+            inst = stack.pop()
+            key = id(inst)
+            if key in wanted:
+                return True
+            if key in seen:
+                continue
+            seen.add(key)
+            pos = position.get(key)
+            if pos is not None and pos < floor:
+                continue
+            stack.extend(inst.operands)
+            stack.extend(inst.control_predecessors)
+        return False
