@@ -224,33 +224,43 @@ def remove_uncalled_computations(module: Module) -> int:
 
 
 def merge_identical_options(module: Module) -> int:
-    """Drop options that compute the same thing as an earlier option of the same node; a node left
-    with a single option is replaced by it. Returns how many options were dropped."""
+    """Drop options that repeat an earlier one: the same instruction, or (among the rewrites, not
+    the original) a structurally identical one, e.g. two rules proposing the same rewrite. The
+    original is only ever merged with itself: a rewrite equal in structure to it (cse's shared
+    twin) is still a different graph. A node left with one option is replaced by it. Returns how
+    many options were dropped."""
     nodes = alternatives_nodes(module)
     if not nodes:
         return 0
     from hloenv.altgraph.fingerprint import computation_digests_by_id, instruction_digests
-    comp_hash = computation_digests_by_id(module)
+    comp_hash: dict[int, bytes] | None = None
     digests: dict[int, dict[int, bytes]] = {}
     dropped = 0
+    gone: dict[int, set[int]] = {}
     for node in nodes:
         comp = node.parent
-        if id(comp) not in digests:
-            digests[id(comp)] = instruction_digests(comp, comp_hash)
-        dig = digests[id(comp)]
-        seen: set[bytes] = set()
-        keep, rules = [], []
-        for op, rule in zip(node.operands, option_rules(node)):
-            d = dig[id(op)]
-            if d in seen:
-                continue
-            seen.add(d)
-            keep.append(op)
-            rules.append(rule)
-        if len(keep) == len(node.operands):
+        ops = node.operands
+        if len(ops) > 2 or any(op is ops[0] for op in ops[1:]):
+            if comp_hash is None:
+                comp_hash = computation_digests_by_id(module)
+            if id(comp) not in digests:
+                digests[id(comp)] = instruction_digests(comp, comp_hash)
+            dig = digests[id(comp)]
+            seen: set[bytes] = set()
+            keep, rules = [ops[0]], [option_rules(node)[0]]
+            for op, rule in zip(ops[1:], option_rules(node)[1:]):
+                d = dig[id(op)]
+                if op is ops[0] or d in seen:
+                    continue
+                seen.add(d)
+                keep.append(op)
+                rules.append(rule)
+        else:
+            keep = ops
+        if len(keep) == len(ops):
             continue
-        dropped += len(node.operands) - len(keep)
-        for op in node.operands:
+        dropped += len(ops) - len(keep)
+        for op in ops:
             if not any(k is op for k in keep):
                 op.users = [u for u in op.users if u is not node]
         node.operands = keep
@@ -258,6 +268,9 @@ def merge_identical_options(module: Module) -> int:
         if len(keep) == 1:
             node.replace_all_uses_with(keep[0])
             node.detach()
-            comp.instructions = [i for i in comp.instructions if i is not node]
+            gone.setdefault(id(comp), set()).add(id(node))
+    for comp in module.computations:
+        if id(comp) in gone:
+            comp.instructions = [i for i in comp.instructions if id(i) not in gone[id(comp)]]
             comp._by_name = None
     return dropped

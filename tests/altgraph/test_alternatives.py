@@ -1,0 +1,107 @@
+"""The alternative graph: alternatives nodes print/parse, select reroutes, prune cleans up."""
+
+from __future__ import annotations
+
+import pytest
+
+from hloenv import parse_hlo
+from hloenv.altgraph.alternatives import (alternative_id, alternatives_nodes, merge_identical_options, prune,
+                                          select)
+from hloenv.passes import get_pass
+
+DUPLICATES = """HloModule m
+ENTRY e {
+  p = f32[4] parameter(0)
+  a = f32[4] exponential(p)
+  b = f32[4] exponential(p)
+  c = f32[4] add(a, b)
+  d = f32[4] add(a, b)
+  ROOT r = f32[4] multiply(c, d)
+}
+"""
+
+
+def dry_cse(text: str = DUPLICATES):
+    m = parse_hlo(text)
+    get_pass("cse")(m, dry=True)
+    return m
+
+
+def test_alternatives_print_parse_and_keep_identity():
+    m = dry_cse()
+    nodes = alternatives_nodes(m)
+    assert [alternative_id(n) for n in nodes] == ["e/b:original;cse", "e/d:original;cse"]
+    again = parse_hlo(m.to_text())
+    assert [alternative_id(n) for n in alternatives_nodes(again)] == [alternative_id(n) for n in nodes]
+    assert [alternative_id(n) for n in alternatives_nodes(m.clone())] == [alternative_id(n) for n in nodes]
+    assert again.fingerprint() == m.fingerprint()
+
+
+def test_select_original_restores_the_module():
+    m = dry_cse()
+    select(m, [0, 0])
+    assert m.fingerprint() == parse_hlo(DUPLICATES).fingerprint()
+
+
+def test_select_rewrites_and_prunes():
+    m = dry_cse()
+    select(m, [1, 1])
+    text = m.to_text()
+    assert "b = " not in text and "d = " not in text and "alternatives" not in text
+    assert "c = f32[4] add(a, a)" in text and "ROOT r = f32[4] multiply(c, c)" in text
+    m.verify()
+
+
+def test_select_by_mapping_and_errors():
+    m = dry_cse()
+    select(m, {"e/d:original;cse": 1})
+    assert "multiply(c, c)" in m.to_text() and "add(a, b)" in m.to_text()
+    m = dry_cse()
+    with pytest.raises(ValueError, match="expected 2 choices"):
+        select(m, [1])
+    with pytest.raises(ValueError, match="out of range for alternatives"):
+        select(m, [0, 2])
+
+
+def test_merge_identical_options_keeps_the_original_and_distinct_rewrites():
+    m = dry_cse()
+    node = alternatives_nodes(m)[0]
+    node.operands.append(node.operands[1])  # the same option twice
+    node.set_attr("hloenv_rules", '"original;cse;cse-again"')
+    assert merge_identical_options(m) == 1
+    # cse's option is structurally equal to the original, but choosing it changes the graph
+    assert [len(n.operands) for n in alternatives_nodes(m)] == [2, 2]
+
+
+def test_merge_resolves_a_node_whose_only_rewrite_is_the_original():
+    m = dry_cse()
+    node = alternatives_nodes(m)[0]
+    node.operands[1].users.remove(node)
+    node.operands[1] = node.operands[0]
+    assert merge_identical_options(m) == 1
+    assert len(alternatives_nodes(m)) == 1 and "alternatives(b" not in m.to_text()
+
+
+def test_prune_removes_dead_code_fused_parameters_and_computations():
+    text = """HloModule m
+unused {
+  ROOT q = f32[] parameter(0)
+}
+fused {
+  x = f32[4] parameter(0)
+  y = f32[4] parameter(1)
+  ROOT n = f32[4] negate(y)
+}
+ENTRY e {
+  p = f32[4] parameter(0)
+  p1 = f32[4] parameter(1)
+  dead = f32[4] abs(p)
+  ROOT f = f32[4] fusion(p, p1), kind=kLoop, calls=fused
+}
+"""
+    m = parse_hlo(text)
+    stats = prune(m)
+    assert (stats.instructions, stats.fused_parameters, stats.computations) == (1, 1, 1)
+    out = m.to_text()
+    assert "fusion(p1), kind=kLoop" in out and "y = f32[4] parameter(0)" in out and "unused" not in out
+    m.verify()

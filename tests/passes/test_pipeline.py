@@ -1,0 +1,52 @@
+"""Pipelines: strings, nesting, loops, fixed points with stop reasons, typed options."""
+
+from __future__ import annotations
+
+import pytest
+
+from hloenv import parse_hlo
+from hloenv.passes import Pipeline, get_pass, parse_pipeline
+from tests.altgraph.test_alternatives import DUPLICATES
+
+
+def test_pipeline_strings_round_trip():
+    p = parse_pipeline("cse,(cse,dce)*,(dce)*3")
+    assert str(p) == "cse,(cse,dce)*,(dce)*3"
+    assert isinstance(p.steps[1], Pipeline) and p.steps[1].fixed_point and p.steps[2].repeat == 3
+
+
+def test_fixed_point_stops_with_a_reason():
+    m = parse_hlo(DUPLICATES)
+    result = parse_pipeline("(cse,dce)*")(m)
+    inner = result
+    assert inner.rewrites > 0
+    group = parse_pipeline("(cse,dce)*").steps[0]
+    m2 = parse_hlo(DUPLICATES)
+    r = group(m2)
+    assert r.stop_reason == "fixed point" and r.iterations == 2  # cse + dce change it, then nothing
+    assert "multiply(c, c)" in m2.to_text()
+
+
+def test_iteration_cap_is_reported():
+    group = Pipeline([get_pass("cse"), get_pass("dce")], fixed_point=True, max_iterations=1)
+    r = group(parse_hlo(DUPLICATES))
+    assert r.stop_reason == "iteration cap reached before a fixed point"
+
+
+def test_dry_mode_runs_each_step_once():
+    m = parse_hlo(DUPLICATES)
+    r = parse_pipeline("(cse,dce)*")(m, dry=True)
+    assert r.results[0].dry and r.results[0].rewrites == 2 and r.iterations == 1
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("cse,nope", "unknown pass 'nope'"),
+    ("csee", "did you mean cse"),
+    ("(cse", "missing ')'"),
+    ("cse)", "unmatched ')'"),
+    ("cse{frob=1}", "has no option 'frob'"),
+    ("cse;dce", "unexpected"),
+])
+def test_bad_pipeline_strings(bad, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_pipeline(bad)
