@@ -1,3 +1,4 @@
 """Imports every built-in pass so that `get_pass(name)` and pipeline strings find it."""
 
 from hloenv.passes import cse, dce  # noqa: F401
+from hloenv.passes import call_inliner, reshape_mover, transpose_folding, tuple_simplifier  # noqa: F401
