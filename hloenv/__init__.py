@@ -17,12 +17,23 @@ _XLA_EXPORTS = frozenset({
 
 __all__ = [
     "Computation", "HloError", "HloParseError", "HloVerifyError", "Instruction", "Module", "Shape",
-    "load_hlo", "parse_hlo", *sorted(_XLA_EXPORTS),
+    "load_hlo", "parse_hlo", *sorted(_XLA_EXPORTS), "HloEnv", "replay", "EnvPipeline", "to_pyg", "to_networkx",
 ]
+
+from hloenv.registration import register_envs  # noqa: E402
+
+register_envs()
+
+
+_ENV_EXPORTS = {"HloEnv": "hloenv.env", "replay": "hloenv.env", "EnvPipeline": "hloenv.passes.env_pipeline",
+                 "to_pyg": "hloenv.adapters", "to_networkx": "hloenv.adapters"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _XLA_EXPORTS:
         import hloenv.xla
         return getattr(hloenv.xla, name)
+    if name in _ENV_EXPORTS:
+        import importlib
+        return getattr(importlib.import_module(_ENV_EXPORTS[name]), name)
     raise AttributeError(f"module 'hloenv' has no attribute {name!r}")

@@ -1,0 +1,295 @@
+"""HloEnv: the Gymnasium environment over an HLO module's alternative graph.
+
+An episode: `reset` loads the module, applies the canonicalising passes and runs the first
+decision pass in dry mode; the observation is the alternative graph. Each `step(action)` picks
+one option per alternatives node, prunes, and runs the next dry round. A decision pass is re-run
+while the agent keeps accepting rewrites from it; the episode terminates when no decision pass
+offers anything more (then the clean-up passes run), and truncates at `max_steps`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from hloenv.altgraph.alternatives import alternative_id, alternatives_nodes, prune, select
+from hloenv.altgraph.module import Module
+from hloenv.altgraph.parser import load_hlo, parse_hlo
+from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
+from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
+from hloenv.passes.pipeline import parse_pipeline
+from hloenv.rewards import Reward, make_reward
+from hloenv.spaces import ArraySpace
+
+ModuleSource = str | Path | Module
+
+
+def _load(source: ModuleSource) -> tuple[Module, str]:
+    if isinstance(source, Module):
+        return source.clone(), source.to_text()
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and "{" not in source):
+        module = load_hlo(source)
+        return module, module.to_text()
+    module = parse_hlo(source)
+    return module, module.to_text()
+
+
+class HloEnv(gym.Env[dict, np.ndarray]):
+    """Choose among the rewrites XLA-style passes propose, one alternatives node at a time.
+
+    Args:
+        hlo: a path to an HLO file (text or .pb), HLO text, or a Module.
+        reward: "cost" (dense, deterministic: XLA's cost model), "runtime" (measured speedup over
+            XLA's default pipeline at the end), a `hloenv.rewards.Reward`, or a callable
+            `fn(before, after, terminated) -> float`.
+        pipeline: the stages (`hloenv.passes.env_pipeline.EnvPipeline`).
+        max_steps: truncate after this many steps.
+        max_alternatives: length of the action vector (default: instructions of the canonical
+            module, an upper bound on alternatives per round).
+        max_options: options per alternatives node offered to the agent (extra ones are dropped).
+        backend: "cpu" or "gpu" for the cost model and runtime measurements.
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(self, hlo: ModuleSource, reward: str | Reward | Callable = "cost",
+                 pipeline: EnvPipeline = DEFAULT_ENV_PIPELINE, max_steps: int = 50,
+                 max_alternatives: int | None = None, max_options: int = 8, backend: str = "cpu",
+                 render_mode: str | None = None):
+        self.original, self.original_text = _load(hlo)
+        self.pipeline = pipeline
+        self.reward_fn: Reward = make_reward(reward, backend)
+        self.max_steps = max_steps
+        self.max_options = max_options
+        self.backend = backend
+        self.render_mode = render_mode
+        self._decision_passes = pipeline.decision_passes()
+        self._canonical = self.original.clone()
+        pipeline.canonicalize_pipeline()(self._canonical)
+        n = max_alternatives or max(1, self._canonical.instruction_count)
+        self.max_alternatives = n
+        self.observation_space = spaces.Dict({
+            "x": ArraySpace((None, len(NODE_FEATURES)), np.float32),
+            "node_opcode": ArraySpace((None,), np.int64, 0),
+            "node_computation": ArraySpace((None,), np.int64, 0),
+            "edge_index": ArraySpace((2, None), np.int64, 0),
+            "edge_attr": ArraySpace((None, len(EDGE_FEATURES)), np.float32),
+            "alternative_index": ArraySpace((None,), np.int64, 0),
+            "option_count": ArraySpace((None,), np.int64, 1, max_options),
+            "option_index": ArraySpace((None,), np.int64, 0),
+            "option_alternative": ArraySpace((None,), np.int64, 0),
+            "option_xla": ArraySpace((None,), np.float32, 0, 1),
+        })
+        self.action_space = spaces.MultiDiscrete(np.full(n, max_options, dtype=np.int64))
+        self.module: Module = self._canonical.clone()
+        self.graph: Module = self.module
+        self.history: list[dict[str, Any]] = []
+        self._stage = 0
+        self._steps = 0
+        self._done = False
+        self._episode_info: dict[str, Any] = {}
+
+    # -- construction helpers --------------------------------------------------------------------
+    @classmethod
+    def from_jax(cls, fn: Callable, *example_args: Any, **env_kwargs: Any) -> "HloEnv":
+        """An env over the unoptimized HLO of `jax.jit(fn)` on `example_args`."""
+        from hloenv.data.generate import hlo_text_of
+        return cls(hlo_text_of(fn, *example_args), **env_kwargs)
+
+    # -- gymnasium API ---------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self.module = self._canonical.clone()
+        self.history = []
+        self._stage = 0
+        self._steps = 0
+        self._done = False
+        self._episode_info = dict(self.reward_fn.reset(self.original, self.module))
+        self._next_round()
+        return self._get_obs(), self._get_info()
+
+    def step(self, action: Sequence[int] | np.ndarray):
+        if self._done:
+            raise RuntimeError("step() after the episode ended: call reset()")
+        choices = self._choices(action)
+        before = self.module
+        nodes = alternatives_nodes(self.graph)
+        self.history.append({"pass": self._decision_passes[self._stage].name,
+                             "choices": {alternative_id(n): c for n, c in zip(nodes, choices) if c}})
+        select(self.graph, choices)
+        self.module = self.graph
+        self._steps += 1
+        if not any(choices):
+            self._stage += 1  # the agent took nothing from this pass: move on
+        terminated = self._next_round()
+        truncated = not terminated and self._steps >= self.max_steps
+        if truncated:
+            self._finish("step limit")
+        reward, extra = self.reward_fn(before, self.module, terminated or truncated)
+        self._episode_info.update(extra)
+        if "error" not in extra:
+            self._episode_info.pop("error", None)
+        return self._get_obs(), float(reward), terminated, truncated, self._get_info()
+
+    def render(self) -> str | None:
+        if self.render_mode == "ansi":
+            return self.graph.to_text()
+        return None
+
+    # -- episode logic ---------------------------------------------------------------------------
+    def _next_round(self) -> bool:
+        """Run dry decision passes until one offers alternatives; True when none is left."""
+        while self._stage < len(self._decision_passes):
+            graph = self.module.clone()
+            self._decision_passes[self._stage](graph, dry=True)
+            prune(graph)
+            nodes = alternatives_nodes(graph)
+            if nodes:
+                self._limit_options(nodes)
+                self.graph = graph
+                return False
+            self._stage += 1
+        self._finish("no more alternatives")
+        return True
+
+    def _finish(self, reason: str) -> None:
+        if not self._done:
+            self.pipeline.cleanup_pipeline()(self.module)
+            self.graph = self.module
+            self._done = True
+            self._episode_info["stop_reason"] = reason
+
+    def _limit_options(self, nodes) -> None:
+        for node in nodes:
+            if len(node.operands) > self.max_options:
+                for op in node.operands[self.max_options:]:
+                    op.users = [u for u in op.users if u is not node]
+                node.operands = node.operands[:self.max_options]
+        prune(self.graph)
+
+    def _choices(self, action: Sequence[int] | np.ndarray) -> list[int]:
+        nodes = alternatives_nodes(self.graph)
+        flat = np.asarray(action).reshape(-1)
+        if flat.size not in (len(nodes), self.max_alternatives):
+            raise ValueError(f"action has {flat.size} entries; expected {len(nodes)} (one per alternatives "
+                             f"node) or {self.max_alternatives} (the action space)")
+        if not np.issubdtype(flat.dtype, np.integer):
+            if not np.all(np.equal(np.mod(flat, 1), 0)):
+                raise ValueError("action entries must be integers")
+            flat = flat.astype(np.int64)
+        for k, node in enumerate(nodes[:self.max_alternatives]):
+            if not 0 <= flat[k] < len(node.operands):
+                raise ValueError(f"action[{k}] = {flat[k]} is out of range: alternatives node {node.name} "
+                                 f"({alternative_id(node)}) has {len(node.operands)} options")
+        if flat.size == self.max_alternatives and np.any(flat[len(nodes):] != 0):
+            bad = len(nodes) + int(np.flatnonzero(flat[len(nodes):])[0])
+            raise ValueError(f"action[{bad}] = {flat[bad]}: there are only {len(nodes)} alternatives nodes "
+                             "this step; padding entries must be 0")
+        return [int(flat[k]) if k < self.max_alternatives else 0 for k in range(len(nodes))]
+
+    # -- observation and info --------------------------------------------------------------------
+    def _get_obs(self) -> dict[str, np.ndarray]:
+        return build_observation(self.graph)
+
+    def action_mask(self) -> np.ndarray:
+        """[max_alternatives, max_options] bool: which option of which node is legal now."""
+        mask = np.zeros((self.max_alternatives, self.max_options), dtype=bool)
+        mask[:, 0] = True
+        if not self._done:
+            for k, node in enumerate(alternatives_nodes(self.graph)[:self.max_alternatives]):
+                mask[k, :len(node.operands)] = True
+        # The action space follows the legal options, seeded from the env so sampling is reproducible.
+        self.action_space = spaces.MultiDiscrete(mask.sum(axis=1).astype(np.int64),
+                                                 seed=int(self.np_random.integers(2**31)))
+        return mask
+
+    def _get_info(self) -> dict[str, Any]:
+        nodes = [] if self._done else alternatives_nodes(self.graph)
+        info = dict(self._episode_info)
+        info.update({
+            "action_mask": self.action_mask(),
+            "num_alternatives": len(nodes),
+            "alternatives_truncated": max(0, len(nodes) - self.max_alternatives),
+            "pass": self._decision_passes[self._stage].name if not self._done else None,
+            "steps": self._steps,
+            "instructions": self.module.instruction_count,
+        })
+        return info
+
+    # -- state -----------------------------------------------------------------------------------
+    def fork(self) -> "HloEnv":
+        """An independent copy of this env in its current state (for search)."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.module = self.module.clone()
+        other.graph = other.module if self.graph is self.module else self.graph.clone()
+        other.history = [dict(h) for h in self.history]
+        other._episode_info = dict(self._episode_info)
+        other._np_random = None
+        return other
+
+    def save(self, path: str | Path) -> None:
+        """Write what `hloenv.replay` needs to rebuild this episode's module (JSON)."""
+        data = {"format": "hloenv-episode/1", "hlo": self.original_text, "pipeline": self.pipeline.to_dict(),
+                "max_options": self.max_options, "history": self.history, "finished": self._done,
+                "fingerprint": self.module.fingerprint()}
+        Path(path).write_text(json.dumps(data, indent=1))
+
+    # -- HloEnv-style direct API -----------------------------------------------------------------
+    def run(self, pipeline: str, dry: bool = False):
+        """Run passes on the current module (`"algsimp,cse"`), in dry mode or for real."""
+        target = self.module.clone()
+        result = parse_pipeline(pipeline)(target, dry=dry)
+        if dry:
+            self.graph = target
+        else:
+            self.module = self.graph = target
+        return result
+
+    def get_graph(self) -> dict[str, np.ndarray]:
+        """The current alternative graph as observation arrays."""
+        return self._get_obs()
+
+    def apply_alternatives(self, choices: Sequence[int]) -> None:
+        """Pick options on the current alternative graph without stepping the episode."""
+        select(self.graph, list(choices))
+        self.module = self.graph
+
+    def evaluate(self, **kwargs: Any):
+        """Compile and time the current module with XLA (`hloenv.evaluate`, env pipeline)."""
+        from hloenv.xla import evaluate
+        kwargs.setdefault("pipeline", "env")
+        return evaluate(self.module, self.backend, **kwargs)
+
+    def has_equal_output(self, other: Module | str | None = None, **kwargs: Any) -> bool:
+        """Does the current module compute what `other` (default: the original) computes?"""
+        from hloenv.xla import compare
+        kwargs.setdefault("pipeline_b", "env")
+        return compare(other if other is not None else self.original_text, self.module, self.backend,
+                       **kwargs).equal
+
+
+def replay(path: str | Path) -> HloEnv:
+    """Rebuild an env from `env.save(path)` by replaying its decisions; its module has the same
+    fingerprint as the saved one (checked)."""
+    data = json.loads(Path(path).read_text())
+    if data.get("format") != "hloenv-episode/1":
+        raise ValueError(f"{path}: not an hloenv episode file")
+    env = HloEnv(data["hlo"], pipeline=EnvPipeline.from_dict(data["pipeline"]),
+                 max_options=data["max_options"], reward=lambda *a: 0.0)
+    env.reset()
+    for entry in data["history"]:
+        nodes = alternatives_nodes(env.graph)
+        wanted = entry["choices"]
+        env.step([wanted.get(alternative_id(n), 0) for n in nodes])
+    if data.get("finished") and not env._done:
+        env._finish("replayed")
+    if env.module.fingerprint() != data["fingerprint"]:
+        raise ValueError(f"{path}: replay produced a different module (fingerprint mismatch)")
+    return env

@@ -1,0 +1,168 @@
+"""Observations: the alternative graph as numpy arrays, built in one pass over the instructions.
+
+Schema (N nodes, E edges, A alternatives nodes, O options in total):
+
+| key | shape, dtype | meaning |
+|---|---|---|
+| `x` | [N, F] float32 | node features, columns named by `NODE_FEATURES` |
+| `node_opcode` | [N] int64 | opcode id in `hloenv.altgraph.opcodes.OPCODES` (for embeddings) |
+| `node_computation` | [N] int64 | computation id (module order) |
+| `edge_index` | [2, E] int64 | source, target node ids; operand -> user, and call edges |
+| `edge_attr` | [E, D] float32 | edge features, columns named by `EDGE_FEATURES` |
+| `alternative_index` | [A] int64 | node id of each alternatives node, in action order |
+| `option_count` | [A] int64 | options of each alternatives node (option 0 = keep the original) |
+| `option_index` | [O] int64 | node id of each option, alternatives in order, options in order |
+| `option_alternative` | [O] int64 | which alternative (0..A-1) each option belongs to |
+| `option_xla` | [O] float32 | 1 where XLA's own heuristic would pick that option (when known) |
+
+Node ids are positions in computation order, then instruction order. Shape features are computed
+once per distinct shape (shapes are interned), so the per-node work is a few dictionary lookups.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hloenv.altgraph.alternatives import option_rules
+from hloenv.altgraph.module import Module
+from hloenv.altgraph.opcodes import ALTERNATIVES, OPCODE_IDS, OPCODES
+from hloenv.altgraph.shape import DTYPES, Shape
+
+MAX_DIMS = 6
+NODE_FEATURES: tuple[str, ...] = (
+    "opcode", "dtype", "rank", *(f"dim{i}" for i in range(MAX_DIMS)), "log2_elements", "log2_bytes",
+    "is_tuple", "is_alternatives", "in_fusion", "is_root", "is_parameter", "is_constant",
+    "num_operands", "num_users", "computation",
+)
+EDGE_FEATURES: tuple[str, ...] = ("operand_position", "log2_bytes", "dtype", "is_call_edge")
+DTYPE_IDS = {d: i for i, d in enumerate(DTYPES)}
+_shape_features: dict[Shape, tuple[float, ...]] = {}
+OBSERVATION_KEYS = ("x", "node_opcode", "node_computation", "edge_index", "edge_attr", "alternative_index",
+                    "option_count", "option_index", "option_alternative", "option_xla")
+
+
+def shape_features(shape: Shape) -> tuple[float, ...]:
+    """(dtype, rank, dim0..dim5, log2 elements, log2 bytes, is_tuple), memoised per shape."""
+    feats = _shape_features.get(shape)
+    if feats is None:
+        dims = list(shape.dims[:MAX_DIMS]) + [0] * (MAX_DIMS - min(len(shape.dims), MAX_DIMS))
+        feats = (float(DTYPE_IDS.get(shape.dtype, len(DTYPES))), float(shape.rank), *map(float, dims),
+                 math.log2(1 + shape.element_count) if not shape.is_tuple else 0.0,
+                 math.log2(1 + shape.byte_size), float(shape.is_tuple))
+        if len(_shape_features) < 200_000:
+            _shape_features[shape] = feats
+    return feats
+
+
+_ALT_ID = OPCODE_IDS[ALTERNATIVES]
+_PARAM_ID = OPCODE_IDS["parameter"]
+_CONST_ID = OPCODE_IDS["constant"]
+
+
+def build_observation(module: Module, xla_choices: dict[int, int] | None = None) -> dict[str, np.ndarray]:
+    """The observation arrays of `module` (an alternative graph or a plain module).
+
+    The Python loop only collects small integers per node and edge; features are then gathered
+    and stacked by numpy.
+
+    Args:
+        xla_choices: id(alternatives node) -> option XLA's heuristic picks, if known.
+    """
+    fused = set()
+    node_id: dict[int, int] = {}
+    shape_index: dict[Shape, int] = {}
+    shapes: list[Shape] = []
+    opcodes: list[int] = []
+    node_shape: list[int] = []
+    comps: list[int] = []
+    n_users: list[int] = []
+    roots: list[int] = []
+    src: list[int] = []
+    dst: list[int] = []
+    pos: list[int] = []
+    call_src: list[int] = []
+    call_dst: list[int] = []
+    alts = []
+    unknown_op = len(OPCODES)
+    get_op = OPCODE_IDS.get
+    n = 0
+    for c, comp in enumerate(module.computations):
+        roots.append(n + comp.instructions.index(comp.root) if comp.root is not None else -1)
+        for inst in comp.instructions:
+            node_id[id(inst)] = n
+            opcodes.append(get_op(inst.opcode, unknown_op))
+            k = shape_index.get(inst.shape)
+            if k is None:
+                k = shape_index[inst.shape] = len(shapes)
+                shapes.append(inst.shape)
+            node_shape.append(k)
+            n_users.append(len(inst.users))
+            ops = inst.operands
+            if ops:
+                src.extend([node_id[id(o)] for o in ops])
+                dst.extend([n] * len(ops))
+                pos.extend(range(len(ops)))
+                if inst.opcode == ALTERNATIVES:
+                    alts.append(inst)
+            if inst.called:
+                if inst.opcode == "fusion":
+                    fused.update(id(cc) for cc in inst.called_computations)
+                for callee in inst.called_computations:
+                    call_src.append(id(callee.root))
+                    call_dst.append(n)
+            n += 1
+        comps.extend([c] * len(comp.instructions))
+    sfeat = np.asarray([shape_features(s) for s in shapes], dtype=np.float32).reshape(len(shapes), 11)
+    op = np.asarray(opcodes, dtype=np.int64)
+    shp = np.asarray(node_shape, dtype=np.int64)
+    comp_ids = np.asarray(comps, dtype=np.int64)
+    x = np.zeros((n, len(NODE_FEATURES)), dtype=np.float32)
+    x[:, 0] = op
+    x[:, 1:12] = sfeat[shp] if n else 0
+    x[:, 12] = op == _ALT_ID
+    fused_comp = np.asarray([id(cc) in fused for cc in module.computations], dtype=np.float32)
+    x[:, 13] = fused_comp[comp_ids] if n else 0
+    root_ids = np.asarray([r for r in roots if r >= 0], dtype=np.int64)
+    x[root_ids, 14] = 1.0
+    x[:, 15] = op == _PARAM_ID
+    x[:, 16] = op == _CONST_ID
+    operand_counts = np.bincount(np.asarray(dst, dtype=np.int64), minlength=n)[:n] if dst else np.zeros(n)
+    x[:, 17] = operand_counts
+    x[:, 18] = n_users
+    x[:, 19] = comp_ids
+    call_s = [node_id[r] for r in call_src if r in node_id]
+    call_d = [d for r, d in zip(call_src, call_dst) if r in node_id]
+    all_src = np.asarray(src + call_s, dtype=np.int64)
+    all_dst = np.asarray(dst + call_d, dtype=np.int64)
+    e = len(all_src)
+    edge_attr = np.zeros((e, len(EDGE_FEATURES)), dtype=np.float32)
+    if e:
+        edge_attr[:, 0] = np.asarray(pos + [-1] * len(call_s), dtype=np.float32)
+        src_shape = sfeat[shp[all_src]]
+        edge_attr[:, 1] = src_shape[:, 9]
+        edge_attr[:, 2] = src_shape[:, 0]
+        edge_attr[len(src):, 3] = 1.0
+    alt_index = [node_id[id(a)] for a in alts]
+    option_count = [len(a.operands) for a in alts]
+    option_index = [node_id[id(o)] for a in alts for o in a.operands]
+    option_alt = [k for k, a in enumerate(alts) for _ in a.operands]
+    option_xla = []
+    for a in alts:
+        pick = (xla_choices or {}).get(id(a))
+        rules = option_rules(a)
+        option_xla.extend(float(pick == k if pick is not None else rules[k].endswith(":xla"))
+                          for k in range(len(a.operands)))
+    return {
+        "x": x,
+        "node_opcode": op,
+        "node_computation": comp_ids,
+        "edge_index": np.stack([all_src, all_dst]) if e else np.zeros((2, 0), dtype=np.int64),
+        "edge_attr": edge_attr,
+        "alternative_index": np.asarray(alt_index, dtype=np.int64),
+        "option_count": np.asarray(option_count, dtype=np.int64),
+        "option_index": np.asarray(option_index, dtype=np.int64),
+        "option_alternative": np.asarray(option_alt, dtype=np.int64),
+        "option_xla": np.asarray(option_xla, dtype=np.float32),
+    }

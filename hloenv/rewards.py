@@ -1,0 +1,130 @@
+"""Rewards for HloEnv: XLA's cost model (dense, deterministic), measured runtime, or your own.
+
+A reward is called after each step with the module before and after the step's choices and
+returns (reward, info entries). `failure_penalty` is what a step earns when XLA fails on the
+module (abort, timeout): the failure is reported in `info["error"]`, the env keeps going.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hloenv.altgraph.module import Module
+
+#: Rough CPU roofline used to turn XLA's cost analysis into one number (seconds).
+PEAK_FLOPS = 50e9
+PEAK_BYTES_PER_SECOND = 20e9
+TRANSCENDENTAL_FLOPS = 20.0
+
+
+def estimated_seconds(flops: float, transcendentals: float, bytes_accessed: float) -> float:
+    """XLA cost analysis folded into one estimate: compute time plus memory time."""
+    return (flops + TRANSCENDENTAL_FLOPS * transcendentals) / PEAK_FLOPS + bytes_accessed / PEAK_BYTES_PER_SECOND
+
+
+class Reward(Protocol):
+    """What HloEnv calls; `deterministic` says whether the same decisions always earn the same reward."""
+
+    deterministic: bool
+
+    def reset(self, original: Module, start: Module) -> dict[str, Any]: ...
+
+    def __call__(self, before: Module, after: Module, terminated: bool) -> tuple[float, dict[str, Any]]: ...
+
+
+@dataclass
+class CostReward:
+    """Dense: the drop in XLA's estimated cost this step, relative to the episode's starting cost."""
+
+    backend: str = "cpu"
+    deterministic: bool = True
+    failure_penalty: float = -1.0
+    _start: float = field(default=1.0, init=False, repr=False)
+
+    def estimate(self, module: Module) -> tuple[float, dict[str, float]]:
+        from hloenv.xla import cost
+        c = cost(module, self.backend)
+        return estimated_seconds(c.flops, c.transcendentals, c.bytes_accessed), c.to_dict()
+
+    def reset(self, original: Module, start: Module) -> dict[str, Any]:
+        try:
+            self._start, raw = self.estimate(start)
+        except Exception as err:  # XLA failure on the starting module: report, keep a neutral scale
+            self._start = 1.0
+            return {"error": f"cost: {err}"}
+        self._start = self._start or 1.0
+        return {"cost": self._start, "cost_analysis": raw}
+
+    def __call__(self, before: Module, after: Module, terminated: bool) -> tuple[float, dict[str, Any]]:
+        try:
+            old, _ = self.estimate(before)
+            new, raw = self.estimate(after)
+        except Exception as err:
+            return self.failure_penalty, {"error": f"cost: {err}"}
+        return (old - new) / self._start, {"cost": new, "cost_analysis": raw}
+
+
+@dataclass
+class RuntimeReward:
+    """Sparse: at the end of the episode, log(speedup) of the final module (compiled with the "env"
+    pipeline, so the agent's decisions are what runs) over XLA's default pipeline on the original.
+    Measurements are cached by fingerprint, so repeated modules cost nothing."""
+
+    backend: str = "cpu"
+    deterministic: bool = False
+    failure_penalty: float = -1.0
+    low_noise: bool = False
+    _baseline: float | None = field(default=None, init=False, repr=False)
+
+    def reset(self, original: Module, start: Module) -> dict[str, Any]:
+        from hloenv.xla import evaluate
+        if self._baseline is None:
+            try:
+                self._baseline = evaluate(original, self.backend, pipeline="xla-default", low_noise=self.low_noise).median
+            except Exception as err:
+                return {"error": f"baseline: {err}"}
+        return {"xla_runtime": self._baseline}
+
+    def __call__(self, before: Module, after: Module, terminated: bool) -> tuple[float, dict[str, Any]]:
+        if not terminated:
+            return 0.0, {}
+        from hloenv.xla import evaluate
+        try:
+            runtime = evaluate(after, self.backend, pipeline="env", low_noise=self.low_noise).median
+        except Exception as err:
+            return self.failure_penalty, {"error": f"runtime: {err}"}
+        if not self._baseline:
+            return 0.0, {"runtime": runtime}
+        speedup = self._baseline / runtime
+        return math.log(speedup), {"runtime": runtime, "xla_runtime": self._baseline, "speedup": speedup}
+
+
+@dataclass
+class CallableReward:
+    """Wraps `fn(before, after, terminated) -> float`."""
+
+    fn: Callable[[Module, Module, bool], float]
+    deterministic: bool = False
+
+    def reset(self, original: Module, start: Module) -> dict[str, Any]:
+        return {}
+
+    def __call__(self, before: Module, after: Module, terminated: bool) -> tuple[float, dict[str, Any]]:
+        return float(self.fn(before, after, terminated)), {}
+
+
+def make_reward(spec: str | Reward | Callable, backend: str = "cpu") -> Reward:
+    if spec == "cost":
+        return CostReward(backend)
+    if spec == "runtime":
+        return RuntimeReward(backend)
+    if isinstance(spec, str):
+        raise ValueError(f"unknown reward {spec!r}: use 'cost', 'runtime', a Reward or a callable")
+    if hasattr(spec, "reset") and hasattr(spec, "deterministic"):
+        return spec  # type: ignore[return-value]
+    if callable(spec):
+        return CallableReward(spec)
+    raise TypeError(f"reward must be 'cost', 'runtime', a Reward or a callable, not {type(spec).__name__}")

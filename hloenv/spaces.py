@@ -1,0 +1,58 @@
+"""A Gymnasium space for numpy arrays whose leading dimensions vary (graphs of any size)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+
+class ArraySpace(spaces.Space[np.ndarray]):
+    """Arrays of a fixed dtype and rank; a `None` in `shape` is a dimension of any size.
+
+    `ArraySpace((None, 12), np.float32)` holds node-feature matrices of any node count. Batching in
+    vector envs falls back to Gymnasium's generic rule for custom spaces (a tuple per env), so use
+    vector envs with `shared_memory=False`.
+    """
+
+    def __init__(self, shape: Sequence[int | None], dtype: Any, low: float = -np.inf, high: float = np.inf,
+                 seed: int | np.random.Generator | None = None, max_sample_size: int = 8):
+        self.pattern = tuple(shape)
+        self.low = low
+        self.high = high
+        self.max_sample_size = max_sample_size
+        super().__init__(None, np.dtype(dtype), seed)
+
+    @property
+    def is_np_flattenable(self) -> bool:
+        return False
+
+    def contains(self, x: Any) -> bool:
+        if not isinstance(x, np.ndarray) or x.dtype != self.dtype or x.ndim != len(self.pattern):
+            return False
+        if any(p is not None and p != s for p, s in zip(self.pattern, x.shape)):
+            return False
+        if x.size and np.issubdtype(self.dtype, np.number):
+            return bool(np.all(x >= self.low) and np.all(x <= self.high))
+        return True
+
+    def sample(self, mask: Any = None, probability: Any = None) -> np.ndarray:
+        size = int(self.np_random.integers(0, self.max_sample_size + 1))
+        shape = tuple(size if p is None else p for p in self.pattern)
+        if np.issubdtype(self.dtype, np.integer):
+            low = int(max(self.low, 0)) if np.isfinite(self.low) else 0
+            high = int(min(self.high, low + 100)) if np.isfinite(self.high) else low + 100
+            return self.np_random.integers(low, high + 1, size=shape).astype(self.dtype)
+        low = self.low if np.isfinite(self.low) else -1.0
+        high = self.high if np.isfinite(self.high) else 1.0
+        return self.np_random.uniform(low, high, size=shape).astype(self.dtype)
+
+    def __repr__(self) -> str:
+        dims = ", ".join("N" if p is None else str(p) for p in self.pattern)
+        return f"ArraySpace([{dims}], {self.dtype})"
+
+    def __eq__(self, other: Any) -> bool:
+        return (isinstance(other, ArraySpace) and self.pattern == other.pattern and self.dtype == other.dtype
+                and self.low == other.low and self.high == other.high)

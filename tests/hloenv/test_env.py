@@ -1,0 +1,173 @@
+"""HloEnv: Gymnasium API, episodes, determinism, failure as data, save/replay, vector envs."""
+
+from __future__ import annotations
+
+import functools
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import hloenv
+from hloenv import EnvPipeline, HloEnv
+from hloenv.registration import ENV_IDS
+from tests.conftest import DATA
+
+#: a pipeline made only of passes that exist in every checkout (fast, several decision rounds)
+SMALL = EnvPipeline(canonicalize="call-inliner,(tuple-simplifier,cse,dce)*",
+                    decisions=("reshape-mover", "transpose-folding", "cse"), cleanup="cse,dce")
+BLOCK = DATA / "transformer_block.hlo"
+
+
+def make(**kw) -> HloEnv:
+    kw.setdefault("pipeline", SMALL)
+    return HloEnv(BLOCK, **kw)
+
+
+def run_episode(env: HloEnv, seed: int, policy=None):
+    obs, info = env.reset(seed=seed)
+    rewards = []
+    while True:
+        action = policy(obs, info) if policy else env.action_space.sample()
+        obs, reward, terminated, truncated, info = env.step(action)
+        rewards.append(reward)
+        if terminated or truncated:
+            return rewards, info
+
+
+def test_check_env_passes():
+    check_env(make(), skip_render_check=True)
+
+
+@pytest.mark.parametrize("env_id", sorted(ENV_IDS))
+def test_registered_ids_make_and_pass_check_env(env_id):
+    env = gym.make(env_id, hlo=str(BLOCK), pipeline=SMALL, reward="cost")
+    assert env.spec.nondeterministic == ENV_IDS[env_id]["nondeterministic"]
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_observation_schema_and_mask():
+    env = make()
+    obs, info = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    n = obs["x"].shape[0]
+    a = len(obs["alternative_index"])
+    assert a == info["num_alternatives"] > 0
+    assert obs["edge_index"].shape[0] == 2 and obs["edge_index"].max() < n
+    assert np.all(obs["x"][obs["alternative_index"], 12] == 1)  # is_alternatives column
+    assert obs["option_count"].sum() == len(obs["option_index"]) == len(obs["option_alternative"])
+    mask = info["action_mask"]
+    assert mask.shape == (env.max_alternatives, env.max_options)
+    assert list(mask[:a].sum(axis=1)) == list(obs["option_count"]) and mask[a:, 1:].sum() == 0
+
+
+def test_sampled_actions_are_legal_and_bad_ones_raise():
+    env = make()
+    env.reset(seed=0)
+    for _ in range(5):
+        assert env.action_space.contains(env.action_space.sample())
+    with pytest.raises(ValueError, match="out of range"):
+        env.step([7] * env.max_alternatives)
+    with pytest.raises(ValueError, match="entries"):
+        env.step([0, 0, 0, 0, 0, 0, 0][:1] * 99999)
+
+
+def test_cost_reward_is_seeded_deterministic():
+    a = run_episode(make(), seed=3)
+    b = run_episode(make(), seed=3)
+    assert a[0] == b[0] and a[1]["stop_reason"] == "no more alternatives"
+
+
+def test_random_episode_keeps_outputs():
+    env = make()
+    run_episode(env, seed=1)
+    assert env.has_equal_output()
+
+
+def test_all_original_choices_end_the_episode_quickly():
+    env = make()
+    rewards, info = run_episode(env, 0, policy=lambda obs, info: np.zeros(env.max_alternatives, dtype=np.int64))
+    assert len(rewards) == len(SMALL.decisions) or info["stop_reason"] == "no more alternatives"
+    assert env.module.fingerprint() == env.fork().module.fingerprint()
+
+
+def test_step_limit_truncates():
+    env = make(max_steps=1)
+    env.reset(seed=0)
+    _, _, terminated, truncated, info = env.step(np.ones(env.max_alternatives, dtype=np.int64) * 0 + 0)
+    assert terminated or truncated
+
+
+def test_failure_is_data_not_death():
+    def broken(before, after, terminated):
+        raise RuntimeError("boom")
+
+    class Flaky:
+        deterministic = True
+        calls = 0
+
+        def reset(self, original, start):
+            return {}
+
+        def __call__(self, before, after, terminated):
+            self.calls += 1
+            if self.calls == 1:
+                return -1.0, {"error": "XLA aborted (simulated)"}
+            return 0.0, {}
+
+    env = make(reward=Flaky())
+    env.reset(seed=0)
+    _, reward, *_, info = env.step(env.action_space.sample())
+    assert reward == -1.0 and "aborted" in info["error"]
+    _, reward, *_, info = env.step(env.action_space.sample()) if not env._done else (None, 0.0, None, None, {})
+    assert "error" not in info
+
+
+def test_save_and_replay_rebuild_the_same_module(tmp_path):
+    env = make()
+    run_episode(env, seed=5)
+    env.save(tmp_path / "episode.json")
+    again = hloenv.replay(tmp_path / "episode.json")
+    assert again.module.fingerprint() == env.module.fingerprint()
+
+
+def test_fork_is_independent():
+    env = make()
+    env.reset(seed=0)
+    child = env.fork()
+    child.step(child.action_space.sample())
+    assert env._steps == 0 and child._steps == 1
+
+
+def test_direct_api():
+    env = make()
+    env.reset(seed=0)
+    result = env.run("cse", dry=True)
+    graph = env.get_graph()
+    assert len(graph["alternative_index"]) == result.rewrites
+    env.apply_alternatives([1] * result.rewrites)
+    assert env.has_equal_output()
+
+
+def test_from_jax():
+    import jax.numpy as jnp
+    env = HloEnv.from_jax(lambda x: jnp.tanh(x.reshape(8)) * 2.0, np.ones((2, 4), np.float32), pipeline=SMALL)
+    obs, info = env.reset(seed=0)
+    assert obs["x"].shape[0] > 0
+
+
+@pytest.mark.parametrize("vector", ["sync", "async"])
+def test_vector_envs_run_four_environments(vector):
+    fns = [functools.partial(HloEnv, BLOCK, pipeline=SMALL) for _ in range(4)]
+    # spawn: the test process may have imported jax, which must not be forked
+    envs = (gym.vector.SyncVectorEnv(fns) if vector == "sync"
+            else gym.vector.AsyncVectorEnv(fns, shared_memory=False, context="spawn"))
+    try:
+        obs, infos = envs.reset(seed=0)
+        for _ in range(3):
+            actions = np.zeros((4, envs.single_action_space.shape[0]), dtype=np.int64)
+            obs, rewards, term, trunc, infos = envs.step(actions)
+            assert rewards.shape == (4,)
+    finally:
+        envs.close()
