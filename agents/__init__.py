@@ -1,1 +1,5 @@
-"""hloenv.agents (see the open issues)."""
+"""Agents: the protocol, baselines, greedy, search and the GNN policy. See `get_agent`."""
+
+from hloenv.agents.base import AGENTS, Agent, EpisodeResult, get_agent, register_agent, run_episode
+
+__all__ = ["AGENTS", "Agent", "EpisodeResult", "get_agent", "register_agent", "run_episode"]

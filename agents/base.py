@@ -1,0 +1,74 @@
+"""The agent protocol, the registry of agents by name, and the loop that runs one episode."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from hloenv.altgraph.module import Module
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """Anything with `act(obs, info) -> action`. `reset(env)` (optional) is called before each
+    episode with the environment, for agents that plan with it (`env.fork()`, cost model)."""
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray: ...
+
+
+#: name -> factory(**options) -> Agent
+AGENTS: dict[str, Callable[..., Agent]] = {}
+
+
+def register_agent(name: str) -> Callable:
+    def deco(factory: Callable[..., Agent]) -> Callable[..., Agent]:
+        AGENTS[name] = factory
+        return factory
+    return deco
+
+
+def get_agent(name: str, **options: Any) -> Agent:
+    """An agent by name (`random`, `original`, `all`, `xla`, `greedy`, `search`, `gnn`)."""
+    import hloenv.agents.registry  # noqa: F401  (registers the built-in agents)
+    if name not in AGENTS:
+        raise ValueError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}")
+    return AGENTS[name](**options)
+
+
+def mask_from(info: dict[str, Any], obs: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
+    """(mask [A_max, K] bool, number of live alternatives)."""
+    return info["action_mask"], len(obs["alternative_index"])
+
+
+@dataclass
+class EpisodeResult:
+    """What one episode produced."""
+
+    module: Module
+    total_reward: float
+    steps: int
+    seconds: float
+    info: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_episode(env: Any, agent: Agent, seed: int | None = 0) -> EpisodeResult:
+    """Run `agent` on `env` until the episode ends; returns the final module and totals."""
+    t0 = time.perf_counter()
+    base = getattr(env, "unwrapped", env)
+    if hasattr(agent, "reset"):
+        agent.reset(base)
+    obs, info = env.reset(seed=seed)
+    total, steps = 0.0, 0
+    while True:
+        action = agent.act(obs, info)
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += reward
+        steps += 1
+        if terminated or truncated:
+            break
+    return EpisodeResult(base.module, total, steps, time.perf_counter() - t0, info, list(base.history))
