@@ -1,0 +1,161 @@
+"""Constant literals: read `constant(...)` payloads into numpy and print numpy back as HLO literals.
+
+Both text eras are read: `0`, `-inf`, `nan`, `true`, `{1, 2}`, `{ {1,2},{3,4} }`, and literals with
+`/*i0=0*/` index comments. Complex, sub-byte and f8 types are not modelled (the reader returns
+None). Printing is exact: every float is written as the shortest decimal of its value widened to
+f64, which XLA's parser (through a double) reads back to the same bits.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import ml_dtypes
+import numpy as np
+
+from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.shape import Shape
+
+#: HLO element type -> numpy dtype, for the types literals are read and folded in.
+NUMPY_TYPES: dict[str, np.dtype] = {
+    "pred": np.dtype(np.bool_),
+    "s8": np.dtype(np.int8), "s16": np.dtype(np.int16), "s32": np.dtype(np.int32), "s64": np.dtype(np.int64),
+    "u8": np.dtype(np.uint8), "u16": np.dtype(np.uint16), "u32": np.dtype(np.uint32), "u64": np.dtype(np.uint64),
+    "f16": np.dtype(np.float16), "bf16": np.dtype(ml_dtypes.bfloat16),
+    "f32": np.dtype(np.float32), "f64": np.dtype(np.float64),
+}
+FLOATS = frozenset({"f16", "bf16", "f32", "f64"})
+SIGNED = frozenset({"s8", "s16", "s32", "s64"})
+UNSIGNED = frozenset({"u8", "u16", "u32", "u64"})
+INTEGERS = SIGNED | UNSIGNED
+
+#: Literals longer than this are not read (a uniform-value check on them is not worth the time).
+MAX_LITERAL_CHARS = 1 << 20
+
+_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_SPLIT = re.compile(r"[\s,{}]+")
+_NAN = re.compile(r"-?nan(\(0x[0-9a-fA-F]+\))?")
+_SPECIAL = {"inf": float("inf"), "+inf": float("inf"), "-inf": float("-inf")}
+
+
+def _token_value(tok: str, dtype: str) -> float | int | bool:
+    if dtype == "pred":
+        if tok in ("true", "1"):
+            return True
+        if tok in ("false", "0"):
+            return False
+        raise ValueError(tok)
+    if dtype in FLOATS:
+        special = _SPECIAL.get(tok)
+        if special is not None:
+            return special
+        if _NAN.fullmatch(tok):
+            return float("nan")
+        return float(tok)
+    return int(tok)
+
+
+@lru_cache(maxsize=8192)
+def _read(payload: str, dtype: str, dims: tuple[int, ...]) -> np.ndarray | None:
+    np_type = NUMPY_TYPES.get(dtype)
+    if np_type is None or len(payload) > MAX_LITERAL_CHARS or "..." in payload or "(" in payload.replace("nan(", ""):
+        return None
+    text = _COMMENT.sub(" ", payload) if "/*" in payload else payload
+    tokens = [t for t in _SPLIT.split(text) if t]
+    count = 1
+    for d in dims:
+        count *= d
+    if len(tokens) != count:
+        return None
+    try:
+        values = [_token_value(t, dtype) for t in tokens]
+        if dtype in INTEGERS:
+            info = np.iinfo(np_type)
+            if any(not info.min <= v <= info.max for v in values):
+                return None
+            arr = np.array(values, dtype=np_type)
+        elif dtype == "pred":
+            arr = np.array(values, dtype=np.bool_)
+        else:
+            arr = np.array(values, dtype=np.float64).astype(np_type)
+    except (ValueError, OverflowError):
+        return None
+    arr = arr.reshape(dims)
+    arr.setflags(write=False)
+    return arr
+
+
+def read_literal(payload: str, shape: Shape) -> np.ndarray | None:
+    """The literal `payload` of an array `shape` as a read-only numpy array, or None if unreadable."""
+    if not shape.is_array or shape.dynamic:
+        return None
+    return _read(payload.strip(), shape.dtype, shape.dims)
+
+
+def constant_array(inst: Instruction) -> np.ndarray | None:
+    """The value of a `constant` instruction (None for other opcodes or unreadable literals)."""
+    if inst.opcode != "constant" or inst.payload is None:
+        return None
+    return read_literal(inst.payload, inst.shape)
+
+
+@lru_cache(maxsize=8192)
+def _uniform(payload: str, dtype: str, dims: tuple[int, ...]) -> object:
+    arr = _read(payload, dtype, dims)
+    if arr is None or arr.size == 0:
+        return None
+    first = arr.flat[0]
+    if arr.size > 1:
+        if dtype in FLOATS and np.isnan(first):
+            return None
+        if not np.all(arr == first):
+            return None
+    return first
+
+
+def uniform_value(inst: Instruction) -> object:
+    """The single value every element of `inst` has, when `inst` is a constant or a (chain of)
+    broadcast of one; else None. NaN counts only for scalars."""
+    while inst.opcode == "broadcast":
+        inst = inst.operands[0]
+    if inst.opcode != "constant" or inst.payload is None or not inst.shape.is_array or inst.shape.dynamic:
+        return None
+    return _uniform(inst.payload.strip(), inst.shape.dtype, inst.shape.dims)
+
+
+def is_all(inst: Instruction, value: float) -> bool:
+    """Is every element of `inst` (a constant or broadcast of one) equal to `value`? (-0 == 0.)"""
+    v = uniform_value(inst)
+    return v is not None and bool(v == value)
+
+
+def _element_text(value: object, dtype: str) -> str:
+    if dtype == "pred":
+        return "true" if value else "false"
+    if dtype in FLOATS:
+        f = float(value)  # type: ignore[arg-type]
+        if f != f:
+            return "nan"
+        if f in (float("inf"), float("-inf")):
+            return "inf" if f > 0 else "-inf"
+        text = repr(f)
+        return text[:-2] if text.endswith(".0") and "e" not in text else text
+    return str(int(value))  # type: ignore[call-overload]
+
+
+def format_literal(arr: np.ndarray, dtype: str) -> str:
+    """HLO literal text for `arr` (`1`, `{1, 2}`, `{ {1, 2}, {3, 4} }`)."""
+    if arr.ndim == 0:
+        return _element_text(arr[()], dtype)
+    flat = [_element_text(v, dtype) for v in arr.reshape(-1).tolist()] if dtype != "bf16" else \
+        [_element_text(float(v), dtype) for v in arr.reshape(-1)]
+    return _nest(flat, arr.shape)
+
+
+def _nest(flat: list[str], dims: tuple[int, ...]) -> str:
+    if len(dims) == 1:
+        return "{" + ", ".join(flat) + "}"
+    step = len(flat) // dims[0] if dims[0] else 0
+    parts = [_nest(flat[i * step:(i + 1) * step], dims[1:]) for i in range(dims[0])]
+    return "{ " + ", ".join(parts) + " }"
