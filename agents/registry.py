@@ -1,3 +1,3 @@
 """Imports the built-in agents so `get_agent(name)` finds them."""
 
-from hloenv.agents import simple  # noqa: F401
+from hloenv.agents import greedy, search, simple  # noqa: F401

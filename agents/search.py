@@ -1,0 +1,149 @@
+"""search: beam search over whole decision sequences, ranked by the cost model, decided by runtime.
+
+At every step each beam (a forked env) tries a few candidate actions: keep-all-original, take-all,
+XLA's heuristic, and `random_candidates` random ones; the `beam_width` cheapest resulting states
+by XLA's cost estimate survive. Finished episodes are collected; the `measure_top` cheapest final
+modules are compiled and timed (evaluation cache: a module seen before costs nothing), checked
+against the original's outputs, and the fastest correct one wins. `act` then replays its
+decisions. Beam search rather than MCTS: decisions here are per-round vectors with a cheap,
+deterministic cost model, so ranking complete vectors per round spends the budget where the cost
+model is informative; MCTS's value backups only pay off with long, noisy rollouts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hloenv.agents.base import register_agent
+from hloenv.agents.greedy import estimated_cost
+from hloenv.agents.simple import AllAgent, OriginalAgent, RandomAgent, XlaAgent
+
+
+@dataclass
+class Candidate:
+    env: Any
+    actions: list[np.ndarray]
+    cost: float
+    done: bool = False
+    obs: Any = None
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class SearchReport:
+    """What the search found: the chosen module's runtime against XLA's default pipeline."""
+
+    best_runtime: float | None = None
+    xla_runtime: float | None = None
+    speedup: float | None = None
+    candidates_measured: int = 0
+    states_expanded: int = 0
+    verified: bool = False
+    table: list[dict] = field(default_factory=list)
+
+
+class SearchAgent:
+    """Budgeted beam search; see the module docstring."""
+
+    def __init__(self, beam_width: int = 3, random_candidates: int = 2, measure_top: int = 3,
+                 max_expansions: int = 60, seed: int = 0, backend: str = "cpu", low_noise: bool = False):
+        self.beam_width = beam_width
+        self.random_candidates = random_candidates
+        self.measure_top = measure_top
+        self.max_expansions = max_expansions
+        self.seed = seed
+        self.backend = backend
+        self.low_noise = low_noise
+        self.plan: list[np.ndarray] = []
+        self.report = SearchReport()
+        self._fallback = XlaAgent()
+
+    def reset(self, env: Any) -> None:
+        self.plan = self._search(env)
+        self._step = 0
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
+        if self._step < len(self.plan):
+            action = self.plan[self._step]
+            self._step += 1
+            return action
+        return self._fallback.act(obs, info)
+
+    # -- the search ------------------------------------------------------------------------------
+    def _proposals(self, obs, info, rng) -> list[np.ndarray]:
+        makers = [OriginalAgent(), AllAgent(), XlaAgent()]
+        actions = [m.act(obs, info) for m in makers]
+        rand = RandomAgent(int(rng.integers(2**31)))
+        actions += [rand.act(obs, info) for _ in range(self.random_candidates)]
+        unique: dict[bytes, np.ndarray] = {}
+        for a in actions:
+            unique.setdefault(a.tobytes(), a)
+        return list(unique.values())
+
+    def _search(self, env: Any) -> list[np.ndarray]:
+        from hloenv import compare, evaluate
+        rng = np.random.default_rng(self.seed)
+        root = env.fork()
+        obs, info = root.reset(seed=self.seed)
+        beams = [Candidate(root, [], estimated_cost(root.module, self.backend), obs=obs, info=info)]
+        finished: list[Candidate] = []
+        expansions = 0
+        while beams and expansions < self.max_expansions:
+            children: list[Candidate] = []
+            for beam in beams:
+                for action in self._proposals(beam.obs, beam.info, rng):
+                    child = beam.env.fork()
+                    obs, _, terminated, truncated, info = child.step(action)
+                    expansions += 1
+                    cand = Candidate(child, beam.actions + [action], estimated_cost(child.module, self.backend),
+                                     terminated or truncated, obs, info)
+                    (finished if cand.done else children).append(cand)
+            seen: set[str] = set()
+            beams = []
+            for cand in sorted(children, key=lambda c: c.cost):
+                fp = cand.env.graph.fingerprint()
+                if fp not in seen:
+                    seen.add(fp)
+                    beams.append(cand)
+                if len(beams) == self.beam_width:
+                    break
+        finished += beams  # out of budget: unfinished beams finish with their plan + fallback
+        self.report = SearchReport(states_expanded=expansions)
+        if not finished:
+            return []
+        unique: dict[str, Candidate] = {}
+        for cand in sorted(finished, key=lambda c: c.cost):
+            unique.setdefault(cand.env.module.fingerprint(), cand)
+        top = list(unique.values())[:self.measure_top]
+        original = env.original
+        try:
+            self.report.xla_runtime = evaluate(original, self.backend, pipeline="xla-default",
+                                               low_noise=self.low_noise).median
+        except Exception:
+            self.report.xla_runtime = None
+        best, best_time = top[0], None
+        for cand in top:
+            row = {"cost": cand.cost, "steps": len(cand.actions)}
+            try:
+                runtime = evaluate(cand.env.module, self.backend, pipeline="env", low_noise=self.low_noise).median
+                ok = compare(original, cand.env.module, self.backend, pipeline_b="env").equal
+            except Exception as err:
+                row.update(status=f"error: {str(err)[:100]}")
+                self.report.table.append(row)
+                continue
+            row.update(runtime=runtime, equal=ok, status="ok" if ok else "outputs differ")
+            self.report.table.append(row)
+            self.report.candidates_measured += 1
+            if ok and (best_time is None or runtime < best_time):
+                best, best_time = cand, runtime
+        self.report.best_runtime = best_time
+        self.report.verified = best_time is not None
+        if best_time and self.report.xla_runtime:
+            self.report.speedup = self.report.xla_runtime / best_time
+        return best.actions
+
+
+register_agent("search")(SearchAgent)
