@@ -5,7 +5,9 @@
 
 Folds elementwise ops, broadcast, reshape, transpose, slice, concatenate, reverse, convert, iota,
 compare, select, clamp and single-input reduce with an add/multiply/max/min/and/or reducer,
-when the result has at most `max_elements` elements (XLA caps folded constants too). Arithmetic
+when the result has at most `max_elements` elements (XLA caps folded constants too). Broadcast
+and iota only grow constants, which XLA never folds for that reason; here they fold only up to
+`max_expanding_elements` (tiny results, where a literal is no bigger than the instruction). Arithmetic
 is numpy's in the instruction's own type: f32 in f32, integers wrap around, f16/bf16 computed in
 f32 and rounded once (as XLA's CPU backend does). Cases whose result XLA leaves
 implementation-defined are not folded: integer division by zero or of MIN by -1, shifts by the bit
@@ -54,6 +56,7 @@ _COMPARE = {"EQ": np.equal, "NE": np.not_equal, "LT": np.less, "LE": np.less_equ
 _REDUCERS = {"add": np.add, "multiply": np.multiply, "maximum": np.maximum, "minimum": np.minimum,
              "and": np.bitwise_and, "or": np.bitwise_or}
 _SHIFTS = frozenset({"shift-left", "shift-right-logical", "shift-right-arithmetic"})
+_EXPANDING = frozenset({"broadcast", "iota"})
 
 
 def _elementwise_unary(inst: Instruction, x: np.ndarray) -> np.ndarray | None:
@@ -231,6 +234,8 @@ class ConstantFolding(Pass):
     name = "constant-folding"
     #: Largest result folded (elements); larger results stay computed.
     max_elements: int = 1024
+    #: Largest broadcast or iota result folded.
+    max_expanding_elements: int = 16
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
         for comp in rewritable_computations(module):
@@ -251,7 +256,8 @@ class ConstantFolding(Pass):
         shape = inst.shape
         if not shape.is_array or shape.dynamic or shape.dtype not in NUMPY_TYPES:
             return None
-        if not 0 < shape.element_count <= self.max_elements or inst.control_predecessors:
+        limit = self.max_expanding_elements if inst.opcode in _EXPANDING else self.max_elements
+        if not 0 < shape.element_count <= limit or inst.control_predecessors:
             return None
         args = []
         for op in inst.operands:

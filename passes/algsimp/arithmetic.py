@@ -7,6 +7,7 @@ taken for floats as XLA takes it (it ignores the sign of zero).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -112,17 +113,10 @@ class DividePowerOfTwo(Rule):
         else:
             return False
         v = uniform_value(const)
-        if v is None or not math.isfinite(float(v)) or v == 0:  # type: ignore[arg-type]
-            return False
-        mantissa, _ = math.frexp(float(v))  # type: ignore[arg-type]
-        if abs(mantissa) != 0.5:
+        inverse = None if v is None else _exact_reciprocal(dtype, float(v))  # type: ignore[arg-type]
+        if inverse is None:
             return False
         np_type = NUMPY_TYPES[dtype]
-        with np.errstate(all="ignore"):
-            inverse = np.array(1, dtype=np_type) / np.array(v, dtype=np_type)
-        if not np.isfinite(inverse) or float(inverse) * float(v) != 1.0 or math.frexp(float(inverse))[0] not in (0.5, -0.5) \
-                or abs(float(inverse)) < float(np.finfo(np_type).smallest_normal):
-            return False
         comp = inst.parent
         if dims is None:
             text = format_literal(np.full(const.shape.dims, inverse, dtype=np_type), dtype)
@@ -132,6 +126,21 @@ class DividePowerOfTwo(Rule):
             divisor = rewriter.create(comp, "broadcast", b.shape, [c], {"dimensions": dims})  # type: ignore[arg-type]
         new = rewriter.create(comp, "multiply", inst.shape, [a, divisor])  # type: ignore[arg-type]
         return self.replace(inst, new, rewriter)
+
+
+@lru_cache(maxsize=1024)
+def _exact_reciprocal(dtype: str, value: float) -> float | None:
+    """1/value when value is +-2^k and its reciprocal is a normal `dtype` number, else None."""
+    if not math.isfinite(value) or value == 0 or abs(math.frexp(value)[0]) != 0.5:
+        return None
+    np_type = NUMPY_TYPES[dtype]
+    with np.errstate(all="ignore"):
+        inverse = float(np.array(1, dtype=np_type) / np.array(value, dtype=np_type))
+    if not math.isfinite(inverse) or inverse * value != 1.0 or abs(math.frexp(inverse)[0]) != 0.5:
+        return None
+    if abs(inverse) < float(np.finfo(np_type).smallest_normal):
+        return None
+    return inverse
 
 
 class _Involution(Rule):
