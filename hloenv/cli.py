@@ -113,12 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the main job on the bundled default module")
     demo.add_argument("file", nargs="?", help="an HLO file instead of the bundled module")
     demo.set_defaults(func=_cmd_demo)
-    try:
-        from hloenv.xla.cli import add_commands
-    except ImportError:
-        pass
-    else:
-        add_commands(sub)
+    from hloenv.optimize import add_commands as add_optimize_command
+    from hloenv.xla.cli import add_commands as add_xla_commands
+    add_xla_commands(sub)
+    add_optimize_command(sub)
     return parser
 
 

@@ -1,0 +1,87 @@
+"""`hloenv optimize`: run an agent on a module, write the result, print its verified speedup."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, asdict
+from pathlib import Path
+from typing import Any
+
+from hloenv.altgraph.module import Module
+
+
+@dataclass
+class OptimizeResult:
+    """The agent's module, timed against XLA's default pipeline on the original, outputs checked."""
+
+    agent: str
+    instructions_before: int
+    instructions_after: int
+    steps: int
+    xla_runtime: float | None
+    agent_runtime: float | None
+    speedup: float | None
+    outputs_equal: bool | None
+    seconds: float
+    error: str | None = None
+
+
+def optimize(source: str | Path | Module, agent: str = "search", reward: str = "cost", low_noise: bool = True,
+             agent_options: dict[str, Any] | None = None, **env_kwargs: Any) -> tuple[Module, OptimizeResult]:
+    """Run `agent` on `source`; returns the final module and the measured result."""
+    from hloenv.agents import get_agent, run_episode
+    from hloenv.env import HloEnv
+    from hloenv.xla import compare, evaluate
+    env = HloEnv(source, reward=reward, **env_kwargs)
+    episode = run_episode(env, get_agent(agent, **(agent_options or {})))
+    module = episode.module
+    result = OptimizeResult(agent, env.original.instruction_count, module.instruction_count, episode.steps,
+                            None, None, None, None, episode.seconds)
+    try:
+        result.xla_runtime = evaluate(env.original, pipeline="xla-default", low_noise=low_noise).median
+        result.agent_runtime = evaluate(module, pipeline="env", low_noise=low_noise).median
+        result.speedup = result.xla_runtime / result.agent_runtime
+        result.outputs_equal = compare(env.original, module, pipeline_b="env").equal
+    except Exception as err:  # XLA failures are reported, the module is still written
+        result.error = f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
+    return module, result
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("optimize", help="run an agent on a module and write the optimized module")
+    p.add_argument("file", nargs="?", help="HLO file (default: the bundled module)")
+    p.add_argument("--agent", default="search", help="random, original, all, xla, greedy, search, gnn")
+    p.add_argument("--budget", type=int, default=None, help="agent budget (search: max expansions; greedy: cost evaluations)")
+    p.add_argument("-o", "--output", help="where to write the optimized HLO text")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_optimize)
+
+
+def _cmd_optimize(args: argparse.Namespace) -> int:
+    from hloenv.cli import default_module_path
+    path = Path(args.file) if args.file else default_module_path()
+    options: dict[str, Any] = {}
+    if args.budget is not None:
+        options = {"max_expansions": args.budget} if args.agent == "search" else {"budget": args.budget}
+    try:
+        module, result = optimize(path, args.agent, agent_options=options)
+    except (ValueError, OSError) as err:
+        print(f"FAIL {path}: {err}")
+        return 1
+    if args.output:
+        Path(args.output).write_text(module.to_text())
+    if args.json:
+        print(json.dumps(asdict(result), indent=1))
+    else:
+        print(f"module      {path.name}: {result.instructions_before} -> {result.instructions_after} instructions "
+              f"in {result.steps} steps ({result.seconds:.1f} s, agent {result.agent})")
+        if result.error:
+            print(f"xla         FAILED: {result.error}")
+        else:
+            print(f"runtime     XLA default {result.xla_runtime * 1e6:.1f} us, {args.agent} {result.agent_runtime * 1e6:.1f} us"
+                  f" -> speedup {result.speedup:.3f}x")
+            print(f"verified    outputs {'equal to the original' if result.outputs_equal else 'DIFFER from the original'}")
+        if args.output:
+            print(f"wrote       {args.output}")
+    return 0 if result.error is None and result.outputs_equal else 1
