@@ -1,0 +1,133 @@
+"""constant-folding: what folds (with exact per-type arithmetic) and what must not."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hloenv import compare, parse_hlo
+from hloenv.altgraph.alternatives import alternatives_nodes, option_rules, select
+from hloenv.passes import PASSES
+from hloenv.passes.constant_folding import ConstantFolding
+from hloenv.passes.dce import DeadCodeElimination
+from tests.passes.algsimp.helpers import ADD, module_text
+
+
+def fold(body: str, extra: str = "", **options) -> tuple[str, int]:
+    module = parse_hlo(module_text(body, extra))
+    module.verify()
+    result = ConstantFolding(**options)(module)
+    DeadCodeElimination()(module)
+    module.verify()
+    return module.to_text(), result.rewrites
+
+
+def root_constant(text: str) -> str:
+    m = re.search(r"ROOT \S+ = (\S+) constant\((.*)\)\n", text)
+    assert m, text
+    return m.group(1) + " " + m.group(2)
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("a = f32[2] constant({1, 2})\nb = f32[2] constant({3, 4})\nROOT r = f32[2] add(a, b)", "f32[2] {4, 6}"),
+    ("a = f32[] constant(0.1)\nb = f32[] constant(0.2)\nROOT r = f32[] add(a, b)",  # f32 arithmetic, not f64
+     "f32[] 0.30000001192092896"),
+    ("a = s32[] constant(2147483647)\nb = s32[] constant(1)\nROOT r = s32[] add(a, b)", "s32[] -2147483648"),
+    ("a = u8[] constant(3)\nb = u8[] constant(5)\nROOT r = u8[] subtract(a, b)", "u8[] 254"),
+    ("a = s32[] constant(-7)\nb = s32[] constant(2)\nROOT r = s32[] divide(a, b)", "s32[] -3"),
+    ("a = s32[] constant(-7)\nb = s32[] constant(2)\nROOT r = s32[] remainder(a, b)", "s32[] -1"),
+    ("a = f32[] constant(0)\nROOT r = f32[] divide(a, a)", "f32[] nan"),
+    ("a = f32[] constant(1)\nz = f32[] constant(0)\nROOT r = f32[] divide(a, z)", "f32[] inf"),
+    ("a = f32[] constant(-1)\nROOT r = f32[] log(a)", "f32[] nan"),
+    ("a = u32[] constant(2147483648)\nb = u32[] constant(31)\nROOT r = u32[] shift-right-logical(a, b)", "u32[] 1"),
+    ("a = s32[] constant(-8)\nb = s32[] constant(1)\nROOT r = s32[] shift-right-logical(a, b)", "s32[] 2147483644"),
+    ("a = s32[] constant(-8)\nb = s32[] constant(1)\nROOT r = s32[] shift-right-arithmetic(a, b)", "s32[] -4"),
+    ("a = f32[] constant(2.5)\nROOT r = f32[3] broadcast(a), dimensions={}", "f32[3] {2.5, 2.5, 2.5}"),
+    ("a = s32[2,3] constant({ {1,2,3},{4,5,6} })\nROOT r = s32[3,2] transpose(a), dimensions={1,0}",
+     "s32[3,2] { {1, 4}, {2, 5}, {3, 6} }"),
+    ("a = s32[2,3] constant({ {1,2,3},{4,5,6} })\nROOT r = s32[3,2] reshape(a)", "s32[3,2] { {1, 2}, {3, 4}, {5, 6} }"),
+    ("a = s32[6] constant({1,2,3,4,5,6})\nROOT r = s32[2] slice(a), slice={[1:5:2]}", "s32[2] {2, 4}"),
+    ("a = s32[2] constant({1,2})\nb = s32[1] constant({3})\nROOT r = s32[3] concatenate(a, b), dimensions={0}",
+     "s32[3] {1, 2, 3}"),
+    ("a = f32[3] constant({-1.5, 2.7, -0.5})\nROOT r = s32[3] convert(a)", "s32[3] {-1, 2, 0}"),
+    ("a = f32[2] constant({1.00390625, 3})\nROOT r = bf16[2] convert(a)", "bf16[2] {1, 3}"),
+    ("ROOT r = s32[2,3] iota(), iota_dimension=1", "s32[2,3] { {0, 1, 2}, {0, 1, 2} }"),
+    ("a = f32[2] constant({1, nan})\nROOT r = pred[2] compare(a, a), direction=EQ", "pred[2] {true, false}"),
+    ("p = pred[2] constant({1, 0})\na = f32[2] constant({1, 2})\nb = f32[2] constant({3, 4})\n"
+     "ROOT r = f32[2] select(p, a, b)", "f32[2] {1, 4}"),
+])
+def test_folds(body, expected):
+    text, rewrites = fold(body)
+    assert rewrites >= 1
+    assert root_constant(text) == expected
+
+
+def test_folds_reduce_with_add_and_max():
+    body = "a = f32[2,3] constant({ {1,2,3},{4,5,6} })\nz = f32[] constant(10)\nROOT r = f32[2] reduce(a, z), dimensions={1}, to_apply=add"
+    assert root_constant(fold(body, ADD)[0]) == "f32[2] {16, 25}"
+    mx = ADD.replace("add {", "max {").replace("add(a, b)", "maximum(a, b)")
+    body = "a = s32[2,2] constant({ {1,7},{4,5} })\nz = s32[] constant(-2147483648)\nROOT r = s32[2] reduce(a, z), dimensions={0}, to_apply=max"
+    assert root_constant(fold(body, mx.replace("f32", "s32"))[0]) == "s32[2] {4, 7}"
+
+
+def test_folds_a_chain_in_one_real_run():
+    text, rewrites = fold("a = f32[] constant(1)\nb = f32[] add(a, a)\nc = f32[] multiply(b, b)\nROOT r = f32[] negate(c)")
+    assert rewrites == 3 and root_constant(text) == "f32[] -4"
+
+
+@pytest.mark.parametrize("body", [
+    "x = f32[2] parameter(0)\na = f32[2] constant({1, 2})\nROOT r = f32[2] add(a, x)",            # not all constant
+    "a = s32[] constant(7)\nz = s32[] constant(0)\nROOT r = s32[] divide(a, z)",                  # implementation-defined
+    "a = s32[] constant(-2147483648)\nm = s32[] constant(-1)\nROOT r = s32[] divide(a, m)",
+    "a = s32[] constant(1)\nb = s32[] constant(32)\nROOT r = s32[] shift-left(a, b)",
+    "a = f32[2] constant({nan, 1})\nROOT r = s32[2] convert(a)",                                  # NaN -> int
+    "a = f32[] constant(1e10)\nROOT r = s32[] convert(a)",                                        # out of range
+    "a = f32[] constant(1)\nROOT r = f32[64] broadcast(a), dimensions={}",                        # grows a constant
+    "ROOT r = s32[100] iota(), iota_dimension=0",
+    "a = f32[2000] parameter(0)\nROOT r = f32[2000] negate(a)",
+])
+def test_does_not_fold(body):
+    assert fold(body)[1] == 0
+
+
+def test_result_size_cap():
+    body = "a = f32[] constant(1)\nb = f32[4] broadcast(a), dimensions={}\nROOT r = f32[4] negate(b)"
+    assert fold(body, max_elements=2, max_expanding_elements=2)[1] == 0
+    assert fold(body)[1] == 2
+
+
+def test_registered_and_dry_mode_offers_the_constant():
+    assert PASSES["constant-folding"] is ConstantFolding
+    module = parse_hlo(module_text("x = f32[2] parameter(0)\na = f32[2] constant({1, 2})\nb = f32[2] add(a, a)\n"
+                                   "ROOT r = f32[2] multiply(b, x)"))
+    ConstantFolding()(module, dry=True)
+    (node,) = alternatives_nodes(module)
+    assert option_rules(node) == ["original", "constant-folding"]
+    assert node.operands[1].opcode == "constant" and node.operands[1].payload == "{2, 4}"
+
+
+def test_xla_reads_folded_literals_back_exactly():
+    # Values whose shortest decimal forms are long; the folded module must compute the same bits.
+    body = """x = f32[3] parameter(0)
+a = f32[3] constant({0.1, 3.14159274, -1e-30})
+b = f32[3] constant({0.2, 2.71828175, 3e-8})
+c = f32[3] multiply(a, b)
+d = f32[3] divide(c, b)
+h = bf16[3] convert(d)
+e = f32[3] convert(h)
+ROOT r = f32[3] add(e, x)"""
+    original = module_text(body)
+    folded, rewrites = fold(body)
+    assert rewrites == 4 and "multiply(" not in folded
+    result = compare(original, folded, rtol=0, atol=0)
+    assert result.equal, str(result)
+
+
+def test_dry_choices_compute_the_same():
+    body = "x = s32[3] parameter(0)\na = s32[3] constant({2147483647, -5, 9})\nb = s32[3] add(a, a)\n" \
+           "ROOT r = s32[3] multiply(b, x)"
+    module = parse_hlo(module_text(body))
+    ConstantFolding()(module, dry=True)
+    select(module, [1] * len(alternatives_nodes(module)))
+    assert compare(module_text(body), module).equal
