@@ -1,0 +1,133 @@
+"""Turn the bytes of one file (HLO text, XLA dump text, HloModuleProto/HloProto, MLIR) into a Module."""
+
+from __future__ import annotations
+
+import re
+
+from hloenv.altgraph import HloParseError, Module, parse_hlo
+
+#: File-name endings `load` picks up (lower-cased), longest first.
+HLO_SUFFIXES = (".hlo.txt", ".hlo", ".txt", ".pb", ".mlir")
+
+# XLA's dumps (jaxlib >= 0.5) put stack-frame tables between the header and the first computation.
+_DUMP_TABLES = re.compile(r"^(?:FileNames|FunctionNames|FileLocations|StackFrames)[ \t]*\n"
+                          r"(?:[ \t]*\d+[ \t].*\n?)*", re.MULTILINE)
+_STACK_FRAME_ID = re.compile(r"\s+stack_frame_id=\d+")
+
+
+def is_hlo_file(name: str) -> bool:
+    """Whether a file name has one of the endings in :data:`HLO_SUFFIXES`."""
+    lower = name.lower()
+    return lower.endswith(HLO_SUFFIXES) and not lower.rsplit("/", 1)[-1].startswith(".")
+
+
+def module_stem(name: str) -> str:
+    """``a/b/mlp.hlo.txt`` -> ``a/b/mlp``: the name without its HLO ending."""
+    lower = name.lower()
+    for suffix in (".before_optimizations.txt", ".hlo.txt", ".hlo.pb", *HLO_SUFFIXES):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def clean_dump_text(text: str) -> str:
+    """Drop the stack-frame tables XLA's dumps carry (``FileNames``, ``StackFrames``, ...).
+
+    They only describe metadata; the HLO parser does not take them.
+    """
+    if "\nFileNames" not in text and "\nStackFrames" not in text:
+        return text
+    text = _DUMP_TABLES.sub("", text)
+    return _STACK_FRAME_ID.sub("", text)
+
+
+def read_module(data: bytes, name: str) -> Module:
+    """Parse the contents of the file ``name`` (text, ``.pb`` or ``.mlir``).
+
+    Raises:
+        HloParseError: Not valid HLO (the message says "elided" for ``constant({...})``).
+    """
+    lower = name.lower()
+    if lower.endswith(".pb"):
+        return parse_hlo(proto_to_text(data, name), name)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise HloParseError(f"not UTF-8 text (byte {err.start})", source=name) from None
+    if lower.endswith(".mlir"):
+        from hloenv.dataset.frontends import stablehlo_to_hlo
+        return parse_hlo(stablehlo_to_hlo(text), name)
+    return parse_hlo(clean_dump_text(text), name)
+
+
+def strip_metadata(module: Module) -> Module:
+    """Remove every instruction's ``metadata={...}`` in place (fingerprints do not change)."""
+    for inst in module.instructions():
+        if "metadata" in inst.attrs:
+            inst.set_attr("metadata", None)
+    return module
+
+
+def proto_to_text(data: bytes, name: str = "<proto>") -> str:
+    """HLO text (constants in full) of a serialized HloModuleProto, or of an HloProto (which wraps
+    one, as XLA's ``--xla_dump_hlo_as_proto`` writes)."""
+    inner = _hlo_proto_module(data)
+    try:
+        from jaxlib import _hlo
+        module = _hlo.HloModule.from_serialized_hlo_module_proto(inner if inner is not None else data)
+        options = _hlo.HloPrintOptions.short_parsable()
+        options.print_large_constants = True
+        return module.to_string(options)
+    except Exception as err:  # jaxlib raises its own error types
+        first = (str(err).splitlines() or [type(err).__name__])[0]
+        raise HloParseError(f"not a valid HloModuleProto: {first[:200]}", source=name) from None
+
+
+def _hlo_proto_module(data: bytes) -> bytes | None:
+    """Field 1 (``hlo_module``) of an ``HloProto``; None when ``data`` does not look like one.
+
+    An HloProto has fields 1 (module) and 3 (buffer assignment) only; an HloModuleProto always
+    has more (entry computation name, computations, program shape).
+    """
+    fields = _top_level_fields(data)
+    if not fields or not set(fields) <= {1, 3} or 1 not in fields:
+        return None
+    return fields[1]
+
+
+def _top_level_fields(data: bytes) -> dict[int, bytes] | None:
+    """Length-delimited top-level protobuf fields (first occurrence); None when malformed."""
+    out: dict[int, bytes] = {}
+    i, n = 0, len(data)
+    while i < n:
+        key, i = _varint(data, i)
+        if key is None:
+            return None
+        number, wire = key >> 3, key & 7
+        if wire == 2:
+            length, i = _varint(data, i)
+            if length is None or i + length > n:
+                return None
+            out.setdefault(number, data[i:i + length])
+            i += length
+        elif wire == 0:
+            value, i = _varint(data, i)
+            if value is None:
+                return None
+        elif wire in (1, 5):
+            i += 8 if wire == 1 else 4
+        else:
+            return None
+    return out
+
+
+def _varint(data: bytes, i: int) -> tuple[int | None, int]:
+    value, shift = 0, 0
+    while i < len(data) and shift < 64:
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, i
+        shift += 7
+    return None, i
