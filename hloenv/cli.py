@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     from hloenv.xla.cli import add_commands as add_xla_commands
     add_xla_commands(sub)
     add_optimize_command(sub)
+    from hloenv.bench_cli import add_commands as add_bench_commands
+    add_bench_commands(sub)
     return parser
 
 

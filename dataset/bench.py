@@ -1,0 +1,158 @@
+"""One benchmark job: run an agent on one module and measure it against XLA's default pipeline.
+
+:func:`run_job` is a plain function of a picklable :class:`BenchJob`, so the same code runs in
+this process, in a thread, or as a Ray task. It never raises: failures are rows with a status.
+
+Statuses: ``ok``; ``mismatch`` (agent's module computes something else); ``unsupported`` (the
+backend lacks a custom call); ``xla_error`` (XLA fails on the original); ``agent_error`` (the
+episode failed); ``agent_xla_error`` (XLA fails on the agent's module); ``compare_error``;
+``parse_error``. The error text says which XLA status (timeout, oom, abort, ...) it was.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Columns of the CSV/JSON tables, in order. Everything else in a row is run metadata.
+TABLE_COLUMNS = ("module", "fingerprint", "instructions", "agent_instructions", "xla_default_runtime",
+                 "agent_runtime", "speedup", "status", "error")
+
+
+@dataclass(frozen=True)
+class BenchJob:
+    """Everything one module's run needs (plain data; HLO as text)."""
+
+    name: str
+    text: str = field(repr=False)
+    fingerprint: str
+    agent: str
+    backend: str = "cpu"
+    pipeline: dict[str, Any] | None = None
+    cache_dir: str | None = None
+    timeout: float = 900.0
+    seed: int = 0
+
+
+def _row(job: BenchJob, **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {c: None for c in TABLE_COLUMNS}
+    row.update(module=job.name, fingerprint=job.fingerprint, agent=job.agent, backend=job.backend,
+               status="ok", error="")
+    row.update(values)
+    return row
+
+
+def _error_text(err: BaseException) -> str:
+    from hloenv.xla.errors import EvaluationError
+    if isinstance(err, EvaluationError):
+        text = f"[{err.status}] {err.message}"
+    else:
+        text = f"{type(err).__name__}: {err}"
+    return " ".join(text.split())[:500]
+
+
+def run_job(job: BenchJob) -> dict[str, Any]:
+    """The table row of one module (see the module docstring for statuses)."""
+    t0 = time.perf_counter()
+    try:
+        row = _run(job)
+    except Exception as err:  # noqa: BLE001  (a bug must not end the benchmark)
+        row = _row(job, status="bench_error", error=_error_text(err),
+                   traceback=traceback.format_exc(limit=5))
+    row["seconds"] = round(time.perf_counter() - t0, 3)
+    return row
+
+
+def _run(job: BenchJob) -> dict[str, Any]:
+    from hloenv.altgraph import HloParseError, parse_hlo
+    from hloenv.xla import UnsupportedOnBackend, XlaBackendError, evaluate
+    from hloenv.xla.targets import unsupported_targets
+
+    try:
+        module = parse_hlo(job.text, job.name)
+    except HloParseError as err:
+        return _row(job, status="parse_error", error=_error_text(err))
+    row = _row(job, instructions=module.instruction_count)
+    missing = unsupported_targets(module, job.backend)
+    if missing:
+        row.update(status="unsupported", error=f"backend {job.backend!r} lacks {', '.join(missing)}")
+        return row
+    options = {"timeout": job.timeout, "cache_dir": job.cache_dir, "seed": job.seed}
+    try:
+        base = evaluate(module, job.backend, pipeline="xla-default", **options)
+    except UnsupportedOnBackend as err:
+        row.update(status="unsupported", error=_error_text(err))
+        return row
+    except XlaBackendError as err:
+        row.update(status="xla_error", error=_error_text(err))
+        return row
+    row.update(xla_default_runtime=base.median, xla_default_cached=base.cached,
+               xla_default_compile=base.compile_time)
+    try:
+        episode = _episode(module, job)
+    except Exception as err:  # noqa: BLE001
+        row.update(status="agent_error", error=_error_text(err))
+        return row
+    chosen = episode.module
+    row.update(agent_instructions=chosen.instruction_count, steps=episode.steps,
+               episode_seconds=round(episode.seconds, 3),
+               stop_reason=episode.info.get("stop_reason", ""))
+    try:
+        mine = evaluate(chosen, job.backend, pipeline="env", **options)
+    except XlaBackendError as err:
+        row.update(status="agent_xla_error", error=_error_text(err))
+        return row
+    row.update(agent_runtime=mine.median, agent_cached=mine.cached,
+               speedup=base.median / mine.median if mine.median > 0 else None)
+    try:
+        equal, reason = _compare(module, chosen, job)
+    except (XlaBackendError, ValueError) as err:
+        row.update(status="compare_error", error=_error_text(err))
+        return row
+    row["outputs_equal"] = equal
+    if not equal:
+        row.update(status="mismatch", error=reason)
+    return row
+
+
+def _episode(module: Any, job: BenchJob) -> Any:
+    """Run the agent; a module on which no decision pass offers anything is an empty episode."""
+    from hloenv.agents import EpisodeResult, get_agent, run_episode
+    from hloenv.env import HloEnv
+    from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
+
+    pipeline = EnvPipeline.from_dict(job.pipeline) if job.pipeline else DEFAULT_ENV_PIPELINE
+    env = HloEnv(module, reward=lambda before, after, terminated: 0.0, pipeline=pipeline,
+                 backend=job.backend)
+    agent = get_agent(job.agent)
+    t0 = time.perf_counter()
+    try:
+        return run_episode(env, agent, seed=job.seed)
+    except RuntimeError as err:
+        # run_episode always steps once; when reset already ended the episode there is nothing
+        # to decide and the module is the env's final (canonicalised, cleaned-up) module.
+        if "after the episode ended" not in str(err):
+            raise
+        return EpisodeResult(env.module, 0.0, 0, time.perf_counter() - t0,
+                             {"stop_reason": "no alternatives"})
+
+
+def _compare(original: Any, chosen: Any, job: BenchJob) -> tuple[bool, str]:
+    """``hloenv.compare`` (original under XLA's pipeline, agent's under "env"), memoised in the
+    evaluation cache so a resumed or distributed re-run does not recompile."""
+    from hloenv.xla import compare
+    from hloenv.xla.api import jaxlib_version
+    from hloenv.xla.cache import EvaluationCache, cache_key
+
+    key = cache_key({"bench-compare": 1, "a": original.fingerprint(), "b": chosen.fingerprint(),
+                     "backend": job.backend, "seed": job.seed, "jaxlib": jaxlib_version()})
+    store = EvaluationCache(job.cache_dir)
+    hit = store.get(key)
+    if hit is not None:
+        return bool(hit["equal"]), hit["reason"]
+    result = compare(original, chosen, job.backend, pipeline="xla-default", pipeline_b="env",
+                     seed=job.seed, timeout=job.timeout)
+    store.put(key, {"equal": result.equal, "reason": result.reason})
+    return result.equal, result.reason

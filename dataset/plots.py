@@ -1,0 +1,56 @@
+"""PNG plots of a benchmark table (matplotlib, the ``plot`` extra): speedup per module, and
+speedup against module size."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+SPEEDUP_PNG = "speedup_per_module.png"
+SIZE_PNG = "speedup_vs_size.png"
+
+
+def write_plots(out: str | os.PathLike, rows: list[dict[str, Any]], title: str = "") -> list[Path]:
+    """Write both plots into ``out``; rows without a speedup are left out (but counted in the title).
+
+    Raises:
+        ImportError: matplotlib is missing (``pip install 'hloenv[plot]'``).
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    measured = [r for r in rows if isinstance(r.get("speedup"), (int, float))]
+    note = f"{len(measured)} of {len(rows)} modules measured"
+    colors = ["tab:blue" if r.get("status") == "ok" else "tab:red" for r in measured]
+    paths = []
+
+    height = max(3.0, 0.28 * len(measured) + 1.5)
+    fig, ax = plt.subplots(figsize=(9, height))
+    names = [str(r["module"])[-50:] for r in measured]
+    ax.barh(range(len(measured)), [r["speedup"] for r in measured], color=colors)
+    ax.set_yticks(range(len(measured)), names, fontsize=7)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("speedup over XLA's default pipeline (x; red: outputs differ)")
+    ax.set_title(f"{title} ({note})".strip())
+    fig.tight_layout()
+    paths.append(out / SPEEDUP_PNG)
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.scatter([r.get("instructions") or 0 for r in measured], [r["speedup"] for r in measured],
+               c=colors, s=18)
+    ax.set_xscale("log")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xlabel("instructions in the original module")
+    ax.set_ylabel("speedup over XLA default (x)")
+    ax.set_title(f"{title} ({note})".strip())
+    fig.tight_layout()
+    paths.append(out / SIZE_PNG)
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths

@@ -1,0 +1,97 @@
+"""Benchmark results on disk: the resumable JSONL log, and the CSV/JSON tables built from it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hloenv.dataset.bench import TABLE_COLUMNS
+
+RESULTS = "results.jsonl"
+TABLE_CSV = "table.csv"
+TABLE_JSON = "table.json"
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, str, str]:
+    """What makes a row reusable on a re-run: module fingerprint, agent, backend."""
+    return row.get("fingerprint") or row.get("module", ""), row.get("agent", ""), row.get("backend", "")
+
+
+def read_results(out: str | os.PathLike) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Rows already in ``out/results.jsonl`` by :func:`row_key` (the last one wins; a line cut
+    short by a kill is ignored)."""
+    path = Path(out) / RESULTS
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    if not path.is_file():
+        return rows
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows[row_key(row)] = row
+    return rows
+
+
+def append_result(out: str | os.PathLike, row: dict[str, Any]) -> None:
+    """Append one row to ``out/results.jsonl`` and make it durable before going on."""
+    path = Path(out) / RESULTS
+    with open(path, "a") as f:
+        f.write(json.dumps(row, sort_keys=True, default=str) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def table_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows cut down to :data:`TABLE_COLUMNS` (runtimes in seconds, speedup rounded)."""
+    out = []
+    for row in rows:
+        t = {c: row.get(c) for c in TABLE_COLUMNS}
+        if isinstance(t["speedup"], float):
+            t["speedup"] = round(t["speedup"], 4)
+        out.append(t)
+    return out
+
+
+def write_tables(out: str | os.PathLike, rows: list[dict[str, Any]],
+                 meta: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    """Write ``table.csv`` and ``table.json`` (rows plus ``meta`` and a summary)."""
+    out = Path(out)
+    table = table_rows(rows)
+    csv_path, json_path = out / TABLE_CSV, out / TABLE_JSON
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(TABLE_COLUMNS))
+        writer.writeheader()
+        for row in table:
+            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    json_path.write_text(json.dumps({"meta": meta or {}, "summary": summarize(rows), "rows": table},
+                                    indent=1, default=str))
+    return csv_path, json_path
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per status and the geometric-mean speedup over ``ok`` rows."""
+    statuses = Counter(r.get("status", "?") for r in rows)
+    speedups = [r["speedup"] for r in rows if r.get("status") == "ok" and r.get("speedup")]
+    geomean = math.exp(sum(math.log(s) for s in speedups) / len(speedups)) if speedups else None
+    return {"modules": len(rows), "statuses": dict(sorted(statuses.items())),
+            "geomean_speedup": round(geomean, 4) if geomean else None,
+            "min_speedup": round(min(speedups), 4) if speedups else None,
+            "max_speedup": round(max(speedups), 4) if speedups else None}
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """One line: module count, statuses, geometric-mean speedup."""
+    statuses = ", ".join(f"{n} {s}" for s, n in summary["statuses"].items())
+    line = f"{summary['modules']} modules: {statuses or 'none'}"
+    if summary.get("geomean_speedup"):
+        line += (f"; speedup over XLA default (ok rows): geomean {summary['geomean_speedup']:.3f}x, "
+                 f"min {summary['min_speedup']:.3f}x, max {summary['max_speedup']:.3f}x")
+    return line
