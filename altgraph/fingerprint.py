@@ -1,12 +1,21 @@
 """Structural fingerprints of modules.
 
-The fingerprint is a BLAKE2b hash computed bottom-up (a Merkle hash): an instruction's hash covers
-its opcode, shape (with layout), literal or parameter number, semantic attributes, the hashes of its
-operands in order, of its control predecessors and of the computations it calls. Names, numbering,
-metadata and the order in which independent instructions are written do not enter it, so the same
-program printed by different tools (or re-parsed after printing) has the same fingerprint, while any
-semantic change (opcode, shape, attribute, constant value, operand order, called computation) gives a
-different one. It is stable across processes and Python versions (no use of `hash()`).
+Two layers of BLAKE2b hashing:
+
+1. A value digest per instruction, computed bottom-up (a Merkle hash): opcode, shape (with layout),
+   literal or parameter number, semantic attributes, the digests of its operands in order, of its
+   control predecessors and of the computations it calls. Equal digests mean "computes the same
+   value the same way" (used to merge identical rewrite options).
+2. The computation's fingerprint hashes its graph in a canonical order: a depth-first walk from
+   the root over operands in order (then dead instructions, by digest) numbers the instructions,
+   and each contributes its digest plus the numbers of its operands. So sharing is part of the
+   fingerprint: `add(a, a)` with one `exp` differs from `add(a, b)` with two equal `exp`s.
+
+Names, numbering, metadata and the order in which independent instructions are written do not
+enter it, so the same program printed by different tools (or re-parsed after printing) has the
+same fingerprint, while any change to the program (opcode, shape, attribute, constant value,
+operand order, called computation, sharing) gives a different one. It is stable across processes
+and Python versions (no use of `hash()`).
 """
 
 from __future__ import annotations
@@ -56,15 +65,52 @@ def computation_digests_by_id(module: Module) -> dict[int, bytes]:
     return comp_hash
 
 
+def canonical_order(comp: Computation, inst_hash: dict[int, bytes]) -> list[Instruction]:
+    """Instructions in an order that depends only on the graph: post-order of a depth-first walk
+    from the root (operands, then control predecessors, in order), then from unused instructions
+    sorted by digest, then anything left (parameters nothing reads) by digest."""
+    order: list[Instruction] = []
+    seen: set[int] = set()
+
+    def walk(start: Instruction) -> None:
+        stack = [(start, 0)]
+        seen.add(id(start))
+        while stack:
+            inst, k = stack.pop()
+            preds = inst.operands if not inst.control_predecessors else [*inst.operands, *inst.control_predecessors]
+            if k < len(preds):
+                stack.append((inst, k + 1))
+                nxt = preds[k]
+                if id(nxt) not in seen:
+                    seen.add(id(nxt))
+                    stack.append((nxt, 0))
+            else:
+                order.append(inst)
+
+    if comp.root is not None:
+        walk(comp.root)
+    for inst in sorted((i for i in comp.instructions if not i.users and id(i) not in seen),
+                       key=lambda i: inst_hash[id(i)]):
+        if id(inst) not in seen:
+            walk(inst)
+    for inst in sorted((i for i in comp.instructions if id(i) not in seen), key=lambda i: inst_hash[id(i)]):
+        if id(inst) not in seen:
+            walk(inst)
+    return order
+
+
 def _computation_digest(comp: Computation, comp_hash: dict[int, bytes]) -> bytes:
     inst_hash = instruction_digests(comp, comp_hash)
     h = blake2b(digest_size=16)
     h.update(b"computation")
-    if comp.root is not None:
-        h.update(inst_hash[id(comp.root)])
-    # Instructions nobody uses (dead code, side effects) count, in an order independent of naming.
-    for digest in sorted(inst_hash[id(i)] for i in comp.instructions if not i.users and i is not comp.root):
-        h.update(digest)
+    order = canonical_order(comp, inst_hash)
+    number = {id(inst): k for k, inst in enumerate(order)}
+    for inst in order:
+        h.update(inst_hash[id(inst)])
+        h.update(",".join(str(number[id(op)]) for op in inst.operands).encode())
+        if inst.control_predecessors:
+            h.update(("c" + ",".join(str(number[id(p)]) for p in inst.control_predecessors)).encode())
+        h.update(b";" if inst is not comp.root else b"root;")
     for key in sorted(comp.attrs):
         h.update(f"|{key}={_normalize(comp.attrs[key])}".encode())
     return h.digest()

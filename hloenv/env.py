@@ -116,6 +116,9 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     def step(self, action: Sequence[int] | np.ndarray):
         if self._done:
+            if self._steps == 0:  # nothing to decide in this module: the first step ends it
+                self._steps = 1
+                return self._get_obs(), 0.0, True, False, self._get_info()
             raise RuntimeError("step() after the episode ended: call reset()")
         choices = self._choices(action)
         before = self.module

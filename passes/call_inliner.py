@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.order import topological_sort
 from hloenv.passes.base import RewritePass, RewriteRule, register
 from hloenv.passes.rewriter import Rewriter
 
 
 def inline_body(callee: Computation, args: list[Instruction], into: Computation, rewriter: Rewriter) -> Instruction:
     """Copy `callee` into `into` with its parameters replaced by `args`; returns the copied root."""
+    topological_sort(callee)  # an earlier inline in this pass may have appended to it
     mapping: dict[int, Instruction] = {}
     for inst in callee.instructions:
         if inst.opcode == "parameter":

@@ -68,6 +68,26 @@ def test_semantic_changes_change_the_fingerprint(old, new):
     assert changed != BASE and fp(changed) != fp(BASE)
 
 
+SHARED = """HloModule m
+ENTRY e {
+  p = f32[4] parameter(0)
+  x1 = f32[4] exponential(p)
+  x2 = f32[4] exponential(p)
+  u = f32[4] add(x1, OPERAND_U)
+  v = f32[4] add(x2, OPERAND_V)
+  ROOT r = (f32[4], f32[4]) tuple(u, v)
+}
+"""
+
+
+def test_sharing_is_part_of_the_fingerprint():
+    # one exp used twice vs two equal exps: same values, different programs (cse tells them apart)
+    a = fp(SHARED.replace("OPERAND_U", "x1").replace("OPERAND_V", "x2"))
+    b = fp(SHARED.replace("OPERAND_U", "x2").replace("OPERAND_V", "x1"))
+    c = fp(SHARED.replace("OPERAND_U", "x1").replace("OPERAND_V", "x1"))
+    assert len({a, b, c}) == 3
+
+
 def test_print_parse_and_clone_keep_the_fingerprint():
     for text in (BASE, OLD_STYLE, NEW_STYLE):
         m = parse_hlo(text)
@@ -89,4 +109,4 @@ def test_golden_value():
     assert fp(BASE) == GOLDEN
 
 
-GOLDEN = "424a12323bc2691be52f4b7c8168d8dd"
+GOLDEN = "03eb7ac7b41c866606090d43fbed0e28"

@@ -1,0 +1,52 @@
+"""Agents: every built-in agent finishes an episode with a module equal in outputs to the original."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hloenv.agents import Agent, get_agent, run_episode
+from tests.hloenv.test_env import make
+
+CHEAP = ["random", "original", "all", "xla", "greedy"]
+
+
+@pytest.mark.parametrize("name", CHEAP)
+def test_agent_runs_and_keeps_outputs(name):
+    env = make()
+    result = run_episode(env, get_agent(name))
+    assert result.steps >= 1 and result.module is env.module
+    assert env.has_equal_output()
+
+
+def test_search_agent_returns_a_verified_plan():
+    env = make()
+    agent = get_agent("search", beam_width=2, random_candidates=1, measure_top=2, max_expansions=12)
+    result = run_episode(env, agent)
+    assert agent.report.verified and agent.report.candidates_measured >= 1
+    assert agent.report.speedup is not None and agent.report.speedup > 0
+    assert env.has_equal_output()
+    assert result.steps == len(agent.plan) or result.steps > 0
+
+
+def test_original_agent_changes_nothing_and_all_agent_rewrites():
+    env = make()
+    before = env._canonical.fingerprint()
+    run_episode(env, get_agent("original"))
+    original_fp = env.module.fingerprint()
+    env2 = make()
+    run_episode(env2, get_agent("all"))
+    assert env2.module.fingerprint() != original_fp
+    assert before  # canonical module exists
+
+
+def test_unknown_agent_and_custom_agent_protocol():
+    with pytest.raises(ValueError, match="unknown agent"):
+        get_agent("nope")
+
+    class Zero:
+        def act(self, obs, info):
+            return np.zeros(info["action_mask"].shape[0], dtype=np.int64)
+
+    assert isinstance(Zero(), Agent)
+    assert run_episode(make(), Zero()).total_reward == 0.0

@@ -1,0 +1,48 @@
+"""The GNN policy: acts legally, trains (loss falls on a module where choices matter), checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch_geometric", reason="needs the learn extra (torch, torch-geometric)")
+
+from hloenv import EnvPipeline  # noqa: E402
+from hloenv.agents import get_agent, run_episode  # noqa: E402
+from hloenv.agents.gnn import load_checkpoint  # noqa: E402
+from hloenv.agents.train import train  # noqa: E402
+from tests.hloenv.test_env import make  # noqa: E402
+
+#: duplicated expensive work: taking cse's rewrite lowers XLA's cost estimate, keeping it does not
+DUPLICATED = """HloModule dup
+ENTRY e {
+  p = f32[256,256] parameter(0)
+  a = f32[256,256] exponential(p)
+  b = f32[256,256] exponential(p)
+  c = f32[256,256] tanh(p)
+  d = f32[256,256] tanh(p)
+  s = f32[256,256] add(a, b)
+  t = f32[256,256] add(c, d)
+  ROOT r = f32[256,256] multiply(s, t)
+}
+"""
+CSE_ONLY = EnvPipeline(canonicalize="dce", decisions=("cse",), cleanup="dce")
+
+
+def test_gnn_agent_acts_legally():
+    env = make()
+    result = run_episode(env, get_agent("gnn", greedy=False))
+    assert result.steps >= 1 and env.has_equal_output()
+
+
+def test_training_lowers_the_loss_and_saves_a_loadable_checkpoint(tmp_path):
+    path = tmp_path / "dup.hlo"
+    path.write_text(DUPLICATED)
+    ckpt = tmp_path / "gnn.pt"
+    result = train([path], iterations=12, holdout=0.0, lr=1e-2, hidden=16, layers=2, max_steps=4,
+                   pipeline=CSE_ONLY, out=ckpt, compare_baselines=False, log=lambda *_: None)
+    first, last = np.mean(result.losses[:3]), np.mean(result.losses[-3:])
+    assert last < first, result.losses
+    net = load_checkpoint(ckpt)
+    assert net.config == {"hidden": 16, "layers": 2}
+    assert result.seconds < 60
