@@ -57,7 +57,8 @@ def compare_arrays(index: int, a: np.ndarray, b: np.ndarray, rtol: float | None 
     finite = ~(nan_a | nan_b)
     inf_bad = int(np.count_nonzero(finite & (np.isinf(aw) | np.isinf(bw)) & (aw != bw)))
     both = finite & np.isfinite(aw) & np.isfinite(bw)
-    err = np.where(both, np.abs(aw - bw), 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.where(both, np.abs(aw - bw), 0.0)
     ref = np.abs(bw)
     close = err <= t + r * np.where(both, ref, 0.0)
     bad = int(np.count_nonzero(both & ~close)) + nan_bad + inf_bad
