@@ -12,7 +12,8 @@ from functools import lru_cache
 import numpy as np
 
 from hloenv.altgraph.instruction import Instruction
-from hloenv.passes.algsimp.literals import FLOATS, INTEGERS, NUMPY_TYPES, format_literal, is_all, uniform_value
+from hloenv.passes.algsimp.literals import (FLOATS, INTEGERS, NUMPY_TYPES, SIGNED, format_literal, is_all,
+                                           uniform_value)
 from hloenv.passes.algsimp.util import Rule, filled, identity_value
 from hloenv.passes.rewriter import Rewriter
 
@@ -76,6 +77,60 @@ class MultiplyZero(Rule):
         if is_all(b, 0):
             return self.replace(inst, b, rewriter)
         return is_all(a, 0) and self.replace(inst, a, rewriter)
+
+
+class MultiplyMinusOne(Rule):
+    """A * -1 => -A, -1 * A => -A (exact: negation only flips the sign; integers wrap alike).
+
+        r = f32[4] multiply(x, minus_ones)   =>  r' = f32[4] negate(x)
+    """
+    name = "multiply-minus-one"
+    opcodes = frozenset({"multiply"})
+
+    def rewrite(self, inst: Instruction, rewriter: Rewriter) -> bool:
+        if inst.shape.dtype not in FLOATS and inst.shape.dtype not in SIGNED:
+            return False
+        a, b = inst.operands
+        if is_all(a, -1):
+            a, b = b, a
+        elif not is_all(b, -1):
+            return False
+        new = rewriter.create(inst.parent, "negate", inst.shape, [a])  # type: ignore[arg-type]
+        return self.replace(inst, new, rewriter)
+
+
+class AddNegate(Rule):
+    """A + (-B) => A - B, (-A) + B => B - A (IEEE: exactly the same value).
+
+        n = f32[4] negate(y)     r = f32[4] add(x, n)     =>  r' = f32[4] subtract(x, y)
+    """
+    name = "add-negate"
+    opcodes = frozenset({"add"})
+
+    def rewrite(self, inst: Instruction, rewriter: Rewriter) -> bool:
+        a, b = inst.operands
+        if b.opcode != "negate":
+            if a.opcode != "negate":
+                return False
+            a, b = b, a
+        new = rewriter.create(inst.parent, "subtract", inst.shape, [a, b.operands[0]])  # type: ignore[arg-type]
+        return self.replace(inst, new, rewriter)
+
+
+class SubtractNegate(Rule):
+    """A - (-B) => A + B.
+
+        n = f32[4] negate(y)     r = f32[4] subtract(x, n)     =>  r' = f32[4] add(x, y)
+    """
+    name = "subtract-negate"
+    opcodes = frozenset({"subtract"})
+
+    def rewrite(self, inst: Instruction, rewriter: Rewriter) -> bool:
+        a, b = inst.operands
+        if b.opcode != "negate":
+            return False
+        new = rewriter.create(inst.parent, "add", inst.shape, [a, b.operands[0]])  # type: ignore[arg-type]
+        return self.replace(inst, new, rewriter)
 
 
 class DivideOne(Rule):
@@ -241,7 +296,7 @@ class PowerMinusOne(Rule):
 
 
 class LogExp(Rule):
-    """log(exp(A)) => A (XLA's rule; it ignores the overflow of exp for large A).
+    """log(exp(A)) => A for real floats (XLA's rule; it ignores the overflow of exp for large A).
 
         e = f32[4] exponential(x)       r = f32[4] log(e)    =>  x
     """
@@ -250,6 +305,8 @@ class LogExp(Rule):
 
     def rewrite(self, inst: Instruction, rewriter: Rewriter) -> bool:
         op = inst.operands[0]
+        if inst.shape.dtype not in FLOATS:
+            return False  # complex log(exp(z)) wraps the imaginary part
         return op.opcode == "exponential" and self.replace(inst, op.operands[0], rewriter)
 
 
@@ -376,7 +433,8 @@ class SameOperandMinMax(Rule):
 
 
 RULES: tuple[Rule, ...] = (
-    AddZero(), SubtractZero(), MultiplyOne(), MultiplyZero(), DivideOne(), DividePowerOfTwo(),
+    AddZero(), SubtractZero(), MultiplyOne(), MultiplyZero(), MultiplyMinusOne(), AddNegate(), SubtractNegate(),
+    DivideOne(), DividePowerOfTwo(),
     NegateNegate(), NotNot(), AbsAbs(), PowerZero(), PowerOne(), PowerTwo(), PowerMinusOne(), LogExp(),
     MaximumLowest(), MinimumHighest(), AndTrue(), OrFalse(), AndFalse(), OrTrue(), XorZero(), ShiftZero(),
     SameOperandMinMax(),

@@ -94,7 +94,8 @@ class DotToMultiply(Rule):
             return False
         lhs, rhs = inst.operands
         dtype = inst.shape.dtype
-        if lhs.shape.dtype != dtype or rhs.shape.dtype != dtype or lhs.shape.dynamic or rhs.shape.dynamic:
+        if dtype == "pred" or lhs.shape.dtype != dtype or rhs.shape.dtype != dtype or lhs.shape.dynamic \
+                or rhs.shape.dynamic:
             return False
         d = A.dot_dnums(inst)
         if any(lhs.shape.dims[c] != 1 for c in d.lhs_contracting) or \

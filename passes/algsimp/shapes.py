@@ -108,6 +108,79 @@ class TransposeScalarBroadcast(_ShapeOpOfScalarBroadcast):
     opcodes = frozenset({"transpose", "reverse"})
 
 
+def degenerate_reshape_map(src: tuple[int, ...], dst: tuple[int, ...]) -> tuple[dict[int, int], list[int]] | None:
+    """When a reshape from `src` to `dst` only inserts and deletes size-1 dims: (src dim -> dst dim
+    for the dims it keeps, src dims it deletes); else None."""
+    kept: dict[int, int] = {}
+    deleted: list[int] = []
+    i = j = 0
+    while i < len(src) or j < len(dst):
+        if i < len(src) and j < len(dst) and src[i] == dst[j]:
+            kept[i] = j
+            i, j = i + 1, j + 1
+        elif i < len(src) and src[i] == 1:
+            deleted.append(i)
+            i += 1
+        elif j < len(dst) and dst[j] == 1:
+            j += 1
+        else:
+            return None
+    return kept, deleted
+
+
+class BroadcastDegenerateReshape(Rule):
+    """broadcast(reshape(A)) => broadcast(A) when the reshape only inserts size-1 dims.
+
+        a = f32[1,8] reshape(x: f32[8])    r = f32[4,1,8] broadcast(a), dimensions={1,2}
+        =>  f32[4,1,8] broadcast(x), dimensions={2}
+    """
+    name = "broadcast-degenerate-reshape"
+    opcodes = frozenset({"broadcast"})
+
+    def rewrite(self, inst: Instruction, rewriter: Rewriter) -> bool:
+        op = inst.operands[0]
+        if op.opcode != "reshape" or op.operands[0].shape.dynamic:
+            return False
+        src = op.operands[0]
+        found = degenerate_reshape_map(src.shape.dims, op.shape.dims)
+        if found is None or found[1]:
+            return False
+        dims = A.int_list(inst)
+        new_dims = tuple(dims[found[0][k]] for k in range(src.shape.rank))
+        new = broadcast(rewriter, inst.parent, src, inst.shape, new_dims)  # type: ignore[arg-type]
+        return self.replace(inst, new, rewriter)
+
+
+class ReshapeOfBroadcast(Rule):
+    """reshape(broadcast(A)) => broadcast(A') when the reshape only inserts and deletes size-1 dims
+    (A' = A without the size-1 dims the reshape deletes: a reshape of the smaller array).
+
+        b = f32[1,8] broadcast(x: f32[1]), dimensions={0}    r = f32[8] reshape(b)
+        =>  x' = f32[] reshape(x)     r' = f32[8] broadcast(x'), dimensions={}
+    """
+    name = "reshape-of-broadcast"
+    opcodes = frozenset({"reshape"})
+
+    def rewrite(self, inst: Instruction, rewriter: Rewriter) -> bool:
+        op = inst.operands[0]
+        if op.opcode != "broadcast":
+            return False
+        src = op.operands[0]
+        if not src.shape.is_array or src.shape.dynamic or src.shape.rank == 0:
+            return False  # scalars: reshape-scalar-broadcast
+        found = degenerate_reshape_map(op.shape.dims, inst.shape.dims)
+        if found is None:
+            return False
+        kept = found[0]
+        dims = A.int_list(op)
+        keep = [k for k, d in enumerate(dims) if d in kept]
+        comp = inst.parent
+        if len(keep) != len(dims):
+            src = rewriter.create(comp, "reshape", Shape(src.shape.dtype, tuple(src.shape.dims[k] for k in keep)), [src])  # type: ignore[arg-type]
+        new = broadcast(rewriter, comp, src, inst.shape, tuple(kept[dims[k]] for k in keep))  # type: ignore[arg-type]
+        return self.replace(inst, new, rewriter)
+
+
 class TransposeNoop(Rule):
     """transpose with the identity permutation => the operand.
 
@@ -522,8 +595,8 @@ class GetTupleElementOfTuple(Rule):
 
 
 RULES: tuple[Rule, ...] = (
-    BroadcastNoop(), BroadcastBroadcast(), ReshapeNoop(), ReshapeReshape(), ReshapeScalarBroadcast(),
-    TransposeScalarBroadcast(), TransposeNoop(), TransposeTranspose(), TransposeDegenerate(), SliceNoop(),
+    BroadcastNoop(), BroadcastBroadcast(), BroadcastDegenerateReshape(), ReshapeNoop(), ReshapeReshape(),
+    ReshapeScalarBroadcast(), ReshapeOfBroadcast(), TransposeScalarBroadcast(), TransposeNoop(), TransposeTranspose(), TransposeDegenerate(), SliceNoop(),
     SliceSlice(), SliceBroadcast(), SliceConcatenate(), PadNoop(), ReverseNoop(), ConcatenateSingle(),
     ConcatenateDropEmpty(), ConcatenateSlices(), ConvertNoop(), ConvertConvert(), CopyNoop(),
     DynamicSliceConstant(), DynamicUpdateSliceFull(), IotaDegenerate(), GetTupleElementOfTuple(),

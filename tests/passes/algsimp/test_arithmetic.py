@@ -23,6 +23,11 @@ FIRES = [
     ("multiply-one", _f32("1") + "ROOT r = f32[4] multiply(k, x)", r"ROOT x = "),
     ("multiply-zero", "x = s32[4] parameter(0)\n" + _const("k", "s32", "0") + "ROOT r = s32[4] multiply(x, k)",
      r"ROOT k = s32\[4\] broadcast\(kc\)"),
+    ("multiply-minus-one", _f32("-1") + "ROOT r = f32[4] multiply(k, x)", r"ROOT \S+ = f32\[4\] negate\(x\)"),
+    ("add-negate", "x = f32[4] parameter(0)\ny = f32[4] parameter(1)\nn = f32[4] negate(y)\nROOT r = f32[4] add(n, x)",
+     r"ROOT \S+ = f32\[4\] subtract\(x, y\)"),
+    ("subtract-negate", "x = f32[4] parameter(0)\ny = f32[4] parameter(1)\nn = f32[4] negate(y)\n"
+     "ROOT r = f32[4] subtract(x, n)", r"ROOT \S+ = f32\[4\] add\(x, y\)"),
     ("divide-one", _f32("1") + "ROOT r = f32[4] divide(x, k)", r"ROOT x = "),
     ("divide-power-of-two", _f32("4") + "ROOT r = f32[4] divide(x, k)",
      r"constant\(0.25\)[\s\S]*ROOT \S+ = f32\[4\] multiply\(x, \S+\)"),
@@ -60,6 +65,11 @@ NOT_FIRES = [
     ("subtract-zero", _f32("0") + "ROOT r = f32[4] subtract(k, x)"),
     ("multiply-one", _f32("2") + "ROOT r = f32[4] multiply(x, k)"),
     ("multiply-zero", _f32("0") + "ROOT r = f32[4] multiply(x, k)"),  # NaN * 0 is NaN
+    ("multiply-minus-one", "x = u32[4] parameter(0)\n" + _const("k", "u32", "4294967295") + "ROOT r = u32[4] multiply(x, k)"),
+    ("multiply-minus-one", _f32("-2") + "ROOT r = f32[4] multiply(x, k)"),
+    ("add-negate", "x = f32[4] parameter(0)\ny = f32[4] parameter(1)\nn = f32[4] abs(y)\nROOT r = f32[4] add(n, x)"),
+    ("subtract-negate", "x = f32[4] parameter(0)\ny = f32[4] parameter(1)\nn = f32[4] negate(y)\n"
+     "ROOT r = f32[4] subtract(n, x)"),
     ("divide-one", _f32("1") + "ROOT r = f32[4] divide(k, x)"),
     ("divide-power-of-two", _f32("3") + "ROOT r = f32[4] divide(x, k)"),
     ("divide-power-of-two", "x = s32[4] parameter(0)\n" + _const("k", "s32", "4") + "ROOT r = s32[4] divide(x, k)"),
@@ -98,3 +108,7 @@ def test_every_rule_has_both_tests():
     names = {r.name for r in arithmetic.RULES}
     assert names <= {c[0] for c in FIRES}
     assert names <= {c[0] for c in NOT_FIRES}
+
+
+def test_log_exp_leaves_complex_alone():
+    assert_does_not_fire("log-exp", "x = c64[4] parameter(0)\ne = c64[4] exponential(x)\nROOT r = c64[4] log(e)")

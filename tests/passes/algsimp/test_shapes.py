@@ -15,6 +15,12 @@ FIRES = [
     ("broadcast-noop", X23 + "ROOT r = f32[2,3] broadcast(x), dimensions={0,1}", r"ROOT x = "),
     ("broadcast-broadcast", "x = f32[3] parameter(0)\nb = f32[3,4] broadcast(x), dimensions={0}\n"
      "ROOT r = f32[2,3,4] broadcast(b), dimensions={1,2}", r"ROOT \S+ = f32\[2,3,4\] broadcast\(x\), dimensions=\{1\}"),
+    ("broadcast-degenerate-reshape", "x = f32[8] parameter(0)\na = f32[1,8] reshape(x)\n"
+     "ROOT r = f32[4,1,8] broadcast(a), dimensions={1,2}", r"ROOT \S+ = f32\[4,1,8\] broadcast\(x\), dimensions=\{2\}"),
+    ("reshape-of-broadcast", "x = f32[3] parameter(0)\nb = f32[2,3,1] broadcast(x), dimensions={1}\nROOT r = f32[2,1,3] reshape(b)",
+     r"ROOT \S+ = f32\[2,1,3\] broadcast\(x\), dimensions=\{2\}"),
+    ("reshape-of-broadcast", "x = f32[1] parameter(0)\nb = f32[1,8] broadcast(x), dimensions={0}\nROOT r = f32[8] reshape(b)",
+     r"f32\[\] reshape\(x\)[\s\S]*ROOT \S+ = f32\[8\] broadcast\(\S+\), dimensions=\{\}"),
     ("reshape-noop", X23 + "ROOT r = f32[2,3] reshape(x)", r"ROOT x = "),
     ("reshape-reshape", X23 + "a = f32[6] reshape(x)\nROOT r = f32[3,2] reshape(a)", r"ROOT \S+ = f32\[3,2\] reshape\(x\)"),
     ("reshape-reshape", X23 + "a = f32[6] reshape(x)\nROOT r = f32[2,3] reshape(a)", r"ROOT x = "),
@@ -68,6 +74,11 @@ FIRES = [
 NOT_FIRES = [
     ("broadcast-noop", "x = f32[3,3] parameter(0)\nROOT r = f32[3,3] broadcast(x), dimensions={1,0}"),
     ("broadcast-broadcast", "x = f32[3] parameter(0)\nb = f32[3,1] reshape(x)\nROOT r = f32[2,3,1] broadcast(b), dimensions={1,2}"),
+    ("broadcast-degenerate-reshape", "x = f32[1,8] parameter(0)\na = f32[8] reshape(x)\n"
+     "ROOT r = f32[4,8] broadcast(a), dimensions={1}"),  # the reshape deletes a dim
+    ("broadcast-degenerate-reshape", "x = f32[2,4] parameter(0)\na = f32[8] reshape(x)\n"
+     "ROOT r = f32[3,8] broadcast(a), dimensions={1}"),
+    ("reshape-of-broadcast", "x = f32[3] parameter(0)\nb = f32[2,3] broadcast(x), dimensions={1}\nROOT r = f32[6] reshape(b)"),
     ("reshape-noop", X23 + "ROOT r = f32[3,2] reshape(x)"),
     ("reshape-reshape", X23 + "t = f32[3,2] transpose(x), dimensions={1,0}\nROOT r = f32[6] reshape(t)"),
     ("reshape-scalar-broadcast", "x = f32[3] parameter(0)\nb = f32[2,3] broadcast(x), dimensions={1}\nROOT r = f32[6] reshape(b)"),
