@@ -16,15 +16,12 @@ from typing import Any
 
 def add_commands(subparsers: Any) -> None:
     """Register ``harvest`` and ``bench`` on an argparse subparsers object."""
-    p = subparsers.add_parser("harvest", help="run a JAX program with XLA dump flags, keep its modules")
+    p = subparsers.add_parser("harvest", help="run a JAX program with XLA dump flags, keep its modules",
+                              usage="hloenv harvest OUT [options] -- COMMAND...")
     p.add_argument("out", help="folder to write <program>__<function>.hlo files into")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND",
                    help="the program to run, after '--' (e.g. -- python train.py)")
-    p.add_argument("--program", help="name prefix of the written modules (default: script name)")
-    p.add_argument("--min-instructions", type=int, default=1,
-                   help="drop modules smaller than this (default 1)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds the program may run")
-    p.add_argument("--quiet", action="store_true", help="send the program's output to OUT/harvest.log")
+    _harvest_options(p)
     p.set_defaults(func=run_harvest)
 
     p = subparsers.add_parser("bench", help="run an agent over a dataset, measure against XLA")
@@ -44,10 +41,30 @@ def add_commands(subparsers: Any) -> None:
     p.set_defaults(func=run_bench_command)
 
 
+def _harvest_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--program", help="name prefix of the written modules (default: script name)")
+    p.add_argument("--min-instructions", type=int, default=1,
+                   help="drop modules smaller than this (default 1)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds the program may run")
+    p.add_argument("--quiet", action="store_true", help="send the program's output to OUT/harvest.log")
+
+
+def _split_command(args: argparse.Namespace) -> list[str]:
+    """The program after '--'; options between OUT and '--' are parsed into ``args``."""
+    rest = list(args.cmd)
+    if "--" not in rest:
+        return rest
+    cut = rest.index("--")
+    options = argparse.ArgumentParser(prog="hloenv harvest", add_help=False)
+    _harvest_options(options)
+    options.parse_args(rest[:cut], namespace=args)
+    return rest[cut + 1:]
+
+
 def run_harvest(args: argparse.Namespace) -> int:
     """Handler of ``hloenv harvest``."""
     from hloenv.dataset import HarvestError, harvest
-    command = args.cmd[1:] if args.cmd and args.cmd[0] == "--" else args.cmd
+    command = _split_command(args)
     if not command:
         print("error: give the program after '--', e.g. hloenv harvest OUT -- python train.py",
               file=sys.stderr)

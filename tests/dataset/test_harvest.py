@@ -1,0 +1,79 @@
+"""Harvesting a JAX program through `hloenv harvest` (a subprocess with XLA's dump flags)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from hloenv.altgraph import load_hlo
+from hloenv.dataset import load
+from hloenv.dataset.harvest import dump_env, function_name, program_name
+
+SCRIPT = textwrap.dedent("""
+    import jax, jax.numpy as jnp, numpy as np
+
+    TABLE = np.arange(3000, dtype=np.float32)
+
+    @jax.jit
+    def affine(x, w):
+        return jnp.tanh(x @ w) + TABLE[:4]
+
+    @jax.jit
+    def scaled(x):
+        return x * 3.0
+
+    x = jnp.ones((2, 4)); w = jnp.ones((4, 4))
+    affine(x, w); affine(x + 1, w)          # same shapes: compiled once
+    scaled(x)
+    print("done")
+""")
+
+
+def _harvest(out, script):
+    return subprocess.run([sys.executable, "-m", "hloenv", "harvest", str(out), "--quiet", "--", sys.executable,
+                           str(script)], capture_output=True, text=True, timeout=300)
+
+
+def test_harvest_collects_named_deduplicated_unoptimized_modules(tmp_path):
+    script = tmp_path / "tiny_model.py"
+    script.write_text(SCRIPT)
+    out = tmp_path / "harvested"
+    proc = _harvest(out, script)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    names = sorted(p.name for p in out.glob("*.hlo"))
+    assert "tiny_model__affine.hlo" in names and "tiny_model__scaled.hlo" in names
+    affine = load_hlo(out / "tiny_model__affine.hlo")
+    ops = affine.opcode_histogram()
+    assert ops.get("tanh") == 1 and ops.get("dot") == 1 and "fusion" not in ops  # before optimizations
+    assert "{...}" not in (out / "tiny_model__affine.hlo").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["tiny_model__affine"]["fingerprint"] == affine.fingerprint()
+    assert len({m["fingerprint"] for m in manifest.values()}) == len(manifest) == len(names)
+    assert "done" in (out / "harvest.log").read_text()
+    assert "new written" in proc.stdout
+    ds = load(out)
+    assert len(ds) == len(names) and not ds.problems
+
+    again = _harvest(out, script)  # the same program again: nothing new
+    assert again.returncode == 0
+    assert sorted(p.name for p in out.glob("*.hlo")) == names
+    assert "0 new written" in again.stdout and f"{len(names)} duplicates" in again.stdout
+
+
+def test_harvest_without_a_command_is_an_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "hloenv", "harvest", str(tmp_path / "o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "after '--'" in proc.stderr
+
+
+def test_names_and_flags():
+    assert function_name("module_0004.jit_train_step.before_optimizations.txt") == "train_step"
+    assert function_name("module_0010.jit__lambda.before_optimizations.txt") == "lambda"
+    assert function_name("module_0004.jit_f.cpu_after_optimizations.txt") is None
+    assert program_name(["python", "dir/my_script.py", "--x"]) == "my_script"
+    assert program_name(["python", "-m", "pkg.train"]) == "train"
+    env = dump_env("/tmp/d", {"XLA_FLAGS": "--xla_foo=1"})
+    assert env["XLA_FLAGS"].startswith("--xla_foo=1 --xla_dump_to=/tmp/d")
+    assert "--xla_dump_large_constants" in env["XLA_FLAGS"] and "--xla_dump_hlo_as_text" in env["XLA_FLAGS"]

@@ -1,0 +1,145 @@
+"""hloenv.dataset.load: folders, archives, protos, dedupe, tags, problems, splits."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+
+import hloenv
+from hloenv.dataset import Dataset, UnsafeArchiveError, default, load, split_of
+from hloenv.dataset.reader import clean_dump_text, module_stem
+from tests.dataset.helpers import (ADD, ADD_OLD_ERA, CPU_ONLY, DUMP_TEXT, ELIDED, GPU_ONLY, MUL, NEG,
+                                   file_info, hlo_proto, module_proto, tar_with, write_tree, zip_with)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "ds", {
+        "a/add.hlo": ADD,
+        "a/b/add_again.hlo.txt": ADD_OLD_ERA,  # duplicate of add.hlo by fingerprint
+        "neg.txt": NEG,
+        "deep/x/y/mul.pb": module_proto(MUL),
+        "dump/module_0004.jit_my_fn.before_optimizations.txt": DUMP_TEXT,
+        "gpu.hlo": GPU_ONLY,
+        "cpu.hlo": CPU_ONLY,
+        "broken.hlo": "HloModule m\nENTRY e {\n  ROOT r = f32[4] frobnicate()\n}\n",
+        "elided.hlo": ELIDED,
+        "notes.md": "not an HLO file: ignored",
+        "script.py": "print('ignored')",
+    })
+
+
+def test_folder_is_loaded_recursively_with_dedupe_and_problems(tree):
+    ds = load(tree)
+    assert isinstance(ds, Dataset)
+    assert sorted(ds.names()) == ["a/add", "cpu", "deep/x/y/mul", "dump/module_0004.jit_my_fn", "gpu", "neg"]
+    add = ds["a/add"]
+    assert add.duplicates == [str(tree / "a/b/add_again.hlo.txt")]
+    assert ds.duplicate_count() == 1
+    kinds = {Path(p.source).name: p.kind for p in ds.problems}
+    assert kinds == {"broken.hlo": "parse_error", "elided.hlo": "elided_constants"}
+    assert "frobnicate" in next(p.message for p in ds.problems if p.kind == "parse_error")
+    assert len({e.fingerprint for e in ds}) == len(ds)
+    report = ds.report()
+    assert "6 modules" in report and "1 duplicates dropped" in report
+    assert "SKIPPED" in report and "elided_constants" in report
+
+
+def test_tags_size_histogram_and_backends(tree):
+    ds = load(tree)
+    assert ds["gpu"].backends == ("gpu",) and not ds["gpu"].runs_on("cpu")
+    assert ds["gpu"].tags["custom_call_targets"] == ("cuda_threefry2x32",)
+    assert ds["gpu"].tags["unsupported"] == {"cpu": ("cuda_threefry2x32",)}
+    assert ds["cpu"].backends == ("cpu",)
+    assert ds["neg"].backends == ("cpu", "gpu")
+    assert ds["neg"].tags["opcodes"] == {"negate": 1, "parameter": 1}
+    assert ds["neg"].instructions == 2 and ds["neg"].tags["size"] == "small"
+    assert [e.name for e in ds.filter(backend="cpu")] == [n for n in ds.names() if n != "gpu"]
+    assert len(ds.filter(max_instructions=2)) == len([e for e in ds if e.instructions <= 2])
+
+
+def test_proto_and_hlo_proto_and_dump_text_load_to_the_text_fingerprint(tmp_path):
+    write_tree(tmp_path, {"m.pb": module_proto(MUL), "wrapped.hlo.pb": hlo_proto(NEG),
+                          "garbage.pb": b"\x00\x01not a proto"})
+    ds = load(tmp_path)
+    assert ds["m"].fingerprint == hloenv.parse_hlo(MUL).fingerprint()
+    assert ds["wrapped"].fingerprint == hloenv.parse_hlo(NEG).fingerprint()
+    assert [(Path(p.source).name, p.kind) for p in ds.problems] == [("garbage.pb", "parse_error")]
+    cleaned = clean_dump_text(DUMP_TEXT)
+    assert "FileNames" not in cleaned and "stack_frame_id" not in cleaned
+    assert hloenv.parse_hlo(cleaned).opcode_histogram()["dot"] == 1
+
+
+@pytest.mark.parametrize("suffix,mode", [(".tar", "w"), (".tar.gz", "w:gz"), (".zip", None)])
+def test_archives_load_like_the_folder(tree, tmp_path, suffix, mode):
+    files = {p.relative_to(tree).as_posix(): p.read_bytes() for p in sorted(tree.rglob("*")) if p.is_file()}
+    archive = tmp_path / f"ds{suffix}"
+    if mode is None:
+        zip_with(archive, files)
+    else:
+        tar_with(archive, [(file_info(name), data) for name, data in files.items()], mode)
+    from_archive, from_folder = load(archive), load(tree)
+    assert from_archive.names() == from_folder.names()
+    assert [e.fingerprint for e in from_archive] == [e.fingerprint for e in from_folder]
+    assert from_archive["a/add"].source == f"{archive}!a/add.hlo"
+    assert {p.kind for p in from_archive.problems} == {"parse_error", "elided_constants"}
+
+
+def test_unsafe_archive_inside_a_folder_is_a_problem_not_a_crash(tmp_path):
+    write_tree(tmp_path, {"neg.hlo": NEG})
+    tar_with(tmp_path / "evil.tar", [(file_info("../escape.hlo"), ADD.encode())])
+    ds = load(tmp_path)
+    assert ds.names() == ["neg"]
+    assert [p.kind for p in ds.problems] == ["unsafe_archive"]
+    with pytest.raises(UnsafeArchiveError, match="traversal"):
+        load(tmp_path / "evil.tar")
+
+
+def test_strip_metadata_removes_metadata_and_keeps_the_fingerprint(tmp_path):
+    write_tree(tmp_path, {"add.hlo": ADD})
+    kept, stripped = load(tmp_path), load(tmp_path, strip_metadata=True)
+    assert "metadata" in kept["add"].text()
+    assert "metadata" not in stripped["add"].text()
+    assert kept["add"].fingerprint == stripped["add"].fingerprint
+
+
+def test_splits_are_deterministic_and_depend_only_on_fingerprint_and_seed(tree):
+    ds = load(tree)
+    a, b = ds.split(0.5, seed=3), load(tree).split(0.5, seed=3)
+    assert a.train.names() == b.train.names() and a.test.names() == b.test.names()
+    assert sorted(a.train.names() + a.test.names()) == sorted(ds.names())
+    # A module's side does not depend on the rest of the dataset.
+    sub = ds.filter(lambda e: e.name != "neg").split(0.5, seed=3)
+    assert set(sub.test.names()) == set(a.test.names()) - {"neg"}
+    fakes = [f"{i:032x}" for i in range(4000)]
+    share = sum(split_of(f, 0.2, seed=0) == "test" for f in fakes) / len(fakes)
+    assert 0.17 < share < 0.23
+    other_seed = [split_of(f, 0.2, seed=1) for f in fakes]
+    assert other_seed != [split_of(f, 0.2, seed=0) for f in fakes]
+    assert all(split_of(f, 0.0) == "train" for f in fakes[:50])
+    assert all(split_of(f, 1.0) == "test" for f in fakes[:50])
+    with pytest.raises(ValueError):
+        split_of("00", 1.5)
+
+
+def test_default_dataset_is_the_bundled_modules():
+    ds = default()
+    assert ds.names() == ["convnet_forward", "mlp_train_step", "rng_dropout", "scan_rnn", "transformer_block"]
+    assert not ds.problems and all(e.backends == ("cpu", "gpu") for e in ds)
+
+
+def test_missing_path_and_single_files(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nope")
+    path = write_tree(tmp_path, {"one.hlo.txt": NEG}) / "one.hlo.txt"
+    assert load(path).names() == ["one"]
+    assert module_stem("x/module_1.jit_f.before_optimizations.txt") == "x/module_1.jit_f"
+
+
+def test_unreadable_bytes_are_reported(tmp_path):
+    write_tree(tmp_path, {"latin.txt": b"HloModule \xff\xfe", "empty.hlo": ""})
+    ds = load(tmp_path)
+    assert len(ds) == 0 and {p.kind for p in ds.problems} == {"parse_error"}
+    assert any("UTF-8" in p.message for p in ds.problems)
