@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from hloenv.passes.algsimp import arithmetic
-from tests.passes.algsimp.helpers import assert_does_not_fire, assert_fires
+from tests.passes.algsimp.helpers import assert_does_not_fire, rule_tests
 
 
 def _const(name: str, dtype: str, value: str, dims: str = "4") -> str:
@@ -94,20 +92,7 @@ NOT_FIRES = [
 ]
 
 
-@pytest.mark.parametrize("rule,body,expect", FIRES, ids=[f"{c[0]}-{i}" for i, c in enumerate(FIRES)])
-def test_fires(rule, body, expect):
-    assert_fires(rule, body, expect)
-
-
-@pytest.mark.parametrize("rule,body", NOT_FIRES, ids=[f"{c[0]}-{i}" for i, c in enumerate(NOT_FIRES)])
-def test_does_not_fire(rule, body):
-    assert_does_not_fire(rule, body)
-
-
-def test_every_rule_has_both_tests():
-    names = {r.name for r in arithmetic.RULES}
-    assert names <= {c[0] for c in FIRES}
-    assert names <= {c[0] for c in NOT_FIRES}
+test_fires, test_does_not_fire, test_every_rule_has_both_tests = rule_tests(arithmetic.RULES, FIRES, NOT_FIRES)
 
 
 def test_log_exp_leaves_complex_alone():

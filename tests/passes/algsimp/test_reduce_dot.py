@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from hloenv.passes.algsimp import reduce_dot
-from tests.passes.algsimp.helpers import ADD, assert_does_not_fire, assert_fires
+from tests.passes.algsimp.helpers import ADD, rule_tests
 
 MAX = ADD.replace("add {", "max {").replace("add(a, b)", "maximum(b, a)")
 MUL_S32 = """mul {
@@ -48,17 +46,4 @@ NOT_FIRES = [
 ]
 
 
-@pytest.mark.parametrize("rule,body,expect,extra", FIRES, ids=[f"{c[0]}-{i}" for i, c in enumerate(FIRES)])
-def test_fires(rule, body, expect, extra):
-    assert_fires(rule, body, expect, extra)
-
-
-@pytest.mark.parametrize("rule,body,extra", NOT_FIRES, ids=[f"{c[0]}-{i}" for i, c in enumerate(NOT_FIRES)])
-def test_does_not_fire(rule, body, extra):
-    assert_does_not_fire(rule, body, extra)
-
-
-def test_every_rule_has_both_tests():
-    names = {r.name for r in reduce_dot.RULES}
-    assert names <= {c[0] for c in FIRES}
-    assert names <= {c[0] for c in NOT_FIRES}
+test_fires, test_does_not_fire, test_every_rule_has_both_tests = rule_tests(reduce_dot.RULES, FIRES, NOT_FIRES)

@@ -6,7 +6,7 @@ import pytest
 
 from hloenv.passes.algsimp import shapes
 from hloenv.passes.algsimp.shapes import cast_preserves_values
-from tests.passes.algsimp.helpers import assert_does_not_fire, assert_fires
+from tests.passes.algsimp.helpers import rule_tests
 
 X23 = "x = f32[2,3] parameter(0)\n"
 SCALAR = "c = f32[] parameter(0)\n"
@@ -111,20 +111,7 @@ NOT_FIRES = [
 ]
 
 
-@pytest.mark.parametrize("rule,body,expect", FIRES, ids=[f"{c[0]}-{i}" for i, c in enumerate(FIRES)])
-def test_fires(rule, body, expect):
-    assert_fires(rule, body, expect)
-
-
-@pytest.mark.parametrize("rule,body", NOT_FIRES, ids=[f"{c[0]}-{i}" for i, c in enumerate(NOT_FIRES)])
-def test_does_not_fire(rule, body):
-    assert_does_not_fire(rule, body)
-
-
-def test_every_rule_has_both_tests():
-    names = {r.name for r in shapes.RULES}
-    assert names <= {c[0] for c in FIRES}
-    assert names <= {c[0] for c in NOT_FIRES}
+test_fires, test_does_not_fire, test_every_rule_has_both_tests = rule_tests(shapes.RULES, FIRES, NOT_FIRES)
 
 
 @pytest.mark.parametrize("src,dst,exact", [
