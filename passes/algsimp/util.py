@@ -41,15 +41,18 @@ def shape_like(inst: Instruction, dims: tuple[int, ...], dtype: str | None = Non
 
 
 def ints_text(values) -> str:
+    """`{0,1}`: an integer-list attribute."""
     return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
 def slice_text(spec) -> str:
+    """`{[0:2], [1:5:2]}`: a slice attribute from (start, limit, stride) triples."""
     return "{" + ", ".join(f"[{s}:{l}]" if st == 1 else f"[{s}:{l}:{st}]" for s, l, st in spec) + "}"
 
 
 def broadcast(rewriter: Rewriter, comp: Computation, operand: Instruction, shape: Shape,
               dims: tuple[int, ...]) -> Instruction:
+    """A new `broadcast(operand)` of `shape` mapping operand dim i to `dims[i]`."""
     return rewriter.create(comp, "broadcast", shape, [operand], {"dimensions": ints_text(dims)})
 
 
@@ -70,15 +73,15 @@ def filled(rewriter: Rewriter, like: Instruction, value: object) -> Instruction:
     return broadcast(rewriter, comp, c, like.shape, ())  # type: ignore[arg-type]
 
 
-def is_scalar_like(inst: Instruction) -> bool:
-    return inst.shape.is_array and inst.shape.element_count == 1 and not inst.shape.dynamic
+#: Opcodes a reducer computation may consist of (the binary op of its two parameters).
+_REDUCER_OPS = frozenset({"add", "multiply", "maximum", "minimum", "and", "or"})
 
 
 def reducer_kind(comp: Computation) -> str | None:
     """`add`/`multiply`/`maximum`/`minimum`/`and`/`or` when `comp` is exactly that binary op of its
     two scalar parameters (in either order), else None."""
     root = comp.root
-    if root is None or len(comp.instructions) != 3 or root.opcode not in _IDENTITY:
+    if root is None or len(comp.instructions) != 3 or root.opcode not in _REDUCER_OPS:
         return None
     params = comp.parameters
     if len(params) != 2 or {id(o) for o in root.operands} != {id(p) for p in params}:
@@ -106,9 +109,6 @@ def identity_value(kind: str, dtype: str) -> object:
         return 0 if kind == "maximum" else 1
     info = np.iinfo(NUMPY_TYPES[dtype])
     return int(info.min) if kind == "maximum" else int(info.max)
-
-
-_IDENTITY = frozenset({"add", "multiply", "maximum", "minimum", "and", "or"})
 
 
 def is_identity(init: Instruction, kind: str) -> bool:
