@@ -83,14 +83,15 @@ def _has_fusions(module: Module) -> bool:
     return any(inst.opcode == "fusion" for inst in module.instructions())
 
 
-def _option_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
+def _option_value(value: Any) -> bool | int | float | str:
+    """DebugOptions values as XLA takes them: bools as bools (not "false"), numbers, strings."""
+    if isinstance(value, (bool, int, float)):
+        return value
     return str(value)
 
 
 def xla_overrides(module: Module, pipeline: str, xla_options: Mapping[str, Any] | None,
-                  disable_passes: Iterable[str] | None, low_noise: bool) -> list[tuple[str, str]]:
+                  disable_passes: Iterable[str] | None, low_noise: bool) -> list[tuple[str, Any]]:
     """The DebugOptions overrides one evaluation compiles with, sorted by flag name."""
     options = {k: _option_value(v) for k, v in (xla_options or {}).items()}
     extra = list(disable_passes or ())
@@ -100,7 +101,7 @@ def xla_overrides(module: Module, pipeline: str, xla_options: Mapping[str, Any] 
     if disabled:
         options["xla_disable_hlo_passes"] = ",".join(disabled)
     if low_noise:
-        options["xla_cpu_multi_thread_eigen"] = "false"
+        options["xla_cpu_multi_thread_eigen"] = False
     return sorted(options.items())
 
 

@@ -17,11 +17,16 @@ from hloenv.xla.errors import BackendUnavailable, EvaluationError, UnsupportedOn
 EXIT_OK, EXIT_NOT_EQUAL, EXIT_ERROR, EXIT_UNSUPPORTED = 0, 1, 2, 3
 
 
-def _parse_option(text: str) -> tuple[str, str]:
+def _parse_option(text: str) -> tuple[str, bool | int | str]:
+    """``FLAG=VALUE``; ``true``/``false`` become bools and integers ints, as XLA wants them."""
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected FLAG=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    return key.strip().lstrip("-"), value.strip()
+    key, value = (part.strip() for part in text.split("=", 1))
+    if value.lower() in ("true", "false"):
+        return key.lstrip("-"), value.lower() == "true"
+    if value.lstrip("-").isdigit():
+        return key.lstrip("-"), int(value)
+    return key.lstrip("-"), value
 
 
 def _common(p: argparse.ArgumentParser) -> None:

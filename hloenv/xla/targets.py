@@ -12,7 +12,8 @@ _GPU_ONLY = ("cuda_", "cublas", "cusolver", "cusparse", "cudnn", "__cudnn", "__c
              "mosaic_gpu")
 _CPU_ONLY = ("lapack_", "ducc_", "cpu_")
 
-_NO_IMPL = re.compile(r"No registered implementation for (?:FFI )?custom call to ['\"]?([\w.\-]+)",
+# e.g. "No registered implementation for untyped custom call to X for Host"
+_NO_IMPL = re.compile(r"No registered implementation for (?:\w+ )*custom call to ['\"]?([\w.\-]+)",
                       re.IGNORECASE)
 
 

@@ -63,7 +63,7 @@ def compare_arrays(index: int, a: np.ndarray, b: np.ndarray, rtol: float | None 
     close = err <= t + r * np.where(both, ref, 0.0)
     bad = int(np.count_nonzero(both & ~close)) + nan_bad + inf_bad
     max_abs = float(err.max())
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         rel = np.where(both & (err > 0), err / np.maximum(ref, np.finfo(np.float64).tiny), 0.0)
     reasons = []
     if nan_bad:

@@ -111,7 +111,8 @@ ENTRY e {
   e = c64[2] multiply(p3, p3)
   n = pred[5] not(p4)
   f = bf16[2,2] negate(p5)
-  ROOT r = ((f32[4], s32[3]), f64[3], c64[2], pred[5], bf16[2,2], u8[6], token[]) tuple(tuple(c, b), d, e, n, f, p6, tok)
+  inner = (f32[4], s32[3]) tuple(c, b)
+  ROOT r = ((f32[4], s32[3]), f64[3], c64[2], pred[5], bf16[2,2], u8[6], token[]) tuple(inner, d, e, n, f, p6, tok)
 }
 """
 

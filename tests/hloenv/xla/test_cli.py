@@ -44,3 +44,14 @@ def test_eval_unsupported_and_bad_pass_name(tmp_path, capsys):
     f.write_text(MLP)
     assert _run(["eval", str(f), "--disable-passes", "fusoin"]) != EXIT_OK
     assert "fusion" in capsys.readouterr().err
+
+
+def test_eval_passes_typed_xla_options(tmp_path, capsys):
+    f = tmp_path / "mlp.hlo"
+    f.write_text(MLP)
+    argv = ["eval", str(f), "--json", "--no-cache", "--repeats", "2",
+            "--xla-option", "xla_cpu_enable_fast_math=false", "--pipeline", "env"]
+    assert _run(argv) == EXIT_OK
+    opts = json.loads(capsys.readouterr().out)["options"]["xla_options"]
+    assert opts["xla_cpu_enable_fast_math"] is False
+    assert "fusion" in opts["xla_disable_hlo_passes"].split(",")

@@ -37,7 +37,7 @@ def test_pipelines_and_fused_modules_choose_the_disabled_passes():
     assert xla_overrides(plain, "xla-default", None, None, False) == []
     env = dict(xla_overrides(plain, "env", None, ["dce"], True))
     assert env["xla_disable_hlo_passes"].split(",") == sorted({*ENV_DISABLED_PASSES, "dce"})
-    assert env["xla_cpu_multi_thread_eigen"] == "false"
+    assert env["xla_cpu_multi_thread_eigen"] is False
     assert "layout-assignment" in dict(xla_overrides(fused, "xla-default", None, None, False))[
         "xla_disable_hlo_passes"]
     with pytest.raises(ValueError, match="pipeline"):
