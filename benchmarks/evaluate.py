@@ -6,7 +6,8 @@ re-evaluation. The worker pool is started and primed BEFORE anything is measured
 start-up, i.e. importing jax in the worker, is a one-time cost per process and is excluded),
 and the reference process compiles one throw-away module first for the same reason. Each
 measurement is repeated ``--trials`` times, alternating reference and ours, and the median is
-reported. Targets (issue 3): first evaluate <= 1.10x the reference; cached < 50 ms.
+reported, together with the best-of-trials ratio (the machine is shared: the minimum is the
+least noisy estimate of the overhead). Targets (issue 3): first evaluate <= 1.10x the reference; cached < 50 ms.
 
 Both sides build inputs with ``hloenv.make_inputs`` and time the same number of runs.
 
@@ -29,7 +30,7 @@ CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"
 CORPUS_MODULES = (
     "hloenv-tests/fn_hlo.txt",
     "hloenv-tests/test_hlos/maml_flax/module_0067.jit_train_step.26.before_optimizations.txt",
-    "hloenv-tests/test_hlos/jraph/module_0101.jit_accuracy.49.before_optimizations.txt",
+    "hloenv-tests/test_hlos/jraph/module_0243.jit_prim_fun.115.before_optimizations.txt",
     "harvested/haiku__mobilenetv1_forward.hlo.txt",
     "harvested/rlax__dqn_double_q_retrace_losses.hlo.txt",
 )
@@ -121,21 +122,23 @@ def main() -> None:
                 cached.append(time.perf_counter() - t)
                 assert again.cached and not ev.cached
             r, f, c = (statistics.median(v) for v in (ref, first, cached))
-            rows.append((name, module.instruction_count, ev.compile_time, r, f, f / r, c))
+            rows.append((name, module.instruction_count, ev.compile_time, r, f, f / r,
+                         min(first) / min(ref), c))
 
     print(f"\n{opts.trials} trials each (median shown), {opts.warmup} warm-up + {opts.repeats} "
           "timed runs per evaluation; times in ms\n")
-    head = (f"{'module':42} {'instrs':>6} {'compile':>8} {'bare jaxlib':>11} {'evaluate':>9} "
-            f"{'ratio':>6} {'cached':>7}")
+    head = (f"{'module':40} {'instrs':>6} {'compile':>8} {'bare jaxlib':>11} {'evaluate':>9} "
+            f"{'ratio':>6} {'best':>6} {'cached':>7}")
     print(head)
     print("-" * len(head))
-    for name, n, comp, r, f, ratio, c in rows:
-        print(f"{name:42} {n:6d} {comp * 1e3:8.1f} {r * 1e3:11.1f} {f * 1e3:9.1f} {ratio:6.3f} "
-              f"{c * 1e3:7.2f}")
-    ratios = [row[5] for row in rows]
-    gmean = statistics.geometric_mean(ratios)
-    print(f"\nevaluate / bare: geometric mean {gmean:.3f}, max {max(ratios):.3f} "
-          f"(target <= 1.10); cached max {max(row[6] for row in rows) * 1e3:.2f} ms (target < 50)")
+    for name, n, comp, r, f, ratio, best, c in rows:
+        print(f"{name:40} {n:6d} {comp * 1e3:8.1f} {r * 1e3:11.1f} {f * 1e3:9.1f} {ratio:6.3f} "
+              f"{best:6.3f} {c * 1e3:7.2f}")
+    for col, label in ((5, "median/median"), (6, "best/best")):
+        ratios = [row[col] for row in rows]
+        print(f"evaluate / bare ({label}): geometric mean {statistics.geometric_mean(ratios):.3f}, "
+              f"max {max(ratios):.3f} (target <= 1.10)")
+    print(f"cached re-evaluation: max {max(row[7] for row in rows) * 1e3:.2f} ms (target < 50)")
 
 
 if __name__ == "__main__":
