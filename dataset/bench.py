@@ -118,25 +118,15 @@ def _run(job: BenchJob) -> dict[str, Any]:
 
 
 def _episode(module: Any, job: BenchJob) -> Any:
-    """Run the agent; a module on which no decision pass offers anything is an empty episode."""
-    from hloenv.agents import EpisodeResult, get_agent, run_episode
+    """Run the agent on an env over ``module`` (measured reward off: the bench measures itself)."""
+    from hloenv.agents import get_agent, run_episode
     from hloenv.env import HloEnv
     from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 
     pipeline = EnvPipeline.from_dict(job.pipeline) if job.pipeline else DEFAULT_ENV_PIPELINE
     env = HloEnv(module, reward=lambda before, after, terminated: 0.0, pipeline=pipeline,
                  backend=job.backend)
-    agent = get_agent(job.agent)
-    t0 = time.perf_counter()
-    try:
-        return run_episode(env, agent, seed=job.seed)
-    except RuntimeError as err:
-        # run_episode always steps once; when reset already ended the episode there is nothing
-        # to decide and the module is the env's final (canonicalised, cleaned-up) module.
-        if "after the episode ended" not in str(err):
-            raise
-        return EpisodeResult(env.module, 0.0, 0, time.perf_counter() - t0,
-                             {"stop_reason": "no alternatives"})
+    return run_episode(env, get_agent(job.agent), seed=job.seed)
 
 
 def _compare(original: Any, chosen: Any, job: BenchJob) -> tuple[bool, str]:

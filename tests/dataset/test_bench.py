@@ -1,0 +1,157 @@
+"""`hloenv bench`: tables, plots, failures as rows, resume, and Ray giving the same table."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hloenv.dataset.bench import TABLE_COLUMNS, BenchJob, run_job
+from hloenv.dataset.pipeline_check import available_pipeline, drop_passes
+from hloenv.dataset.tables import RESULTS, TABLE_CSV, TABLE_JSON
+from hloenv.passes.env_pipeline import EnvPipeline
+from tests.conftest import DATA
+from tests.dataset.helpers import GPU_ONLY, NEG
+
+BUNDLED = ("convnet_forward.hlo", "scan_rnn.hlo")  # the two smallest bundled modules
+
+
+@pytest.fixture(scope="module")
+def bench_setup(tmp_path_factory):
+    """A dataset of 2 bundled modules, a GPU-only module and a broken file; a private cache."""
+    root = tmp_path_factory.mktemp("bench")
+    ds = root / "ds"
+    ds.mkdir()
+    for name in BUNDLED:
+        shutil.copy(DATA / name, ds / name)
+    (ds / "gpu_only.hlo").write_text(GPU_ONLY)
+    (ds / "broken.hlo").write_text("HloModule m\nENTRY e {\n  ROOT r = f32[4] frobnicate()\n}\n")
+    env = dict(os.environ, HLOENV_CACHE_DIR=str(root / "cache"))
+    return ds, root, env
+
+
+def _bench(ds: Path, out: Path, env: dict, *extra: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "hloenv", "bench", str(ds), "--agent", "xla", "--out", str(out),
+                           *extra], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def local_run(bench_setup):
+    """`hloenv bench --limit 1` (a run killed after its first module), then the full run resuming
+    it (in this process, to save a second start-up)."""
+    from hloenv.dataset.runner import run_bench
+    ds, root, env = bench_setup
+    out = root / "out"
+    first = _bench(ds, out, env, "--limit", "1")
+    first_lines = (out / RESULTS).read_text().splitlines()
+    lines: list[str] = []
+    report = run_bench(ds, "xla", out, cache_dir=root / "cache", log=lines.append)
+    return out, first, first_lines, "\n".join(lines), report
+
+
+def _csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_bench_writes_complete_tables_and_plots(local_run):
+    out, _, _, second, report = local_run
+    assert report.computed == 2 and report.reused == 1
+    rows = _csv(out / TABLE_CSV)
+    assert list(rows[0]) == list(TABLE_COLUMNS)
+    by_module = {r["module"]: r for r in rows}
+    assert set(by_module) == {"convnet_forward", "scan_rnn", "gpu_only", "broken.hlo"}
+    for name in ("convnet_forward", "scan_rnn"):
+        r = by_module[name]
+        assert r["status"] == "ok", r
+        xla, mine, speedup = float(r["xla_default_runtime"]), float(r["agent_runtime"]), float(r["speedup"])
+        assert xla > 0 and mine > 0 and speedup == pytest.approx(xla / mine, rel=1e-3)
+        assert int(r["instructions"]) > 0 and int(r["agent_instructions"]) > 0
+    assert by_module["gpu_only"]["status"] == "unsupported"
+    assert "cuda_threefry2x32" in by_module["gpu_only"]["error"]
+    assert by_module["broken.hlo"]["status"] == "parse_error"
+    table = json.loads((out / TABLE_JSON).read_text())
+    assert [list(r) for r in table["rows"]] == [list(TABLE_COLUMNS)] * 4
+    assert [r["module"] for r in table["rows"]] == [r["module"] for r in rows]
+    assert table["summary"]["statuses"] == {"ok": 2, "parse_error": 1, "unsupported": 1}
+    assert table["meta"]["agent"] == "xla" and table["meta"]["backend"] == "cpu"
+    if importlib.util.find_spec("matplotlib") is None:  # the `plot` extra
+        assert "plots skipped" in second
+    else:
+        for png in ("speedup_per_module.png", "speedup_vs_size.png"):
+            data = (out / png).read_bytes()
+            assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    assert "summary: 4 modules: 2 ok, 1 parse_error, 1 unsupported" in second
+    assert "ETA" in second and "failures 1" in second
+
+
+def test_resume_does_not_recompute_finished_modules(local_run, bench_setup):
+    from hloenv.dataset.runner import run_bench
+    out, first, first_lines, second, _ = local_run
+    assert len(first_lines) == 1 and "[1/1]" in first.stdout
+    assert json.loads(first_lines[0])["module"] == "convnet_forward"
+    lines = (out / RESULTS).read_text().splitlines()
+    assert lines[0] == first_lines[0]  # kept as written by the first run, not rewritten
+    assert [json.loads(line)["module"] for line in lines] == ["convnet_forward", "gpu_only", "scan_rnn"]
+    assert "1 already in" in second and "2 to run" in second
+    assert "convnet_forward" not in second.split("2 to run", 1)[1].split("summary:")[0]
+    ds, root, _ = bench_setup
+    log: list[str] = []
+    report = run_bench(ds, "xla", out, cache_dir=root / "cache", plots=False, log=log.append)
+    assert report.computed == 0 and report.reused == 3 and "0 to run" in log[0]
+    assert (out / RESULTS).read_text().splitlines() == lines
+
+
+def test_unknown_agent_is_a_clean_error(bench_setup, tmp_path, capsys):
+    from hloenv.cli import main
+    ds, _, _ = bench_setup
+    assert main(["bench", str(ds), "--agent", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown agent 'nope'" in capsys.readouterr().err
+    assert not (tmp_path / RESULTS).exists()
+
+
+def test_a_module_without_decisions_is_an_empty_episode(tmp_path):
+    from hloenv.altgraph import parse_hlo
+    no_decisions = EnvPipeline("dce", (), "dce").to_dict()  # nothing to decide: one empty step
+    job = BenchJob("neg", NEG, parse_hlo(NEG).fingerprint(), "xla", pipeline=no_decisions,
+                   cache_dir=str(tmp_path))
+    row = run_job(job)
+    assert row["status"] == "ok", row
+    assert row["steps"] <= 1 and row["agent_instructions"] == 2
+    assert row["outputs_equal"] is True and row["speedup"] > 0
+
+
+def test_job_failures_are_rows(tmp_path):
+    row = run_job(BenchJob("bad", "HloModule x\nENTRY e {", "f" * 32, "xla", cache_dir=str(tmp_path)))
+    assert row["status"] == "parse_error" and row["error"]
+    row = run_job(BenchJob("agent", NEG, "0" * 32, "no-such-agent", cache_dir=str(tmp_path)))
+    assert row["status"] == "agent_error" and "no-such-agent" in row["error"]
+
+
+def test_pipeline_without_unregistered_passes():
+    assert drop_passes("call-inliner,(algsimp,cse{x=1},dce)*,fusion", {"cse", "fusion"}) == "call-inliner,(algsimp,dce)*"
+    assert drop_passes("(algsimp)*,dce", {"algsimp"}) == "dce"
+    reduced, missing = available_pipeline(EnvPipeline("call-inliner,(no-such-pass,dce)*", ("fusion", "not-a-pass"), "dce"))
+    assert missing == ["no-such-pass", "not-a-pass"]
+    assert reduced.canonicalize == "call-inliner,(dce)*" and "not-a-pass" not in reduced.decisions
+
+
+@pytest.mark.slow
+def test_ray_gives_the_same_table_as_the_local_run(local_run, bench_setup, tmp_path):
+    pytest.importorskip("ray")
+    from hloenv.dataset.runner import run_bench
+    out = local_run[0]
+    ds, root, _ = bench_setup
+    report = run_bench(ds, "xla", tmp_path / "ray", ray="local", workers=2, cache_dir=root / "cache",
+                       plots=False, log=lambda line: None)
+    assert report.computed == 3
+    assert _csv(tmp_path / "ray" / TABLE_CSV) == _csv(out / TABLE_CSV)
