@@ -48,6 +48,10 @@ def _error_text(err: BaseException) -> str:
     from hloenv.xla.errors import EvaluationError
     if isinstance(err, EvaluationError):
         text = f"[{err.status}] {err.message}"
+        tail = [line for line in err.stderr_tail.splitlines() if line.strip()]
+        checks = [line for line in tail if "Check failed" in line or "error" in line.lower()]
+        if checks or tail:
+            text += " | " + (checks or tail)[-1].strip()
     else:
         text = f"{type(err).__name__}: {err}"
     return " ".join(text.split())[:500]

@@ -22,24 +22,25 @@ def write_plots(out: str | os.PathLike, rows: list[dict[str, Any]], title: str =
     import matplotlib.pyplot as plt
 
     out = Path(out)
+    paths: list[Path] = []
     measured = [r for r in rows if isinstance(r.get("speedup"), (int, float))]
     note = f"{len(measured)} of {len(rows)} modules measured"
     colors = ["tab:blue" if r.get("status") == "ok" else "tab:red" for r in measured]
-    paths = []
 
-    height = max(3.0, 0.28 * len(measured) + 1.5)
-    fig, ax = plt.subplots(figsize=(9, height))
-    names = [str(r["module"])[-50:] for r in measured]
+    def save(fig: Any, ax: Any, name: str) -> None:
+        ax.set_title(f"{title} ({note})".strip())
+        fig.tight_layout()
+        paths.append(out / name)
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, max(3.0, 0.28 * len(measured) + 1.5)))
     ax.barh(range(len(measured)), [r["speedup"] for r in measured], color=colors)
-    ax.set_yticks(range(len(measured)), names, fontsize=7)
+    ax.set_yticks(range(len(measured)), [str(r["module"])[-50:] for r in measured], fontsize=7)
     ax.invert_yaxis()
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xlabel("speedup over XLA's default pipeline (x; red: outputs differ)")
-    ax.set_title(f"{title} ({note})".strip())
-    fig.tight_layout()
-    paths.append(out / SPEEDUP_PNG)
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save(fig, ax, SPEEDUP_PNG)
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.scatter([r.get("instructions") or 0 for r in measured], [r["speedup"] for r in measured],
@@ -48,9 +49,5 @@ def write_plots(out: str | os.PathLike, rows: list[dict[str, Any]], title: str =
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xlabel("instructions in the original module")
     ax.set_ylabel("speedup over XLA default (x)")
-    ax.set_title(f"{title} ({note})".strip())
-    fig.tight_layout()
-    paths.append(out / SIZE_PNG)
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    save(fig, ax, SIZE_PNG)
     return paths
