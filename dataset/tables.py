@@ -43,8 +43,13 @@ def read_results(out: str | os.PathLike) -> dict[tuple[str, str, str], dict[str,
 def append_result(out: str | os.PathLike, row: dict[str, Any]) -> None:
     """Append one row to ``out/results.jsonl`` and make it durable before going on."""
     path = Path(out) / RESULTS
-    with open(path, "a") as f:
-        f.write(json.dumps(row, sort_keys=True, default=str) + "\n")
+    with open(path, "a+b") as f:
+        line = json.dumps(row, sort_keys=True, default=str).encode() + b"\n"
+        if f.tell() > 0:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":  # a line cut short by a kill: start on a fresh line
+                line = b"\n" + line
+        f.write(line)
         f.flush()
         os.fsync(f.fileno())
 

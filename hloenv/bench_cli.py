@@ -89,11 +89,12 @@ def run_bench_command(args: argparse.Namespace) -> int:
     """Handler of ``hloenv bench``."""
     from hloenv.dataset import DatasetError
     from hloenv.dataset.runner import run_bench
+    from hloenv.xla import BackendUnavailable
     try:
         run_bench(args.dataset, args.agent, args.out, backend=args.backend, workers=args.workers,
                   ray=args.ray, limit=args.limit, timeout=args.timeout, seed=args.seed,
                   plots=not args.no_plots)
-    except (ValueError, ImportError, FileNotFoundError, DatasetError) as err:
+    except (ValueError, ImportError, FileNotFoundError, DatasetError, BackendUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -155,3 +155,12 @@ def test_ray_gives_the_same_table_as_the_local_run(local_run, bench_setup, tmp_p
                        plots=False, log=lambda line: None)
     assert report.computed == 3
     assert _csv(tmp_path / "ray" / TABLE_CSV) == _csv(out / TABLE_CSV)
+
+
+def test_results_log_survives_a_line_cut_short(tmp_path):
+    from hloenv.dataset.tables import append_result, read_results
+    append_result(tmp_path, {"module": "a", "fingerprint": "1", "agent": "x", "backend": "cpu", "status": "ok"})
+    with open(tmp_path / RESULTS, "a") as f:
+        f.write('{"module": "b", "fingerp')  # killed mid-write
+    append_result(tmp_path, {"module": "c", "fingerprint": "3", "agent": "x", "backend": "cpu", "status": "ok"})
+    assert sorted(r["module"] for r in read_results(tmp_path).values()) == ["a", "c"]
