@@ -91,7 +91,36 @@ class RecordingRewriter(Rewriter):
 
     def __init__(self, module: Module):
         super().__init__(module)
+        # Per computation, a rank that never decreases along an operand edge (the depth: 1 + the
+        # deepest operand; new instructions at the max of their operands): the cycle check prunes
+        # with it. A reroute that would break monotonicity drops the map (recomputed when needed).
         self._position: dict[int, dict[int, int]] = {}
+
+    def create(self, comp: Computation, opcode: str, shape: Shape, operands: Iterable[Instruction] = (),
+               attrs: dict[str, str | None] | None = None, *, payload: str | None = None,
+               called: dict[str, list[Computation]] | None = None, name: str | None = None) -> Instruction:
+        inst = super().create(comp, opcode, shape, operands, attrs, payload=payload, called=called, name=name)
+        self._rank_new(comp, inst)
+        return inst
+
+    def _rank_new(self, comp: Computation, inst: Instruction) -> None:
+        position = self._position.get(id(comp))
+        if position is None:
+            return
+        ranks = [position.get(id(op)) for op in (*inst.operands, *inst.control_predecessors)]
+        if any(r is None for r in ranks):
+            del self._position[id(comp)]
+            return
+        position[id(inst)] = max(ranks, default=0)  # type: ignore[type-var]
+
+    def _rank_rerouted(self, comp: Computation, alt: Instruction, users: list[Instruction]) -> None:
+        position = self._position.get(id(comp))
+        if position is None:
+            return
+        self._rank_new(comp, alt)
+        rank = position.get(id(alt))
+        if rank is None or any(position.get(id(u), -1) < rank for u in users):
+            self._position.pop(id(comp), None)
 
     def replace(self, old: Instruction, new: Instruction, rule: str) -> bool:
         if new is old:
@@ -108,12 +137,14 @@ class RecordingRewriter(Rewriter):
                 self._fresh.clear()
                 return False
             add_option(existing, new, rule)
+            self._rank_rerouted(comp, existing, list(existing.users))
         else:
             alt = make_alternatives(comp, old, new, rule, self.names.fresh("alternatives"))
             for user in users:
                 user.replace_operand(old, alt)
             if comp.root is old:
                 comp.root = alt
+            self._rank_rerouted(comp, alt, users)
         self._done(comp, rule, old)
         return True
 
@@ -121,9 +152,9 @@ class RecordingRewriter(Rewriter):
         """Does `start` (transitively) use any of `targets`? Rerouting would then make a cycle."""
         position = self._position.get(id(comp))
         if position is None:
-            position = self._position[id(comp)] = {id(i): k for k, i in enumerate(comp.instructions)}
+            position = self._position[id(comp)] = _depths(comp)
         wanted = {id(t) for t in targets}
-        floor = min(position.get(id(t), 0) for t in targets)  # nothing older can use a target
+        floor = min(position.get(id(t), 0) for t in targets)  # nothing ranked lower can use a target
         seen: set[int] = set()
         stack = [start]
         while stack:
@@ -140,3 +171,17 @@ class RecordingRewriter(Rewriter):
             stack.extend(inst.operands)
             stack.extend(inst.control_predecessors)
         return False
+
+
+def _depths(comp: Computation) -> dict[int, int]:
+    """id -> 1 + the largest depth among operands and control predecessors (0 for leaves)."""
+    topological_sort(comp)
+    depth: dict[int, int] = {}
+    for inst in comp.instructions:
+        d = 0
+        for op in inst.operands:
+            d = max(d, depth[id(op)] + 1)
+        for op in inst.control_predecessors:
+            d = max(d, depth[id(op)] + 1)
+        depth[id(inst)] = d
+    return depth

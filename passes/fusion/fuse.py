@@ -1,0 +1,341 @@
+"""Fusion mechanics: the cluster graph XLA's greedy algorithm works on, and building fusions in IR.
+
+A `Cluster` is a fusion under construction: a root (the original consumer) and the original
+instructions fused into it. `ClusterGraph` is the computation seen at fusion granularity (each node
+an unfused instruction or a cluster), which is what XLA's rules read while its greedy pass runs.
+Nothing in the module changes until `build_fusion` turns a set of instructions into a `fusion`
+instruction with its own fused computation:
+
+    before:  e = f32[8] exponential(p)          ROOT m = f32[8] multiply(e, q)
+    after:   fused_computation.1 { param.1 = f32[8] parameter(0)  param.2 = f32[8] parameter(1)
+                                   exponential.1 = f32[8] exponential(param.1)
+                                   ROOT multiply.1 = f32[8] multiply(exponential.1, param.2) }
+             ROOT fusion.1 = f32[8] fusion(p, q), kind=kLoop, calls=fused_computation.1
+
+Members that are fusions themselves are inlined, so the same function extends a fusion, merges two
+fusions (fusion-merger) and builds multi-output fusions (several outputs: a tuple root).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from hloenv.altgraph.alternatives import has_side_effect
+from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.shape import Shape, tuple_of
+from hloenv.passes.fusion import fusibility as fz
+from hloenv.passes.rewriter import Rewriter
+
+#: Calls whose callee XLA fuses inside (control flow); other callees (reducers, comparators,
+#: scatter combiners, custom-call bodies) are left alone.
+CONTROL_FLOW_CALLERS = frozenset({"while", "conditional", "call"})
+
+
+class Cluster:
+    """A fusion being built: `root` is the original consumer, `members` every fused instruction."""
+
+    opcode = "fusion"
+    __slots__ = ("root", "members", "member_ids", "reused", "shape", "_sorted")
+
+    def __init__(self, root: Instruction, reused: set[int]):
+        self.root = root
+        self.shape: Shape = root.shape
+        self.members: list[Instruction] = [root]
+        self.member_ids: set[int] = {id(root)}
+        self.reused = reused  # ids of operand nodes whose elements the fusion reads more than once
+        self._sorted = True
+
+    def add(self, inst: Instruction) -> None:
+        self.members.append(inst)
+        self.member_ids.add(id(inst))
+        self._sorted = False
+
+    def sorted_members(self, position: dict[int, int]) -> list[Instruction]:
+        if not self._sorted:
+            self.members.sort(key=lambda i: position[id(i)])
+            self._sorted = True
+        return self.members
+
+    def __repr__(self) -> str:
+        return f"<Cluster {self.root.name}: {len(self.members)} instructions>"
+
+
+Node = Instruction | Cluster
+
+
+class ClusterGraph:
+    """One computation at fusion granularity; implements `fusibility.FusionGraph`."""
+
+    def __init__(self, comp: Computation):
+        self.comp = comp
+        self.position: dict[int, int] = {id(i): k for k, i in enumerate(comp.instructions)}
+        self._ops: dict[int, list[Node]] = {}
+        self._users: dict[int, list[Node]] = {}
+        self.root: Node | None = comp.root
+        #: original instruction id -> the cluster that replaced it (it was the cluster's root)
+        self.cluster_of: dict[int, Cluster] = {}
+        self.clusters: list[Cluster] = []
+
+    # -- FusionGraph ---------------------------------------------------------------------------
+    def operands(self, node: Node) -> list[Node]:
+        ops = self._ops.get(id(node))
+        if ops is None:
+            return node.operands  # type: ignore[union-attr]
+        return ops
+
+    def users(self, node: Node) -> list[Node]:
+        users = self._users.get(id(node))
+        if users is None:
+            return node.users  # type: ignore[union-attr]
+        return users
+
+    def is_root(self, node: Node) -> bool:
+        return node is self.root
+
+    def fused_instructions(self, node: Node) -> list[Instruction] | None:
+        if isinstance(node, Cluster):
+            out: list[Instruction] = []
+            for m in node.sorted_members(self.position):
+                if m.opcode == "fusion":
+                    out.extend(i for i in m.called_computations[0].instructions if i.opcode != "parameter")
+                else:
+                    out.append(m)
+            return out
+        if node.opcode == "fusion":
+            body = node.called_computations[0]
+            return [i for i in body.instructions if i.opcode != "parameter" and i is not body.root] + [body.root]
+        return None
+
+    def in_place_source(self, node: Node) -> Node | None:
+        """The operand node a fusion with a dynamic-update-slice root updates in place."""
+        if isinstance(node, Cluster):
+            root = node.root
+            if root.opcode != "dynamic-update-slice":
+                return None  # (a nested fusion root is not followed)
+            src = root.operands[0]
+            return None if id(src) in node.member_ids else self.node_of(src)
+        body = node.called_computations[0]  # type: ignore[union-attr]
+        if body.root.opcode != "dynamic-update-slice":
+            return None
+        src = body.root.operands[0]
+        if src.opcode == "parameter":
+            return node.operands[src.parameter_number]  # type: ignore[union-attr]
+        return None
+
+    def reuses_operand(self, consumer: Node, producer: Node) -> bool:
+        if isinstance(consumer, Cluster):
+            return id(producer) in consumer.reused
+        if consumer.opcode == "fusion":
+            return True  # an unknown fusion: assume it may reuse
+        return any(o is producer and fz.operand_reused(consumer, i, self)
+                   for i, o in enumerate(self.operands(consumer)))
+
+    # -- state ---------------------------------------------------------------------------------
+    def node_of(self, inst: Instruction) -> Node:
+        return self.cluster_of.get(id(inst), inst)
+
+    def _mutable_ops(self, node: Node) -> list[Node]:
+        ops = self._ops.get(id(node))
+        if ops is None:
+            ops = self._ops[id(node)] = list(node.operands)  # type: ignore[union-attr]
+        return ops
+
+    def _mutable_users(self, node: Node) -> list[Node]:
+        users = self._users.get(id(node))
+        if users is None:
+            users = self._users[id(node)] = list(node.users)  # type: ignore[union-attr]
+        return users
+
+    def fuse(self, producer: Instruction, consumer: Node) -> Cluster:
+        """Fuse `producer` into `consumer` (XLA's Fuse): returns the cluster `consumer` now is."""
+        if isinstance(consumer, Cluster):
+            cluster = consumer
+        else:
+            reused = {id(o) for i, o in enumerate(self.operands(consumer)) if fz.operand_reused(consumer, i, self)}
+            cluster = Cluster(consumer, reused)
+            ops = _unique(self.operands(consumer))
+            self._ops[id(cluster)] = ops
+            self._users[id(cluster)] = list(self.users(consumer))
+            for o in ops:
+                users = self._mutable_users(o)
+                users[:] = [cluster if u is consumer else u for u in users]
+            for u in self._users[id(cluster)]:
+                uops = self._mutable_ops(u)
+                uops[:] = [cluster if o is consumer else o for o in uops]
+            if self.root is consumer:
+                self.root = cluster
+            self.cluster_of[id(consumer)] = cluster
+            self.clusters.append(cluster)
+        # XLA UpdateReusedOperandsForFusion: a reused producer makes all its operands reused
+        p_ops = self.operands(producer)
+        if id(producer) in cluster.reused:
+            cluster.reused.discard(id(producer))
+            cluster.reused.update(id(o) for o in p_ops)
+        else:
+            cluster.reused.update(id(o) for i, o in enumerate(p_ops) if fz.operand_reused(producer, i, self))
+        cluster.add(producer)
+        ops = self._ops[id(cluster)]
+        ops[:] = [o for o in ops if o is not producer]
+        for o in _unique(p_ops):
+            if not any(x is o for x in ops):
+                ops.append(o)
+            users = self._mutable_users(o)
+            if not any(u is cluster for u in users):
+                users.append(cluster)
+        p_users = self._mutable_users(producer)
+        p_users[:] = [u for u in p_users if u is not cluster]
+        if not p_users and not self.is_root(producer):
+            for o in _unique(p_ops):
+                users = self._mutable_users(o)
+                users[:] = [u for u in users if u is not producer]
+        return cluster
+
+    def is_dead(self, node: Node) -> bool:
+        return not self.users(node) and not self.is_root(node)
+
+
+def _unique(nodes: Iterable[Node]) -> list[Node]:
+    out: list[Node] = []
+    seen: set[int] = set()
+    for n in nodes:
+        if id(n) not in seen:
+            seen.add(id(n))
+            out.append(n)
+    return out
+
+
+# -- building fusions in IR -------------------------------------------------------------------------
+def build_fusion(rewriter: Rewriter, comp: Computation, members: Sequence[Instruction],
+                 outputs: Sequence[Instruction], name: str = "fusion") -> Instruction:
+    """Add a kLoop `fusion` to `comp` computing `outputs` from `members` (operands first).
+
+    Layouts are dropped inside the fused computation: XLA ignores the entry computation's written
+    layouts (every buffer gets the default one), so a fused parameter must not claim another.
+
+    Operands of members outside `members` become parameters (one per distinct instruction, in
+    first-use order). One output: the fusion has its shape; several: a tuple root (multi-output).
+    Member fusions are inlined. The fused computation gets fresh, module-unique names.
+    """
+    names = rewriter.names
+    member_ids = {id(m) for m in members}
+    fused = Computation(names.fresh("fused_computation"))
+    params: list[Instruction] = []
+    externals: list[Instruction] = []
+    param_of: dict[int, Instruction] = {}
+    mapped: dict[int, Instruction] = {}
+    body: list[Instruction] = []
+
+    def value(op: Instruction) -> Instruction:
+        if id(op) in member_ids:
+            return mapped[id(op)]
+        p = param_of.get(id(op))
+        if p is None:
+            p = Instruction(names.fresh("param"), "parameter", op.shape.without_layout(), payload=str(len(params)))
+            params.append(p)
+            externals.append(op)
+            param_of[id(op)] = p
+        return p
+
+    for m in members:
+        if m.opcode == "fusion":
+            mapped[id(m)] = _inline(m, [value(o) for o in m.operands], body, names)
+        else:
+            new = Instruction(names.fresh(m.name), m.opcode, m.shape.without_layout(), [value(o) for o in m.operands],
+                              dict(m.attrs) if m.attrs else None, m.payload,
+                              dict(m.called) if m.called else None)
+            body.append(new)
+            mapped[id(m)] = new
+    if len(outputs) == 1:
+        root = mapped[id(outputs[0])]
+        shape = root.shape
+    else:
+        elems = [mapped[id(o)] for o in outputs]
+        shape = tuple_of(e.shape for e in elems)
+        root = Instruction(names.fresh("tuple"), "tuple", shape, elems)
+        body.append(root)
+    fused.instructions = []
+    for inst in [*params, *body]:
+        fused.add(inst)
+    fused.root = root
+    rewriter.add_computation(fused)
+    return rewriter.create(comp, "fusion", shape, externals, {"kind": "kLoop", "calls": None},
+                           called={"calls": [fused]}, name=name)
+
+
+def _inline(fusion: Instruction, args: list[Instruction], body: list[Instruction], names) -> Instruction:
+    """Clone the fused computation of `fusion` with its parameters bound to `args`; returns the root."""
+    callee = fusion.called_computations[0]
+    local: dict[int, Instruction] = {}
+    for inst in callee.instructions:
+        if inst.opcode == "parameter":
+            local[id(inst)] = args[inst.parameter_number]
+            continue
+        new = Instruction(names.fresh(inst.name), inst.opcode, inst.shape.without_layout(),
+                          [local[id(o)] for o in inst.operands],
+                          dict(inst.attrs) if inst.attrs else None, inst.payload,
+                          dict(inst.called) if inst.called else None)
+        body.append(new)
+        local[id(inst)] = new
+    return local[id(callee.root)]
+
+
+def get_tuple_elements(rewriter: Rewriter, comp: Computation, fusion: Instruction) -> list[Instruction]:
+    """One get-tuple-element per output of a multi-output fusion."""
+    return [rewriter.create(comp, "get-tuple-element", s, [fusion], {"index": str(k)}, name="get-tuple-element")
+            for k, s in enumerate(fusion.shape.tuple_shapes)]
+
+
+def remove_dead(comp: Computation, candidates: set[int]) -> int:
+    """Remove instructions in `candidates` (ids) that nothing uses any more, cascading."""
+    removed: set[int] = set()
+    for inst in reversed(comp.instructions):
+        if id(inst) not in candidates or inst is comp.root or has_side_effect(inst):
+            continue
+        if all(id(u) in removed for u in inst.users):
+            removed.add(id(inst))
+            inst.detach()
+    if removed:
+        comp.instructions = [i for i in comp.instructions if id(i) not in removed]
+        for inst in comp.instructions:
+            if inst.users and any(id(u) in removed for u in inst.users):
+                inst.users = [u for u in inst.users if id(u) not in removed]
+        comp._by_name = None
+    return len(removed)
+
+
+def fusion_computations(module) -> list[Computation]:
+    """Computations XLA's fusion passes work on: the entry and control-flow bodies, not fused
+    computations nor reducers/comparators/custom-call bodies."""
+    embedded: set[int] = set()
+    for inst in module.instructions():
+        if inst.called and inst.opcode not in CONTROL_FLOW_CALLERS:
+            embedded.update(id(c) for c in inst.called_computations)
+    return [c for c in module.computations if id(c) not in embedded]
+
+
+def depends_on(start: Instruction, targets: Iterable[Instruction], position: dict[int, int],
+               limit: int = 1_000_000) -> bool:
+    """Does `start` (transitively) use any of `targets`? Searches operands, pruned by position."""
+    wanted = {id(t) for t in targets}
+    if not wanted:
+        return False
+    floor = min(position.get(t, 0) for t in wanted)
+    seen: set[int] = set()
+    stack = [start]
+    while stack:
+        inst = stack.pop()
+        key = id(inst)
+        if key in wanted:
+            return True
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(seen) > limit:
+            return True
+        pos = position.get(key)
+        if pos is not None and pos < floor:
+            continue
+        stack.extend(inst.operands)
+        stack.extend(inst.control_predecessors)
+    return False

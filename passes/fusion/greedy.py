@@ -1,0 +1,175 @@
+"""XLA's greedy instruction-fusion algorithm (InstructionFusion::Run) on a `ClusterGraph`.
+
+Consumers are visited in reverse post-order; each consumer's operands are tried latest first; the
+first producer the rules accept is fused and the (new) fusion is visited again at once, so fusions
+grow producer by producer. With `may_duplicate`, producers that would be duplicated are first
+screened globally (ComputeGloballyUnfusible): a producer that reads more than it writes and is not
+"effectively unary" is fused only if it can be fused into all its users on all paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hloenv.altgraph.instruction import Instruction
+from hloenv.passes.fusion import fusibility as fz
+from hloenv.passes.fusion.fuse import Cluster, ClusterGraph, Node
+
+#: Reachability searches (and all-paths recursion) give up past these and answer conservatively.
+REACH_LIMIT = 4000
+ALL_PATHS_DEPTH = 200
+
+Decide = Callable[[Node, Node, ClusterGraph, bool], fz.FusionDecision]
+
+
+def _true_rank(shape) -> int:
+    return sum(1 for d in shape.dims if d > 1)
+
+
+def effectively_at_most_unary(inst: Instruction, graph: ClusterGraph) -> bool:
+    """XLA: at most one operand is "large" (as big in true rank as the output)."""
+    out_rank = max((_true_rank(s) for s in inst.shape.leaves() if s.is_array), default=0)
+    big = 0
+    for op in graph.operands(inst):
+        if op.opcode in ("broadcast", "iota"):
+            continue
+        if op.opcode == "constant" and fz.is_effective_scalar(op.shape):
+            continue
+        if _true_rank(op.shape) >= out_rank:
+            big += 1
+    return big <= 1
+
+
+class _Reach:
+    """Is `a` an ancestor of (or equal to) `b` in the original graph? Memoised, bounded."""
+
+    def __init__(self, position: dict[int, int]):
+        self.position = position
+        self.memo: dict[tuple[int, int], bool] = {}
+
+    def __call__(self, a: Instruction, b: Instruction) -> bool:
+        if a is b:
+            return True
+        pa, pb = self.position.get(id(a)), self.position.get(id(b))
+        if pa is None or pb is None:
+            return True
+        if pb < pa:
+            return False
+        key = (id(a), id(b))
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit
+        found = False
+        seen: set[int] = set()
+        stack = [b]
+        position = self.position
+        while stack:
+            inst = stack.pop()
+            if inst is a:
+                found = True
+                break
+            if id(inst) in seen:
+                continue
+            seen.add(id(inst))
+            if len(seen) > REACH_LIMIT:
+                found = True  # conservative: assume a path
+                break
+            for op in inst.operands:
+                if position.get(id(op), -1) >= pa:
+                    stack.append(op)
+        self.memo[key] = found
+        return found
+
+
+def globally_unfusible(graph: ClusterGraph, decide: Decide) -> set[int]:
+    """XLA ComputeGloballyUnfusible: ids of producers that must not be duplicated."""
+    reach = _Reach(graph.position)
+    do_not_duplicate: set[int] = set()
+    cache: dict[tuple[int, int], bool] = {}
+
+    def all_paths(producer: Instruction, consumer: Instruction, depth: int) -> bool:
+        if consumer is producer:
+            return True
+        if depth > ALL_PATHS_DEPTH or not fz.is_fusible(consumer, graph):
+            return False
+        key = (id(producer), id(consumer))
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        result = True
+        for op in consumer.operands:
+            if not reach(producer, op):
+                continue
+            if id(op) in do_not_duplicate or not decide(op, consumer, graph, True) \
+                    or not fz.legal_to_fuse(op, consumer, graph):
+                result = False
+                break
+            if not all_paths(producer, op, depth + 1):
+                result = False
+                break
+        cache[key] = result
+        return result
+
+    for producer in reversed(graph.comp.instructions):
+        if producer.opcode in ("parameter", "constant", "get-tuple-element", "tuple") \
+                or effectively_at_most_unary(producer, graph):
+            continue
+        out_size = sum(s.element_count for s in producer.shape.leaves() if s.is_array)
+        in_size = sum(sum(s.element_count for s in o.shape.leaves() if s.is_array)
+                      for o in {id(o): o for o in producer.operands}.values())
+        if in_size <= out_size:
+            continue
+        if fz.is_fusible(producer, graph) and all(all_paths(producer, u, 0) for u in producer.users):
+            continue
+        do_not_duplicate.add(id(producer))
+    return do_not_duplicate
+
+
+def run_greedy(graph: ClusterGraph, decide: Decide, may_duplicate: bool = True) -> int:
+    """XLA InstructionFusion::Run on one computation; returns the number of fusion steps.
+
+    Fusions are accepted only when both XLA's heuristic `decide` and `legal_to_fuse` agree, so
+    what XLA would do is always one of the options the environment offers.
+    """
+    do_not_duplicate = globally_unfusible(graph, decide) if may_duplicate else set()
+    queue: list[Node | None] = list(graph.comp.instructions)
+    # Existing clusters (an earlier round) stand in for their roots.
+    queue = [graph.node_of(i) if id(i) in graph.cluster_of else i for i in queue]  # type: ignore[arg-type]
+    queue = [n for n in queue if n is not None and (isinstance(n, Cluster) or not _fused_away(n, graph))]
+    index: dict[int, int] = {id(n): k for k, n in enumerate(queue)}
+    steps = 0
+    while queue:
+        node = queue.pop()
+        if node is None:
+            continue
+        index.pop(id(node), None)
+        if not fz.is_fusible(node, graph):
+            continue
+        ops = graph.operands(node)
+        order = sorted((i for i, o in enumerate(ops) if id(o) in index), key=lambda i: -index[id(ops[i])])
+        for i in order:
+            producer = ops[i]
+            if isinstance(producer, Cluster) or not fz.is_fusible(producer, graph):
+                continue
+            if id(producer) in do_not_duplicate:
+                continue
+            if not decide(producer, node, graph, may_duplicate) or not fz.legal_to_fuse(producer, node, graph):
+                continue
+            fusion = graph.fuse(producer, node)
+            steps += 1
+            index[id(fusion)] = len(queue)
+            queue.append(fusion)
+            if graph.is_dead(producer):
+                k = index.pop(id(producer), None)
+                if k is not None:
+                    queue[k] = None
+                do_not_duplicate.discard(id(producer))
+            if fusion is not node:
+                do_not_duplicate.discard(id(node))
+            break
+    return steps
+
+
+def _fused_away(inst: Instruction, graph: ClusterGraph) -> bool:
+    """An instruction an earlier round fused into every user (it no longer exists in XLA)."""
+    return id(inst) in graph._users and graph.is_dead(inst)

@@ -1,0 +1,122 @@
+"""fusion: producer-into-consumer instruction fusion into single-output kLoop fusions.
+
+    before:  e = f32[8] exponential(p)            ROOT m = f32[8] multiply(e, q)
+    after:   ROOT fusion.1 = f32[8] fusion(p, q), kind=kLoop, calls=fused_computation.1
+             (fused_computation.1 computes multiply(exponential(param_0), param_1))
+
+Real mode runs XLA's greedy algorithm (`greedy.run_greedy`: consumers in reverse post-order,
+operands latest first, XLA's CPU rules, or its GPU rules with `backend="gpu"`, which run twice:
+without then with duplication) and builds the resulting fusions. A producer with other users
+stays alive for them (it is duplicated into the fusion), so instruction fusion never makes a cycle.
+
+Dry mode. Decisions are made against the original graph (the original consumer stays alive), so a
+dry run cannot replay XLA's chain of fusions one producer at a time. It offers, at each consumer
+(an `alternatives` node at the consumer):
+  - `fusion:operand<i>`: the consumer with its operand i fused in (or, for a consumer that is
+    already a fusion, that fusion extended by it), for every operand that `legal_to_fuse` allows
+    (XLA's hard limits; not its profitability heuristics, which are the agent's job), and
+  - `fusion:xla`: the whole fusion XLA's greedy algorithm grows from this consumer, when XLA would
+    make this consumer the root of a fusion. When that fusion is just one of the single-producer
+    options, that option is renamed `fusion:xla` instead of being offered twice.
+Choosing `fusion:xla` wherever it is offered (`xla_like_choices`) rebuilds XLA's own fusion
+decisions; other choices mix one-producer fusions freely (fusions read other sites' choices, so
+picking options at a producer and its consumer gives two nested fusions, never a wrong program).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hloenv.altgraph.alternatives import alternatives_nodes, option_rules
+from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.module import Module
+from hloenv.passes.base import Pass, register
+from hloenv.passes.fusion import fusibility as fz
+from hloenv.passes.fusion.fuse import Cluster, ClusterGraph, build_fusion, fusion_computations, remove_dead
+from hloenv.passes.fusion.greedy import run_greedy
+from hloenv.passes.rewriter import Rewriter
+
+#: Rules whose name ends with this mark the option XLA's own heuristic takes.
+XLA_SUFFIX = ":xla"
+
+
+def is_xla_choice(rule: str) -> bool:
+    return rule.endswith(XLA_SUFFIX)
+
+
+def xla_like_choices(module: Module) -> list[int]:
+    """For every alternatives node (in `alternatives_nodes` order), the option XLA would choose:
+    the first option whose rule ends with `:xla`, else 0 (keep the original)."""
+    out = []
+    for node in alternatives_nodes(module):
+        rules = option_rules(node)
+        out.append(next((k for k, r in enumerate(rules) if is_xla_choice(r)), 0))
+    return out
+
+
+def xla_clusters(comp: Computation, backend: str) -> ClusterGraph:
+    """Run XLA's greedy fusion for `backend` on `comp`'s cluster graph (the module is untouched)."""
+    graph = ClusterGraph(comp)
+    decide = fz.should_fuse(backend)
+    if backend == "gpu":
+        run_greedy(graph, decide, may_duplicate=False)
+    run_greedy(graph, decide, may_duplicate=True)
+    return graph
+
+
+@register
+@dataclass(frozen=True)
+class InstructionFusion(Pass):
+    """Producer-into-consumer kLoop fusion (XLA's `fusion` pass)."""
+
+    name = "fusion"
+    backend: str = "cpu"
+
+    def run(self, module: Module, rewriter: Rewriter) -> None:
+        fz.should_fuse(self.backend)  # validates the option
+        for comp in fusion_computations(module):
+            graph = xla_clusters(comp, self.backend)
+            if rewriter.dry:
+                self._record(comp, graph, rewriter)
+            else:
+                self._apply(comp, graph, rewriter)
+
+    @staticmethod
+    def _members(graph: ClusterGraph, cluster: Cluster) -> list[Instruction]:
+        return list(cluster.sorted_members(graph.position))
+
+    def _apply(self, comp: Computation, graph: ClusterGraph, rewriter: Rewriter) -> None:
+        candidates: set[int] = set()
+        built = []
+        for cluster in graph.clusters:  # build every fusion first: they read original instructions
+            members = self._members(graph, cluster)
+            built.append((cluster.root, build_fusion(rewriter, comp, members, [cluster.root])))
+            candidates.update(id(m) for m in members)
+        for root, fusion in built:
+            rewriter.replace(root, fusion, "fusion")
+        rewriter.finish()
+        remove_dead(comp, candidates)
+
+    def _record(self, comp: Computation, graph: ClusterGraph, rewriter: Rewriter) -> None:
+        original = ClusterGraph(comp)  # the unfused graph, for the single-producer options
+        for consumer in reversed(list(comp.instructions)):
+            if not fz.is_fusible(consumer, original):
+                continue
+            cluster = graph.cluster_of.get(id(consumer))
+            xla_ids = cluster.member_ids if cluster is not None else None
+            options: list[tuple[list[Instruction], str]] = []
+            seen: set[int] = set()
+            for i, producer in enumerate(consumer.operands):
+                if id(producer) in seen or not fz.legal_to_fuse(producer, consumer, original):
+                    continue
+                seen.add(id(producer))
+                rule = f"fusion:operand{i}"
+                if xla_ids is not None and xla_ids == {id(consumer), id(producer)}:
+                    rule, xla_ids = "fusion" + XLA_SUFFIX, None
+                options.append(([producer, consumer], rule))
+            if xla_ids is not None:
+                options.append((self._members(graph, cluster), "fusion" + XLA_SUFFIX))  # type: ignore[arg-type]
+            for members, rule in options:
+                fusion = build_fusion(rewriter, comp, members, [consumer])
+                rewriter.replace(consumer, fusion, rule)
