@@ -57,9 +57,10 @@ class Computation:
             self.instructions.append(inst)
         else:
             self.instructions.insert(self.instructions.index(before), inst)
-        for op in inst.operands:
-            if not any(u is inst for u in op.users):
-                op.users.append(inst)
+        for op in inst.operands:  # a new instruction: it can only be the last user appended
+            users = op.users
+            if not users or users[-1] is not inst:
+                users.append(inst)
         self._by_name = None
         return inst
 

@@ -23,3 +23,18 @@ def test_xla_names_are_exported_lazily():
     import hloenv
     from hloenv.xla import compare
     assert hloenv.compare is compare
+
+
+def test_pyproject_lists_every_package_folder():
+    import tomllib
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    roots = {v: k for k, v in config["package-dir"].items()}
+    found = set()
+    for folder, package in roots.items():
+        for init in (root / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(root / folder).parts
+            found.add(".".join((package, *rel)))
+    assert found <= listed, f"missing from pyproject packages: {sorted(found - listed)}"

@@ -119,6 +119,12 @@ def test_transpose_folding_folds_into_dot():
     assert compare(DOT, out).equal
 
 
+def test_transpose_folding_leaves_layout_bitcasts_alone():
+    text = DOT.replace("a = f32[3,4] parameter(0)", "a = f32[3,4]{1,0} parameter(0)") \
+              .replace("t = f32[4,3] transpose(a)", "t = f32[4,3]{0,1} transpose(a)")
+    assert "transpose(a)" in run(text, "transpose-folding")
+
+
 def test_transpose_folding_must_not_fire_when_free_dims_would_reorder():
     text = """HloModule m
 ENTRY e {
