@@ -6,6 +6,7 @@ import functools
 import importlib.util
 import os
 import platform
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -196,7 +197,10 @@ def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
         options={"xla_options": dict(overrides), "low_noise": low_noise, **timing},
         seed=seed, key=key, cached=False, outputs=reply["outputs"])
     if store is not None:
-        store.put(key, result.to_dict())
+        try:
+            store.put(key, result.to_dict())
+        except OSError as e:  # an unwritable cache must not lose a finished evaluation
+            warnings.warn(f"hloenv: could not write the evaluation cache: {e}", stacklevel=3)
     return result
 
 

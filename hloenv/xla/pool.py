@@ -155,6 +155,11 @@ class Worker:
             tail = self.stderr_tail(offset)
             self.restart()
             raise _death_error(code, tail) from None
+        except BaseException:
+            # Interrupted mid-request (e.g. KeyboardInterrupt): the reply would arrive for the
+            # wrong request later, so this process cannot be reused.
+            self.restart()
+            raise
 
 
 def _death_error(code: int, tail: str) -> EvaluationError:

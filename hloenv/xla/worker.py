@@ -76,7 +76,8 @@ class Runner:
         dev = self.device
         desc = f"{dev.platform}:{dev.device_kind}"
         if self.backend == "cpu":
-            desc += f" ({_cpu_model()}, {len(os.sched_getaffinity(0))} cores usable)"
+            n = len(os.sched_getaffinity(0))
+            desc += f" ({_cpu_model()}, {n} usable core{'s' if n != 1 else ''})"
         return {"device": desc, "jaxlib": jaxlib.__version__, "pid": os.getpid()}
 
     # -- compile and run ---------------------------------------------------------------------
