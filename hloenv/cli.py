@@ -1,7 +1,8 @@
 """The `hloenv` command line.
 
     hloenv check FILE...      parse, verify, print, re-parse (ours and XLA's parser); one line per file
-    hloenv demo [FILE]        the main job on the bundled default module (or FILE)
+    hloenv demo [FILE]        the main job: checks, then optimize with an agent and print the verified speedup
+    (see `hloenv --help` for eval, compare, optimize, harvest, bench)
 """
 
 from __future__ import annotations
@@ -91,17 +92,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"opcodes     {top}")
     print(f"fingerprint {module.fingerprint()}")
     print("checks      parsed, verified, printed, re-parsed by hloenv and by XLA: ok")
-    try:
-        from hloenv.xla import compare
-    except ImportError as err:  # the XLA bridge is optional for `check`
-        print(f"xla         skipped: {err}")
-        return 0
+    from hloenv.xla import compare
     result = compare(path.read_text(), module.to_text())
     print(f"xla         original vs printed text on the same random inputs: "
           f"{'identical outputs' if result.equal else 'OUTPUTS DIFFER'}")
     if not result.equal:
-        print(result)
-    return 0 if result.equal else 1
+        return 1
+    if args.no_optimize:
+        return 0
+    from hloenv.optimize import optimize
+    print(f"optimize    agent {args.agent}, budget {args.budget} (beam search over the env's decisions)...")
+    options = {"max_expansions": args.budget} if args.agent == "search" else {}
+    best, outcome = optimize(path, args.agent, agent_options=options)
+    if outcome.error:
+        print(f"optimize    FAILED: {outcome.error}")
+        return 1
+    print(f"runtime     XLA default pipeline {outcome.xla_runtime * 1e6:.1f} us, hloenv+{args.agent} "
+          f"{outcome.agent_runtime * 1e6:.1f} us: speedup {outcome.speedup:.3f}x (median, low-noise mode)")
+    print(f"verified    outputs {'equal to the original' if outcome.outputs_equal else 'DIFFER from the original'}")
+    return 0 if outcome.outputs_equal else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_cmd_check)
     demo = sub.add_parser("demo", help="run the main job on the bundled default module")
     demo.add_argument("file", nargs="?", help="an HLO file instead of the bundled module")
+    demo.add_argument("--agent", default="search", help="agent for the optimize step (default: search)")
+    demo.add_argument("--budget", type=int, default=20, help="search budget (states expanded)")
+    demo.add_argument("--no-optimize", action="store_true", help="stop after the round-trip checks")
     demo.set_defaults(func=_cmd_demo)
     from hloenv.optimize import add_commands as add_optimize_command
     from hloenv.xla.cli import add_commands as add_xla_commands

@@ -27,3 +27,9 @@ def test_check_as_a_console_command():
     proc = subprocess.run([sys.executable, "-m", "hloenv", "check", str(DATA / "mlp_train_step.hlo")],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "162 instructions" in proc.stdout
+
+
+def test_demo_round_trip_part(capsys):
+    assert main(["demo", "--no-optimize"]) == 0
+    out = capsys.readouterr().out
+    assert "identical outputs" in out and "162 instructions" in out
