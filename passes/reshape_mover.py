@@ -19,6 +19,7 @@ from hloenv.altgraph.opcodes import ELEMENTWISE
 from hloenv.altgraph.shape import Shape
 from hloenv.passes.base import RewritePass, RewriteRule, register
 from hloenv.passes.rewriter import Rewriter
+from hloenv.passes.transpose_folding import is_layout_bitcast
 
 
 def _is_scalar_broadcast(inst: Instruction) -> bool:
@@ -30,7 +31,10 @@ def _move_key(inst: Instruction) -> tuple | None:
     if inst.opcode == "reshape":
         return ("reshape", inst.operands[0].shape.dims)
     if inst.opcode == "transpose":
-        return ("transpose", inst.operands[0].shape.dims, int_list(inst, "dimensions"))
+        perm = int_list(inst, "dimensions")
+        if is_layout_bitcast(inst, perm):
+            return None  # free already; and moving these is where XLA computed wrong results (rlax)
+        return ("transpose", inst.operands[0].shape.dims, perm)
     return None
 
 
