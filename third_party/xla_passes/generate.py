@@ -8,7 +8,7 @@ batch norm, complex numbers, pre-fused HLO), so every pass the CPU pipeline runs
 
 Usage (from the repository root)::
 
-    python third_party/xla_passes/generate.py            # writes cpu_passes.json next to this file
+    python third_party/xla_passes/generate.py            # writes hloenv/xla/cpu_passes.json (package data)
 
 A pass that the representative programs never reach is not in the table; add a program that
 reaches it and regenerate.
@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE / "cpu_passes.json"
+OUT = HERE.parents[1] / "hloenv" / "xla" / "cpu_passes.json"  # package data
 
 # The child process: compile representative programs with the pass-pipeline log switched on.
 _CHILD = r'''
