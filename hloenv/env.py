@@ -169,12 +169,15 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             self._episode_info["stop_reason"] = reason
 
     def _limit_options(self, nodes) -> None:
+        cut = False
         for node in nodes:
             if len(node.operands) > self.max_options:
                 for op in node.operands[self.max_options:]:
                     op.users = [u for u in op.users if u is not node]
                 node.operands = node.operands[:self.max_options]
-        prune(self.graph)
+                cut = True
+        if cut:
+            prune(self.graph)
 
     def _choices(self, action: Sequence[int] | np.ndarray) -> list[int]:
         nodes = alternatives_nodes(self.graph)
