@@ -5,6 +5,11 @@ all-original, xla-like, all-fused and 3 random choice vectors, next to XLA's def
 original. Fidelity (issue 4): xla-like vs xla-default within 5%, geometric mean.
 
     python benchmarks/fusion_headroom.py --limit 5
+    python benchmarks/fusion_headroom.py ../shared/corpus/harvested/haiku__mobilenetv1_forward.hlo.txt
+
+As in the environment, each module is first canonicalised (the env pipeline's applied passes:
+algsimp, cse, ... for real), since the "env" XLA pipeline switches XLA's own versions of those off.
+`--raw` skips that.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 import hloenv
 from hloenv.altgraph.alternatives import alternatives_nodes, select
 from hloenv.passes import get_pass
+from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
 from hloenv.passes.fusion import xla_like_choices
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -25,9 +31,12 @@ CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="*", type=Path, help="modules (default: the corpus, smallest first)")
     ap.add_argument("--limit", type=int, default=0, help="at most N modules (smallest first)")
+    ap.add_argument("--raw", action="store_true", help="do not canonicalise before the dry run")
     args = ap.parse_args()
-    files = sorted((p for p in CORPUS.rglob("*.txt") if p.name != "LICENSE"), key=lambda p: p.stat().st_size)
+    files = args.files or sorted((p for p in CORPUS.rglob("*.txt") if p.name != "LICENSE"),
+                                 key=lambda p: p.stat().st_size)
     cols = ["original", "xla-like", "all-fused", "rand0", "rand1", "rand2"]
     print(f"{'module':44} {'alts':>5} {'dry s':>6} {'xla-def':>9} " + " ".join(f"{c:>9}" for c in cols))
     ratios, done = [], 0
@@ -42,6 +51,8 @@ def main() -> None:
         except hloenv.UnsupportedOnBackend:
             continue
         dry = base.clone()
+        if not args.raw:
+            DEFAULT_ENV_PIPELINE.canonicalize_pipeline()(dry)
         t0 = time.perf_counter()
         get_pass("fusion")(dry, dry=True)
         dry_s = time.perf_counter() - t0
