@@ -5,7 +5,9 @@ XLA's heuristic, and `random_candidates` random ones; the `beam_width` cheapest 
 by XLA's cost estimate survive. Finished episodes are collected; the `measure_top` cheapest final
 modules are compiled and timed (evaluation cache: a module seen before costs nothing), checked
 against the original's outputs, and the fastest correct one wins. `act` then replays its
-decisions. Beam search rather than MCTS: decisions here are per-round vectors with a cheap,
+decisions. Beams still open when the budget runs out are finished by keeping originals, so every
+candidate is a final module; if no candidate compiles and matches the original, the plan keeps
+every original. Beam search rather than MCTS: decisions here are per-round vectors with a cheap,
 deterministic cost model, so ranking complete vectors per round spends the budget where the cost
 model is informative; MCTS's value backups only pay off with long, noisy rollouts.
 """
@@ -59,7 +61,7 @@ class SearchAgent:
         self.low_noise = low_noise
         self.plan: list[np.ndarray] = []
         self.report = SearchReport()
-        self._fallback = XlaAgent()
+        self._fallback = OriginalAgent()  # after the plan: keep originals (the plan ends episodes itself)
 
     def reset(self, env: Any) -> None:
         self.plan = self._search(env)
@@ -110,7 +112,14 @@ class SearchAgent:
                     beams.append(cand)
                 if len(beams) == self.beam_width:
                     break
-        finished += beams  # out of budget: unfinished beams finish with their plan + fallback
+        for beam in beams:  # out of budget: finish each beam keeping originals, so its module is final
+            env_, actions, obs, info, done = beam.env, list(beam.actions), beam.obs, beam.info, False
+            while not done:
+                action = OriginalAgent().act(obs, info)
+                obs, _, terminated, truncated, info = env_.step(action)
+                actions.append(action)
+                done = terminated or truncated
+            finished.append(Candidate(env_, actions, estimated_cost(env_.module, self.backend), True, obs, info))
         self.report = SearchReport(states_expanded=expansions)
         if not finished:
             return []
@@ -141,6 +150,8 @@ class SearchAgent:
                 best, best_time = cand, runtime
         self.report.best_runtime = best_time
         self.report.verified = best_time is not None
+        if best_time is None:  # nothing measured correct: keep every original rather than risk it
+            return []
         if best_time and self.report.xla_runtime:
             self.report.speedup = self.report.xla_runtime / best_time
         return best.actions
