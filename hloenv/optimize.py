@@ -34,7 +34,12 @@ def optimize(source: str | Path | Module, agent: str = "search", reward: str = "
     from hloenv.env import HloEnv
     from hloenv.xla import compare, evaluate
     env = HloEnv(source, reward=reward, **env_kwargs)
-    episode = run_episode(env, get_agent(agent, **(agent_options or {})))
+    options = dict(agent_options or {})
+    if agent == "search":
+        # measure candidates the way the result is measured: some modules compile in one mode and
+        # abort XLA in the other (seen: a fused transformer block with single-threaded Eigen)
+        options.setdefault("low_noise", low_noise)
+    episode = run_episode(env, get_agent(agent, **options))
     module = episode.module
     result = OptimizeResult(agent, env.original.instruction_count, module.instruction_count, episode.steps,
                             None, None, None, None, episode.seconds)
