@@ -3,7 +3,9 @@
 :func:`run_job` is a plain function of a picklable :class:`BenchJob`, so the same code runs in
 this process, in a thread, or as a Ray task. It never raises: failures are rows with a status.
 
-Statuses: ``ok``; ``mismatch`` (agent's module computes something else); ``unsupported`` (the
+Statuses: ``ok``; ``mismatch`` (agent's module computes something else); ``env_pipeline_differs``
+(outputs differ from XLA's default pipeline, but equal the original compiled with the same "env"
+pipeline: XLA's pipelines disagree, the rewrites are sound); ``unsupported`` (the
 backend lacks a custom call); ``xla_error`` (XLA fails on the original); ``agent_error`` (the
 episode failed); ``agent_xla_error`` (XLA fails on the agent's module); ``compare_error``;
 ``parse_error``. The error text says which XLA status (timeout, oom, abort, ...) it was.
@@ -117,7 +119,14 @@ def _run(job: BenchJob) -> dict[str, Any]:
         return row
     row["outputs_equal"] = equal
     if not equal:
-        row.update(status="mismatch", error=reason)
+        # Is it our rewrites, or XLA's "env" pipeline itself? Compare with the original compiled
+        # the same way: equal there means the agent's module is sound and only the pipelines differ.
+        try:
+            same, _ = _compare(module, chosen, job, pipeline="env")
+        except (XlaBackendError, ValueError):
+            same = False
+        row["outputs_equal_same_pipeline"] = same
+        row.update(status="env_pipeline_differs" if same else "mismatch", error=reason)
     return row
 
 
@@ -133,20 +142,20 @@ def _episode(module: Any, job: BenchJob) -> Any:
     return run_episode(env, get_agent(job.agent), seed=job.seed)
 
 
-def _compare(original: Any, chosen: Any, job: BenchJob) -> tuple[bool, str]:
-    """``hloenv.compare`` (original under XLA's pipeline, agent's under "env"), memoised in the
+def _compare(original: Any, chosen: Any, job: BenchJob, pipeline: str = "xla-default") -> tuple[bool, str]:
+    """``hloenv.compare`` (original under `pipeline`, agent's under "env"), memoised in the
     evaluation cache so a resumed or distributed re-run does not recompile."""
     from hloenv.xla import compare
     from hloenv.xla.api import jaxlib_version
     from hloenv.xla.cache import EvaluationCache, cache_key
 
-    key = cache_key({"bench-compare": 1, "a": original.fingerprint(), "b": chosen.fingerprint(),
+    key = cache_key({"bench-compare": 1, "a": original.fingerprint(), "b": chosen.fingerprint(), "pipeline": pipeline,
                      "backend": job.backend, "seed": job.seed, "jaxlib": jaxlib_version()})
     store = EvaluationCache(job.cache_dir)
     hit = store.get(key)
     if hit is not None:
         return bool(hit["equal"]), hit["reason"]
-    result = compare(original, chosen, job.backend, pipeline="xla-default", pipeline_b="env",
+    result = compare(original, chosen, job.backend, pipeline=pipeline, pipeline_b="env",
                      seed=job.seed, timeout=job.timeout)
     store.put(key, {"equal": result.equal, "reason": result.reason})
     return result.equal, result.reason
