@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
 
@@ -57,3 +59,35 @@ def is_topologically_sorted(insts: list[Instruction]) -> bool:
             if p is None or p >= k:
                 return False
     return True
+
+
+def depends_on(start: Instruction, targets: Iterable[Instruction], position: dict[int, int],
+               limit: int | None = None) -> bool:
+    """Does `start` (transitively, through operands and control edges) use any of `targets`?
+
+    `position` maps id(instruction) to a rank that never decreases along an operand edge; nothing
+    ranked below every target can reach one, so the walk is pruned there. With `limit`, a walk
+    that visits more instructions gives up and answers True (the safe answer for cycle checks).
+    """
+    wanted = {id(t) for t in targets}
+    if not wanted:
+        return False
+    floor = min(position.get(t, 0) for t in wanted)
+    seen: set[int] = set()
+    stack = [start]
+    while stack:
+        inst = stack.pop()
+        key = id(inst)
+        if key in wanted:
+            return True
+        if key in seen:
+            continue
+        seen.add(key)
+        if limit is not None and len(seen) > limit:
+            return True
+        pos = position.get(key)
+        if pos is not None and pos < floor:
+            continue
+        stack.extend(inst.operands)
+        stack.extend(inst.control_predecessors)
+    return False

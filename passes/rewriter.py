@@ -15,7 +15,7 @@ from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.names import NameUniquer
-from hloenv.altgraph.order import topological_sort
+from hloenv.altgraph.order import depends_on, topological_sort
 from hloenv.altgraph.shape import Shape
 
 
@@ -153,24 +153,7 @@ class RecordingRewriter(Rewriter):
         position = self._position.get(id(comp))
         if position is None:
             position = self._position[id(comp)] = _depths(comp)
-        wanted = {id(t) for t in targets}
-        floor = min(position.get(id(t), 0) for t in targets)  # nothing ranked lower can use a target
-        seen: set[int] = set()
-        stack = [start]
-        while stack:
-            inst = stack.pop()
-            key = id(inst)
-            if key in wanted:
-                return True
-            if key in seen:
-                continue
-            seen.add(key)
-            pos = position.get(key)
-            if pos is not None and pos < floor:
-                continue
-            stack.extend(inst.operands)
-            stack.extend(inst.control_predecessors)
-        return False
+        return depends_on(start, targets, position)
 
 
 def _depths(comp: Computation) -> dict[int, int]:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from hloenv.altgraph.alternatives import has_side_effect
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.order import depends_on as _depends_on
 from hloenv.altgraph.shape import Shape, tuple_of
 from hloenv.passes.fusion import fusibility as fz
 from hloenv.passes.rewriter import Rewriter
@@ -316,10 +317,8 @@ def fusion_computations(module) -> list[Computation]:
 
 def depends_on(start: Instruction, targets: Iterable[Instruction], position: dict[int, int],
                limit: int = 1_000_000) -> bool:
-    """Does `start` (transitively) use any of `targets`? Searches operands, pruned by position."""
-    wanted = {id(t) for t in targets}
-    if not wanted:
-        return False
+    """Does `start` (transitively) use any of `targets`? (`altgraph.order.depends_on`, capped.)"""
+    return _depends_on(start, targets, position, limit)
     floor = min(position.get(t, 0) for t in wanted)
     seen: set[int] = set()
     stack = [start]
