@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from hloenv.altgraph import Module
+from hloenv.altgraph.lowering import has_fusions, lower_fusions
 from hloenv.xla.cache import EvaluationCache, cache_key
 from hloenv.xla.errors import BackendUnavailable, EvaluationError, UnsupportedOnBackend
 from hloenv.xla.inputs import parameter_specs
@@ -81,7 +82,16 @@ def _load(source: ModuleLike) -> tuple[Module, str | None]:
 
 
 def _has_fusions(module: Module) -> bool:
-    return any(inst.opcode == "fusion" for inst in module.instructions())
+    return has_fusions(module)
+
+
+def compile_text(module: Module, text: str | None) -> str:
+    """The HLO text XLA compiles for ``module``: as given, or, when it holds fusion decisions,
+    lowered to fenced regions (XLA mis-handles pre-built fused computations; see
+    ``hloenv.altgraph.lowering``)."""
+    if has_fusions(module):
+        return lower_fusions(module).to_text()
+    return text if text is not None else module.to_text()
 
 
 def _option_value(value: Any) -> bool | int | float | str:
@@ -181,8 +191,7 @@ def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
                 return result
             except TypeError:
                 pass  # an entry from another schema: recompute
-    if text is None:
-        text = mod.to_text()
+    text = compile_text(mod, text)
     request = {"op": "evaluate", "text": text, "specs": parameter_specs(mod), "seed": seed,
                "overrides": overrides, "return_outputs": return_outputs, **timing}
     reply, info = pool.call(request, timeout)

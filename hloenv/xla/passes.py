@@ -25,10 +25,10 @@ ENV_DISABLED_PASSES: tuple[str, ...] = (
     "transpose-folding",
 )
 
-#: Disabled whenever the module already contains fusion instructions: XLA's layout assignment
-#: strips the layouts inside pre-existing fused computations, and multi-output fusions or fusions
-#: with a reduce in the middle then abort the process (see docs/xla-notes.md).
-FUSED_MODULE_DISABLED_PASSES: tuple[str, ...] = ("layout-assignment",)
+#: Kept on whenever the module holds fusion decisions: they reach XLA as regions fenced by
+#: `opt-barrier`s (`altgraph/lowering.py`) and XLA's own fusion pass builds the kernels inside
+#: each region, after its normal layout assignment.
+FUSED_MODULE_ENABLED_PASSES: tuple[str, ...] = ("fusion",)
 
 PIPELINES = ("xla-default", "env")
 
@@ -75,14 +75,13 @@ def disabled_passes_for(pipeline: str, has_fusions: bool,
 
     Args:
         pipeline: ``"xla-default"`` or ``"env"``.
-        has_fusions: The module already contains ``fusion`` instructions.
+        has_fusions: The module holds ``fusion`` instructions (compiled as fenced regions).
         extra: User-requested passes (validated here).
     """
     if pipeline not in PIPELINES:
         raise ValueError(f"unknown pipeline {pipeline!r}; expected one of {', '.join(PIPELINES)}")
     names = set(validate_pass_names(extra or ()))
     if pipeline == "env":
-        names.update(ENV_DISABLED_PASSES)
-    if has_fusions:
-        names.update(FUSED_MODULE_DISABLED_PASSES)
+        kept_on = FUSED_MODULE_ENABLED_PASSES if has_fusions else ()
+        names.update(p for p in ENV_DISABLED_PASSES if p not in kept_on)
     return sorted(names)

@@ -26,7 +26,7 @@ ENTRY main {
 # Same parameters as MLP, different computation (minimum instead of maximum).
 MLP_WRONG = MLP.replace("maximum(s, zb)", "minimum(s, zb)")
 
-# A kOutput dot+add fusion: XLA's CPU dot emitter CHECK-fails and aborts the process.
+# A kOutput dot+add fusion: handed to XLA as is, its CPU dot emitter CHECK-fails and aborts.
 ABORTS = """HloModule aborts
 fc {
   a = f32[8,8] parameter(0)
@@ -43,7 +43,7 @@ ENTRY e {
 }
 """
 
-# A multi-output kLoop fusion: aborts in layout assignment unless the bridge protects it.
+# A multi-output kLoop fusion: handed to XLA as is, it aborts after layout assignment.
 MULTI_OUTPUT_FUSION = """HloModule multi
 fc {
   a = f32[8,4] parameter(0)

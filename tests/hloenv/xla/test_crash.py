@@ -7,7 +7,9 @@ import time
 import numpy as np
 import pytest
 
+from hloenv.altgraph import parse_hlo
 from hloenv.xla import EvaluationError, evaluate
+from hloenv.xla.inputs import make_inputs, parameter_specs
 from hloenv.xla.pool import get_pool
 
 from .conftest import ABORTS, MLP, MULTI_OUTPUT_FUSION, RUNS_FOREVER, TOO_BIG
@@ -18,22 +20,37 @@ def _still_works(**kw):
     assert ev.outputs[0].shape == (4, 3) and np.isfinite(ev.outputs[0]).all()
 
 
+def _raw_request(text: str) -> dict:
+    """An evaluate request that hands ``text`` to XLA as it is (``evaluate`` would lower its
+    fusions to regions first, and XLA would not abort)."""
+    return {"op": "evaluate", "text": text, "specs": parameter_specs(parse_hlo(text)), "seed": 0,
+            "overrides": [], "return_outputs": False, "warmup": 1, "repeats": 1,
+            "min_repeats": 1, "time_budget": 0.0}
+
+
 def test_xla_abort_becomes_evaluation_error_and_worker_restarts():
     pool = get_pool()
     pool.warm()
     before = pool._workers[0].proc.pid
     with pytest.raises(EvaluationError) as info:
-        evaluate(ABORTS, cache=False)
+        pool.call(_raw_request(ABORTS), 60.0)
     assert info.value.status == "abort"
     assert "Check failed" in info.value.stderr_tail
     _still_works()
     assert pool._workers[0].proc.pid != before
 
 
-def test_multi_output_fusion_is_protected_from_layout_assignment():
-    ev = evaluate(MULTI_OUTPUT_FUSION, repeats=1, return_outputs=True, cache=False)
-    assert "layout-assignment" in ev.options["xla_options"]["xla_disable_hlo_passes"]
-    assert ev.outputs[0].shape == (8, 4)
+def test_prebuilt_fusions_reach_xla_as_regions_and_compute_the_right_values():
+    # Handed to XLA as they are, both modules abort the process (kOutput dot+add; a multi-output
+    # fusion after layout assignment). Lowered to fenced regions they compile with XLA's whole
+    # pipeline, layout assignment included.
+    ev = evaluate(ABORTS, repeats=1, return_outputs=True, cache=False)
+    assert "layout-assignment" not in ev.options["xla_options"].get("xla_disable_hlo_passes", "")
+    p, q, r = make_inputs(ABORTS, 0)
+    np.testing.assert_allclose(ev.outputs[0], p @ q + r, rtol=1e-5, atol=1e-5)
+    ev = evaluate(MULTI_OUTPUT_FUSION, pipeline="env", repeats=1, return_outputs=True, cache=False)
+    (x,) = make_inputs(MULTI_OUTPUT_FUSION, 0)
+    np.testing.assert_allclose(ev.outputs[0], np.exp(x) - x, rtol=1e-5, atol=1e-6)
 
 
 def test_exceeding_the_memory_cap_is_oom_and_next_call_works():

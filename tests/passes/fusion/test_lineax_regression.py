@@ -1,6 +1,9 @@
-"""Known, unfixed fusion soundness problems, kept as strict xfails so a fix shows up as XPASS.
+"""Regression: fusion decisions that XLA used to mis-compile when handed pre-built fusions.
 
-Run with `pytest -m slow tests/passes/fusion/test_known_issues.py`.
+The lineax module's `squeeze.2` fusion (a dynamic-slice of while-loop state plus a reshape) changed
+output 0 by ~2e-3 when the fused module was compiled with layout assignment off, and aborted XLA
+with it on. The cause was the compile path, not the rewrite: decisions now reach XLA as fenced
+regions (`hloenv.altgraph.lowering`). Run with `pytest -m slow tests/passes/fusion/test_known_issues.py`.
 """
 
 from __future__ import annotations
@@ -21,9 +24,6 @@ LINEAX = CORPUS / "harvested" / "lineax__gmres_and_cg_solves.hlo.txt"
 
 @pytest.mark.slow
 @pytest.mark.skipif(not LINEAX.exists(), reason=f"corpus not found at {CORPUS}")
-@pytest.mark.xfail(strict=True, reason="one kLoop fusion (dynamic-slice of while-loop state + reshape, site "
-                   "squeeze.2) changes lineax's outputs in context (output 0 by ~2e-3: maybe rounding "
-                   "amplified by the iterative solver, unproven); the same fusion alone compares equal")
 def test_lineax_single_xla_fusion_decision_keeps_outputs():
     base = hloenv.load_hlo(LINEAX)
     DEFAULT_ENV_PIPELINE.canonicalize_pipeline()(base)

@@ -1,0 +1,103 @@
+"""Fusion decisions lowered to regions fenced by opt-barriers (what XLA is handed)."""
+
+from __future__ import annotations
+
+from hloenv.altgraph import parse_hlo
+from hloenv.altgraph.lowering import has_fusions, lower_fusions
+
+FUSED = """HloModule m
+add_f32 {
+  a = f32[] parameter(0)
+  b = f32[] parameter(1)
+  ROOT s = f32[] add(a, b)
+}
+inner {
+  x = f32[8] parameter(0)
+  ROOT n = f32[8] negate(x)
+}
+outer {
+  p0 = f32[8] parameter(0)
+  p1 = f32[8] parameter(1)
+  e = f32[8] exponential(p0)
+  f = f32[8] fusion(e), kind=kLoop, calls=inner
+  ROOT m = f32[8] multiply(f, p1)
+}
+ENTRY e {
+  p = f32[8] parameter(0)
+  q = f32[8] parameter(1)
+  t = f32[8] tanh(p)
+  fu = f32[8] fusion(t, q), kind=kLoop, calls=outer
+  z = f32[] constant(0)
+  ROOT r = f32[] reduce(fu, z), dimensions={0}, to_apply=add_f32
+}
+"""
+
+
+def _by_opcode(module, opcode):
+    return [i for i in module.instructions() if i.opcode == opcode]
+
+
+def test_fusions_are_inlined_nested_ones_too_and_their_computations_dropped():
+    low = lower_fusions(parse_hlo(FUSED))
+    assert not has_fusions(low)
+    assert sorted(c.name for c in low.computations) == ["add_f32", "e"]
+    assert sorted(i.opcode for i in low.entry.instructions if i.opcode in
+                  ("exponential", "negate", "multiply")) == ["exponential", "multiply", "negate"]
+    low.verify()
+    parse_hlo(low.to_text()).verify()  # prints and parses back
+
+
+def test_barriers_sit_exactly_on_edges_between_regions():
+    low = lower_fusions(parse_hlo(FUSED))
+    fenced_producers = sorted(b.operands[0].operands[0].opcode for b in _by_opcode(low, "opt-barrier"))
+    # tanh -> region (crosses), region root multiply -> reduce (crosses), constant -> reduce
+    # (crosses). Inside the region (exp -> negate -> multiply) nothing is fenced.
+    assert fenced_producers == ["constant", "multiply", "tanh"]
+    reducer = low.computation("add_f32")
+    assert not any(i.opcode == "opt-barrier" for i in reducer.instructions)
+
+
+def test_original_module_is_untouched_and_unfused_modules_lower_to_themselves():
+    mod = parse_hlo(FUSED)
+    before = mod.to_text()
+    lower_fusions(mod)
+    assert mod.to_text() == before
+    plain = parse_hlo("HloModule p\nENTRY e {\n  x = f32[4] parameter(0)\n  ROOT y = f32[4] negate(x)\n}\n")
+    low = lower_fusions(plain)
+    assert not _by_opcode(low, "opt-barrier") and low.fingerprint() == plain.fingerprint()
+
+
+def test_fusions_inside_while_bodies_are_lowered():
+    text = """HloModule w
+body_f {
+  a = f32[4] parameter(0)
+  ROOT e = f32[4] exponential(a)
+}
+body {
+  s = (s32[], f32[4]) parameter(0)
+  i = s32[] get-tuple-element(s), index=0
+  x = f32[4] get-tuple-element(s), index=1
+  one = s32[] constant(1)
+  j = s32[] add(i, one)
+  y = f32[4] fusion(x), kind=kLoop, calls=body_f
+  ROOT t = (s32[], f32[4]) tuple(j, y)
+}
+cond {
+  s = (s32[], f32[4]) parameter(0)
+  i = s32[] get-tuple-element(s), index=0
+  n = s32[] constant(3)
+  ROOT lt = pred[] compare(i, n), direction=LT
+}
+ENTRY e {
+  p = f32[4] parameter(0)
+  z = s32[] constant(0)
+  t = (s32[], f32[4]) tuple(z, p)
+  w = (s32[], f32[4]) while(t), condition=cond, body=body
+  ROOT r = f32[4] get-tuple-element(w), index=1
+}
+"""
+    low = lower_fusions(parse_hlo(text))
+    assert not has_fusions(low)
+    assert "body_f" not in {c.name for c in low.computations}
+    assert any(i.opcode == "exponential" for i in low.computation("body").instructions)
+    low.verify()
