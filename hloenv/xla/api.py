@@ -14,6 +14,7 @@ from typing import Any
 
 from hloenv.altgraph import Module
 from hloenv.altgraph.lowering import has_fusions, lower_fusions
+from hloenv.altgraph.precision import promote_floats
 from hloenv.xla.cache import EvaluationCache, cache_key
 from hloenv.xla.errors import BackendUnavailable, EvaluationError, UnsupportedOnBackend
 from hloenv.xla.inputs import parameter_specs
@@ -218,20 +219,29 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
             xla_options: Mapping[str, Any] | None = None,
             disable_passes: Iterable[str] | None = None, pipeline_b: str | None = None,
             timeout: float | None = DEFAULT_TIMEOUT,
-            memory_limit: int | None = None) -> Comparison:
+            memory_limit: int | None = None, precision: str = "native") -> Comparison:
     """Run ``a`` and ``b`` on the same seeded inputs and compare every output buffer.
 
     Floats pass when ``|a - b| <= atol + rtol * |b|`` (per-dtype defaults in
     ``tolerance.DEFAULT_TOLERANCES``), NaN positions must agree, integers and booleans must be
     equal. ``pipeline_b`` (default: ``pipeline``) lets B compile differently from A.
 
+    ``precision="f64"`` runs both modules with every narrower float raised to f64 (same input
+    values; see ``hloenv.altgraph.precision``) and compares at f64 tolerances. Use it to decide
+    whether a rewrite is wrong: a program that amplifies rounding can move f32 outputs past any
+    tolerance under a correct rewrite, but not its f64 outputs.
+
     Raises:
         ValueError: The modules take different parameters.
         EvaluationError, UnsupportedOnBackend, BackendUnavailable: As for :func:`evaluate`.
     """
     _check_backend(backend)
+    if precision not in ("native", "f64"):
+        raise ValueError(f"unknown precision {precision!r}; expected 'native' or 'f64'")
     ma, text_a = _load(a)
     mb, text_b = _load(b)
+    if precision == "f64":
+        ma, text_a, mb, text_b = promote_floats(ma), None, promote_floats(mb), None
     specs_a, specs_b = parameter_specs(ma), parameter_specs(mb)
     if specs_a != specs_b:
         raise ValueError(f"modules take different parameters: {specs_a} vs {specs_b}")

@@ -60,6 +60,8 @@ def add_commands(subparsers: Any) -> None:
     _common(p)
     p.add_argument("--rtol", type=float, default=None, help="override per-dtype rtol")
     p.add_argument("--atol", type=float, default=None, help="override per-dtype atol")
+    p.add_argument("--precision", choices=("native", "f64"), default="native",
+                   help="f64: run both with floats raised to f64 (tells rounding from a wrong rewrite)")
     p.set_defaults(func=run_compare)
 
 
@@ -110,7 +112,7 @@ def run_compare(args: argparse.Namespace) -> int:
     try:
         c = compare(args.a, args.b, backend=args.backend, pipeline=args.pipeline, seed=args.seed,
                     rtol=args.rtol, atol=args.atol, xla_options=dict(args.xla_option),
-                    disable_passes=_passes(args), timeout=args.timeout)
+                    disable_passes=_passes(args), timeout=args.timeout, precision=args.precision)
     except (EvaluationError, UnsupportedOnBackend, BackendUnavailable, ValueError,
             OSError) as err:
         return _error(args, err)

@@ -105,3 +105,11 @@ def test_low_noise_mode_pins_one_core_and_single_threaded_eigen():
     ev = evaluate(MLP, low_noise=True, repeats=3, cache=False)
     assert ev.options["xla_options"]["xla_cpu_multi_thread_eigen"] is False
     assert "1 usable core)" in ev.device
+
+
+def test_f64_precision_compares_raised_modules_and_still_catches_wrong_programs():
+    r = compare(MLP, MLP, precision="f64")
+    assert r.equal and all(o.dtype == "float64" for o in r.outputs if o.dtype.startswith("float"))
+    assert not compare(MLP, MLP_WRONG, precision="f64").equal
+    with pytest.raises(ValueError, match="precision"):
+        compare(MLP, MLP, precision="f128")
