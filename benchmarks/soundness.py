@@ -1,0 +1,103 @@
+"""Fusion soundness over corpus modules: every choice vector must keep the module's outputs.
+
+For each module: canonicalise it as the env does, run `fusion` in dry mode, then for the
+all-original, all-rewrite (option 1 everywhere), XLA-like and N random choice vectors select,
+prune and compare against the canonical module, everything compiled with the "env" pipeline.
+A vector that differs at f32 tolerances is re-checked with both modules raised to f64
+(`compare(..., precision="f64")`): equal there means the f32 difference is rounding that the
+program amplified; different there is a wrong rewrite (or a program whose outputs are not
+continuous in its inputs, such as eigenvectors; say which in the report).
+
+    python benchmarks/soundness.py ../shared/corpus/harvested/*.hlo.txt --random 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import hloenv
+from hloenv.altgraph.alternatives import alternatives_nodes, select
+from hloenv.passes import get_pass
+from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
+from hloenv.passes.fusion import xla_like_choices
+from hloenv.xla import EvaluationError, UnsupportedOnBackend
+from hloenv.xla.tolerance import compare_arrays
+
+
+def choice_vectors(dry: hloenv.Module, n_random: int, seed: int) -> dict[str, list[int]]:
+    counts = [len(node.operands) for node in alternatives_nodes(dry)]
+    rng = np.random.default_rng(seed)
+    vectors = {"original": [0] * len(counts), "all": [1 if c > 1 else 0 for c in counts],
+               "xla": xla_like_choices(dry)}
+    for k in range(n_random):
+        vectors[f"random{k}"] = [int(rng.integers(c)) for c in counts]
+    return vectors
+
+
+def outputs(module: hloenv.Module) -> list[np.ndarray]:
+    return hloenv.evaluate(module, pipeline="env", return_outputs=True, warmup=1, repeats=1,
+                           min_repeats=1, cache=False).outputs
+
+
+def check_module(path: Path, n_random: int, seed: int) -> dict:
+    base = hloenv.load_hlo(path)
+    DEFAULT_ENV_PIPELINE.canonicalize_pipeline()(base)
+    dry = base.clone()
+    get_pass("fusion")(dry, dry=True)
+    vectors = choice_vectors(dry, n_random, seed)
+    row = {"module": path.name.split(".hlo")[0][:44], "sites": len(vectors["original"]),
+           "equal": 0, "rounding": 0, "wrong": [], "errors": []}
+    try:
+        reference = outputs(base)
+    except UnsupportedOnBackend:
+        row["errors"].append("unsupported on cpu")
+        return row
+    for name, choices in vectors.items():
+        candidate = dry.clone()
+        select(candidate, choices)
+        try:
+            got = outputs(candidate)
+            bad = [d for d in (compare_arrays(i, a, b) for i, (a, b) in enumerate(zip(reference, got)))
+                   if not d.equal] if len(got) == len(reference) else ["count"]
+            if not bad:
+                row["equal"] += 1
+            elif hloenv.compare(base, candidate, pipeline="env", precision="f64").equal:
+                row["rounding"] += 1
+            else:
+                row["wrong"].append(name)
+        except EvaluationError as e:
+            row["errors"].append(f"{name}: {e.status}")
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="+", type=Path)
+    ap.add_argument("--random", type=int, default=20, help="random choice vectors per module")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    print("| module | sites | vectors | equal (f32) | rounding only (equal in f64) | wrong | errors | s |")
+    print("|---|---:|---:|---:|---:|---|---|---:|")
+    total = {"vectors": 0, "equal": 0, "rounding": 0, "wrong": 0, "errors": 0}
+    for path in args.files:
+        t0 = time.perf_counter()
+        row = check_module(path, args.random, args.seed)
+        n = row["equal"] + row["rounding"] + len(row["wrong"]) + len(row["errors"])
+        for key, value in (("vectors", n), ("equal", row["equal"]), ("rounding", row["rounding"]),
+                           ("wrong", len(row["wrong"])), ("errors", len(row["errors"]))):
+            total[key] += value
+        print(f"| {row['module']} | {row['sites']} | {n} | {row['equal']} | {row['rounding']} | "
+              f"{', '.join(row['wrong']) or '-'} | {'; '.join(row['errors']) or '-'} | "
+              f"{time.perf_counter() - t0:.0f} |", flush=True)
+    print(f"\ntotal: {total['vectors']} vectors over {len(args.files)} modules: {total['equal']} equal, "
+          f"{total['rounding']} rounding only, {total['wrong']} wrong, {total['errors']} errors")
+    return 1 if total["wrong"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
