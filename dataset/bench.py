@@ -5,7 +5,9 @@ this process, in a thread, or as a Ray task. It never raises: failures are rows 
 
 Statuses: ``ok``; ``mismatch`` (agent's module computes something else); ``env_pipeline_differs``
 (outputs differ from XLA's default pipeline, but equal the original compiled with the same "env"
-pipeline: XLA's pipelines disagree, the rewrites are sound); ``unsupported`` (the
+pipeline: XLA's pipelines disagree, the rewrites are sound); ``rounding`` (f32 outputs differ even
+under the same pipeline, but with both modules raised to f64 they are equal: the program amplifies
+rounding, the rewrites are sound); ``unsupported`` (the
 backend lacks a custom call); ``xla_error`` (XLA fails on the original); ``agent_error`` (the
 episode failed); ``agent_xla_error`` (XLA fails on the agent's module); ``compare_error``;
 ``parse_error``. The error text says which XLA status (timeout, oom, abort, ...) it was.
@@ -17,6 +19,10 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
+
+#: Statuses whose agent module is sound (outputs equal, or equal under the same pipeline, or
+#: equal in f64): their speedups count.
+SOUND_STATUSES = ("ok", "env_pipeline_differs", "rounding")
 
 #: Columns of the CSV/JSON tables, in order. Everything else in a row is run metadata.
 TABLE_COLUMNS = ("module", "fingerprint", "instructions", "agent_instructions", "xla_default_runtime",
@@ -126,7 +132,15 @@ def _run(job: BenchJob) -> dict[str, Any]:
         except (XlaBackendError, ValueError):
             same = False
         row["outputs_equal_same_pipeline"] = same
-        row.update(status="env_pipeline_differs" if same else "mismatch", error=reason)
+        rounding = False
+        if not same:  # the f64 oracle: rounding the program amplifies, or a wrong rewrite?
+            try:
+                rounding, _ = _compare(module, chosen, job, pipeline="env", precision="f64")
+            except (XlaBackendError, ValueError):
+                rounding = False
+            row["outputs_equal_f64"] = rounding
+        status = "env_pipeline_differs" if same else "rounding" if rounding else "mismatch"
+        row.update(status=status, error=reason)
     return row
 
 
@@ -142,20 +156,22 @@ def _episode(module: Any, job: BenchJob) -> Any:
     return run_episode(env, get_agent(job.agent), seed=job.seed)
 
 
-def _compare(original: Any, chosen: Any, job: BenchJob, pipeline: str = "xla-default") -> tuple[bool, str]:
+def _compare(original: Any, chosen: Any, job: BenchJob, pipeline: str = "xla-default",
+             precision: str = "native") -> tuple[bool, str]:
     """``hloenv.compare`` (original under `pipeline`, agent's under "env"), memoised in the
     evaluation cache so a resumed or distributed re-run does not recompile."""
     from hloenv.xla import compare
     from hloenv.xla.api import jaxlib_version
     from hloenv.xla.cache import EvaluationCache, cache_key
 
-    key = cache_key({"bench-compare": 1, "a": original.fingerprint(), "b": chosen.fingerprint(), "pipeline": pipeline,
-                     "backend": job.backend, "seed": job.seed, "jaxlib": jaxlib_version()})
+    key = cache_key({"bench-compare": 2, "a": original.fingerprint(), "b": chosen.fingerprint(), "pipeline": pipeline,
+                     "backend": job.backend, "seed": job.seed, "jaxlib": jaxlib_version(),
+                     "precision": precision})
     store = EvaluationCache(job.cache_dir)
     hit = store.get(key)
     if hit is not None:
         return bool(hit["equal"]), hit["reason"]
     result = compare(original, chosen, job.backend, pipeline=pipeline, pipeline_b="env",
-                     seed=job.seed, timeout=job.timeout)
+                     seed=job.seed, timeout=job.timeout, precision=precision)
     store.put(key, {"equal": result.equal, "reason": result.reason})
     return result.equal, result.reason

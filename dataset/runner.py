@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hloenv.dataset.bench import BenchJob, run_job
+from hloenv.dataset.bench import SOUND_STATUSES, BenchJob, run_job
 from hloenv.dataset.dataset import Dataset
 from hloenv.dataset.tables import (append_result, format_summary, read_results, row_key,
                                    summarize, write_tables)
@@ -42,7 +42,7 @@ class Progress:
 
     def update(self, row: dict[str, Any]) -> None:
         self.done += 1
-        if row.get("status") != "ok":
+        if row.get("status") not in SOUND_STATUSES:
             self.failures += 1
         elapsed = time.perf_counter() - self.t0
         eta = elapsed / self.done * (self.total - self.done)

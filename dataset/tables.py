@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hloenv.dataset.bench import TABLE_COLUMNS
+from hloenv.dataset.bench import SOUND_STATUSES, TABLE_COLUMNS
 
 RESULTS = "results.jsonl"
 TABLE_CSV = "table.csv"
@@ -82,9 +82,9 @@ def write_tables(out: str | os.PathLike, rows: list[dict[str, Any]],
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts per status and the geometric-mean speedup over ``ok`` rows."""
+    """Counts per status and the geometric-mean speedup over sound rows (``SOUND_STATUSES``)."""
     statuses = Counter(r.get("status", "?") for r in rows)
-    speedups = [r["speedup"] for r in rows if r.get("status") == "ok" and r.get("speedup")]
+    speedups = [r["speedup"] for r in rows if r.get("status") in SOUND_STATUSES and r.get("speedup")]
     geomean = math.exp(sum(math.log(s) for s in speedups) / len(speedups)) if speedups else None
     return {"modules": len(rows), "statuses": dict(sorted(statuses.items())),
             "geomean_speedup": round(geomean, 4) if geomean else None,
@@ -97,6 +97,6 @@ def format_summary(summary: dict[str, Any]) -> str:
     statuses = ", ".join(f"{n} {s}" for s, n in summary["statuses"].items())
     line = f"{summary['modules']} modules: {statuses or 'none'}"
     if summary.get("geomean_speedup"):
-        line += (f"; speedup over XLA default (ok rows): geomean {summary['geomean_speedup']:.3f}x, "
+        line += (f"; speedup over XLA default (sound rows): geomean {summary['geomean_speedup']:.3f}x, "
                  f"min {summary['min_speedup']:.3f}x, max {summary['max_speedup']:.3f}x")
     return line
