@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 
 
 def clone_module(module: Module) -> Module:
+    with gc_paused():  # every object made here stays alive
+        return _clone(module)
+
+
+def _clone(module: Module) -> Module:
     comp_map: dict[int, Computation] = {}
     inst_map: dict[int, Instruction] = {}
     comps = []

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from hloenv.altgraph.module import Module
 
-_SUFFIX = re.compile(r"^(.*?)(?:\.(\d+))?$")
+
+def name_base(hint: str) -> str:
+    """`hint` without its numeric suffix (`add.12` -> `add`, `add.1.2` -> `add.1`); `x` if empty."""
+    head, dot, tail = hint.rpartition(".")
+    if dot and tail.isdecimal():
+        return head or "x"
+    return hint or "x"
 
 
 class NameUniquer:
@@ -19,11 +23,12 @@ class NameUniquer:
             self.used.add(inst.name)
 
     def fresh(self, hint: str) -> str:
-        base = _SUFFIX.match(hint).group(1) or "x"  # type: ignore[union-attr]
+        base = name_base(hint)
         n = self.next.get(base, 1)
-        while f"{base}.{n}" in self.used:
-            n += 1
-        self.next[base] = n + 1
         name = f"{base}.{n}"
+        while name in self.used:
+            n += 1
+            name = f"{base}.{n}"
+        self.next[base] = n + 1
         self.used.add(name)
         return name

@@ -41,7 +41,7 @@ class Shape:
         tuple_shapes: element shapes of a tuple, else an empty tuple.
     """
 
-    __slots__ = ("dtype", "dims", "dynamic", "layout", "tuple_shapes", "_text", "_key")
+    __slots__ = ("dtype", "dims", "dynamic", "layout", "tuple_shapes", "_text", "_key", "_bare")
 
     def __init__(self, dtype: str, dims: tuple[int, ...] = (), dynamic: tuple[bool, ...] = (),
                  layout: str | None = None, tuple_shapes: tuple["Shape", ...] = ()):
@@ -52,6 +52,7 @@ class Shape:
         self.tuple_shapes = tuple_shapes
         self._text: str | None = None
         self._key: tuple | None = None
+        self._bare: Shape | None = None  # without_layout(), computed once
 
     # -- queries -------------------------------------------------------------------------------
     @property
@@ -104,11 +105,14 @@ class Shape:
             yield self
 
     def without_layout(self) -> "Shape":
-        if self.is_tuple:
-            return tuple_of(s.without_layout() for s in self.tuple_shapes)
-        if self.layout is None:
-            return self
-        return Shape(self.dtype, self.dims, self.dynamic)
+        if self._bare is None:
+            if self.is_tuple:
+                self._bare = tuple_of(s.without_layout() for s in self.tuple_shapes)
+            elif self.layout is None:
+                self._bare = self
+            else:
+                self._bare = Shape(self.dtype, self.dims, self.dynamic)
+        return self._bare
 
     def with_layout(self, layout: str | None) -> "Shape":
         return Shape(self.dtype, self.dims, self.dynamic, layout)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.passes.rewriter import RecordingRewriter, Rewriter
@@ -75,8 +76,9 @@ class Pass:
         """Run on `module` in place; in dry mode record alternatives instead of rewriting."""
         rewriter = RecordingRewriter(module) if dry and self.makes_decisions else Rewriter(module)
         t0 = time.perf_counter()
-        self.run(module, rewriter)
-        rewriter.finish()
+        with gc_paused():
+            self.run(module, rewriter)
+            rewriter.finish()
         return PassResult(self.name, rewriter.dry, rewriter.rewrites, rewriter.refused,
                           time.perf_counter() - t0, rewriter.log)
 

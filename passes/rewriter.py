@@ -140,8 +140,7 @@ class RecordingRewriter(Rewriter):
             self._rank_rerouted(comp, existing, list(existing.users))
         else:
             alt = make_alternatives(comp, old, new, rule, self.names.fresh("alternatives"))
-            for user in users:
-                user.replace_operand(old, alt)
+            _reroute(old, alt, users)
             if comp.root is old:
                 comp.root = alt
             self._rank_rerouted(comp, alt, users)
@@ -154,6 +153,19 @@ class RecordingRewriter(Rewriter):
         if position is None:
             position = self._position[id(comp)] = _depths(comp)
         return depends_on(start, targets, position)
+
+
+def _reroute(old: Instruction, alt: Instruction, users: list[Instruction]) -> None:
+    """Make `users` (distinct users of `old`) read the new, unused `alt` instead: what
+    `user.replace_operand(old, alt)` does for each, with `old.users` rebuilt once, not per user."""
+    rerouted = {id(u) for u in users}
+    for user in users:
+        ops = user.operands
+        for i, op in enumerate(ops):
+            if op is old:
+                ops[i] = alt
+    old.users = [u for u in old.users if id(u) not in rerouted]
+    alt.users.extend(users)
 
 
 def _depths(comp: Computation) -> dict[int, int]:

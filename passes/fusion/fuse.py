@@ -37,7 +37,7 @@ class Cluster:
     """A fusion being built: `root` is the original consumer, `members` every fused instruction."""
 
     opcode = "fusion"
-    __slots__ = ("root", "members", "member_ids", "reused", "shape", "_sorted")
+    __slots__ = ("root", "members", "member_ids", "reused", "shape", "_sorted", "fused")
 
     def __init__(self, root: Instruction, reused: set[int]):
         self.root = root
@@ -46,11 +46,14 @@ class Cluster:
         self.member_ids: set[int] = {id(root)}
         self.reused = reused  # ids of operand nodes whose elements the fusion reads more than once
         self._sorted = True
+        #: the fused instructions (`ClusterGraph.fused_instructions`), kept until a member is added
+        self.fused: list[Instruction] | None = None
 
     def add(self, inst: Instruction) -> None:
         self.members.append(inst)
         self.member_ids.add(id(inst))
         self._sorted = False
+        self.fused = None
 
     def sorted_members(self, position: dict[int, int]) -> list[Instruction]:
         if not self._sorted:
@@ -95,18 +98,24 @@ class ClusterGraph:
         return node is self.root
 
     def fused_instructions(self, node: Node) -> list[Instruction] | None:
+        """What a fusion node computes (do not modify the list)."""
         if isinstance(node, Cluster):
-            out: list[Instruction] = []
-            for m in node.sorted_members(self.position):
-                if m.opcode == "fusion":
-                    out.extend(i for i in m.called_computations[0].instructions if i.opcode != "parameter")
-                else:
-                    out.append(m)
-            return out
+            if node.fused is None:
+                node.fused = self._cluster_instructions(node)
+            return node.fused
         if node.opcode == "fusion":
             body = node.called_computations[0]
             return [i for i in body.instructions if i.opcode != "parameter" and i is not body.root] + [body.root]
         return None
+
+    def _cluster_instructions(self, cluster: Cluster) -> list[Instruction]:
+        out: list[Instruction] = []
+        for m in cluster.sorted_members(self.position):
+            if m.opcode == "fusion":
+                out.extend(i for i in m.called_computations[0].instructions if i.opcode != "parameter")
+            else:
+                out.append(m)
+        return out
 
     def in_place_source(self, node: Node) -> Node | None:
         """The operand node a fusion with a dynamic-update-slice root updates in place."""
@@ -159,8 +168,7 @@ class ClusterGraph:
             self._ops[id(cluster)] = ops
             self._users[id(cluster)] = list(self.users(consumer))
             for o in ops:
-                users = self._mutable_users(o)
-                users[:] = [cluster if u is consumer else u for u in users]
+                _replace_unique(self._mutable_users(o), consumer, cluster)
             for u in self._users[id(cluster)]:
                 uops = self._mutable_ops(u)
                 uops[:] = [cluster if o is consumer else o for o in uops]
@@ -178,22 +186,41 @@ class ClusterGraph:
         cluster.add(producer)
         ops = self._ops[id(cluster)]
         ops[:] = [o for o in ops if o is not producer]
+        in_ops = {id(o) for o in ops}
         for o in _unique(p_ops):
-            if not any(x is o for x in ops):
+            if id(o) not in in_ops:
+                in_ops.add(id(o))
                 ops.append(o)
             users = self._mutable_users(o)
-            if not any(u is cluster for u in users):
+            if cluster not in users:  # (by identity: nodes define no __eq__)
                 users.append(cluster)
         p_users = self._mutable_users(producer)
-        p_users[:] = [u for u in p_users if u is not cluster]
+        _remove_unique(p_users, cluster)
         if not p_users and not self.is_root(producer):
             for o in _unique(p_ops):
-                users = self._mutable_users(o)
-                users[:] = [u for u in users if u is not producer]
+                _remove_unique(self._mutable_users(o), producer)
         return cluster
 
     def is_dead(self, node: Node) -> bool:
         return not self.users(node) and not self.is_root(node)
+
+
+# Users lists hold each node once, and nodes compare by identity (no __eq__), so the list methods
+# below find the one occurrence in C: high-fan-out operands have thousands of users.
+def _replace_unique(nodes: list[Node], old: Node, new: Node) -> None:
+    """Replace `old` (if present) in a list of distinct nodes by `new`."""
+    try:
+        nodes[nodes.index(old)] = new
+    except ValueError:
+        pass
+
+
+def _remove_unique(nodes: list[Node], node: Node) -> None:
+    """Remove `node` (if present) from a list of distinct nodes."""
+    try:
+        nodes.remove(node)
+    except ValueError:
+        pass
 
 
 def _unique(nodes: Iterable[Node]) -> list[Node]:
@@ -255,13 +282,23 @@ def build_fusion(rewriter: Rewriter, comp: Computation, members: Sequence[Instru
         shape = tuple_of(e.shape for e in elems)
         root = Instruction(names.fresh("tuple"), "tuple", shape, elems)
         body.append(root)
-    fused.instructions = []
-    for inst in [*params, *body]:
-        fused.add(inst)
+    _populate(fused, [*params, *body])
     fused.root = root
     rewriter.add_computation(fused)
     return rewriter.create(comp, "fusion", shape, externals, {"kind": "kLoop", "calls": None},
                            called={"calls": [fused]}, name=name)
+
+
+def _populate(comp: Computation, instructions: list[Instruction]) -> None:
+    """Make `instructions` (new, operands first) the body of the empty `comp`, wiring their users
+    (what `Computation.add` does one at a time)."""
+    comp.instructions = instructions
+    for inst in instructions:
+        inst.parent = comp
+        for op in inst.operands:
+            users = op.users
+            if not users or users[-1] is not inst:
+                users.append(inst)
 
 
 def _inline(fusion: Instruction, args: list[Instruction], body: list[Instruction], names) -> Instruction:

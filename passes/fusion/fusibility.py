@@ -106,7 +106,7 @@ def is_fusible(node: Node, graph: FusionGraph) -> bool:
     if op in _NOT_FUSIBLE or op in ("rng", "rng-get-and-update-state"):
         return False
     if isinstance(node, Instruction):
-        if has_side_effect(node) or node.control_predecessors or any(d for d in node.shape.dynamic):
+        if has_side_effect(node) or node.control_predecessors or any(node.shape.dynamic):
             return False
     return True
 
@@ -321,6 +321,9 @@ def _consumer_loop_fusible(consumer: Node, graph: FusionGraph, backend: str) -> 
 
 
 # -- legality ---------------------------------------------------------------------------------------
+_TRANSPOSE_OR_ALTERNATIVES = frozenset({"transpose", ALTERNATIVES})
+
+
 def _may_be_transpose(node: Node, depth: int = 0) -> bool:
     if node.opcode == "transpose":
         return True
@@ -333,8 +336,9 @@ def transpose_free(nodes: Sequence[Node]) -> FusionDecision:
     # Measured with jaxlib 0.10.2: once a module holds fusions (so the env pipeline switches
     # layout-assignment off), a transpose inside a fusion, or one a fusion reads, computes wrong
     # values. Transposes therefore stay out of fusions and out of their operands.
-    if any(_may_be_transpose(n) for n in nodes):
-        return forbid("transposes inside or feeding fusions miscompile without layout-assignment")
+    for n in nodes:  # (a plain loop: this runs over every operand of every fusion tried)
+        if n.opcode in _TRANSPOSE_OR_ALTERNATIVES and _may_be_transpose(n):
+            return forbid("transposes inside or feeding fusions miscompile without layout-assignment")
     return ALLOW
 
 
