@@ -86,7 +86,7 @@ class SearchAgent:
         return list(unique.values())
 
     def _search(self, env: Any) -> list[np.ndarray]:
-        from hloenv import compare, evaluate
+        from hloenv.xla import evaluate, verify
         rng = np.random.default_rng(self.seed)
         root = env.fork()
         obs, info = root.reset(seed=self.seed)
@@ -138,12 +138,13 @@ class SearchAgent:
             row = {"cost": cand.cost, "steps": len(cand.actions)}
             try:
                 runtime = evaluate(cand.env.module, self.backend, pipeline="env", low_noise=self.low_noise).median
-                ok = compare(original, cand.env.module, self.backend, pipeline_b="env").equal
+                verdict = verify(original, cand.env.module, self.backend)
+                ok = bool(verdict)
             except Exception as err:
                 row.update(status=f"error: {str(err)[:100]}")
                 self.report.table.append(row)
                 continue
-            row.update(runtime=runtime, equal=ok, status="ok" if ok else "outputs differ")
+            row.update(runtime=runtime, equal=ok, status=verdict or "outputs differ")
             self.report.table.append(row)
             self.report.candidates_measured += 1
             if ok and (best_time is None or runtime < best_time):

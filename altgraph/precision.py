@@ -13,11 +13,15 @@ uses it on both sides.
 Every f16/bf16/f32 (and fp8) value becomes f64 and c64 becomes c128, in every computation. The
 inputs stay what they were (entry parameters keep their type and are converted up), so both
 modules see exactly the same input values. Instructions whose meaning depends on the bit width
-keep their types, with converts around them: `bitcast-convert`, `custom-call` (a library kernel
-for one type), `rng-bit-generator`. Outputs come out in f64.
+keep their types, with converts around them: `bitcast-convert`, `rng-bit-generator` and
+`custom-call`s (a library kernel for one type), except LAPACK calls, which switch to their double
+variant (`lapack_ssyevd_ffi` -> `lapack_dsyevd_ffi`), and type-agnostic `Sharding` markers.
+Outputs come out in f64.
 """
 
 from __future__ import annotations
+
+import re
 
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
@@ -32,6 +36,27 @@ PROMOTED = {"f16": "f64", "bf16": "f64", "f32": "f64", "c64": "c128",
 
 #: Opcodes whose meaning depends on their exact element types: they keep them.
 _KEEP_TYPES = frozenset({"bitcast-convert", "custom-call", "rng-bit-generator"})
+
+
+_LAPACK = re.compile(r"^lapack_([sc])(\w+_ffi)$")
+_NARROW_TYPE_TEXT = re.compile(r"\b(f16|bf16|f32)\[")
+
+
+def _promote_custom_call(inst: Instruction) -> bool:
+    """Switch a LAPACK call to its double variant in place (True), or leave it (False)."""
+    target = (inst.attr("custom_call_target") or "").strip('"')
+    if target == "Sharding":
+        return True
+    match = _LAPACK.match(target)
+    if match is None:
+        return False
+    double = {"s": "d", "c": "z"}[match.group(1)]
+    inst.set_attr("custom_call_target", f'"lapack_{double}{match.group(2)}"')
+    constraints = inst.attr("operand_layout_constraints")
+    if constraints is not None:
+        constraints = _NARROW_TYPE_TEXT.sub("f64[", constraints).replace("c64[", "c128[")
+        inst.set_attr("operand_layout_constraints", constraints)
+    return True
 
 
 def promote_shape(shape: Shape) -> Shape:
@@ -79,7 +104,8 @@ def _promote_computation(comp: Computation, names: NameUniquer, entry: bool) -> 
     for inst in list(comp.instructions):
         narrow[id(inst)] = inst.shape
         high = promote_shape(inst.shape)
-        keep = inst.opcode in _KEEP_TYPES or (entry and inst.opcode == "parameter")
+        keep = ((inst.opcode in _KEEP_TYPES and not (inst.opcode == "custom-call" and _promote_custom_call(inst)))
+                or (entry and inst.opcode == "parameter"))
         if not keep:
             inst.shape = high
             order.append(inst)

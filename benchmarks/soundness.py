@@ -5,8 +5,9 @@ all-original, all-rewrite (option 1 everywhere), XLA-like and N random choice ve
 prune and compare against the canonical module, everything compiled with the "env" pipeline.
 A vector that differs at f32 tolerances is re-checked with both modules raised to f64
 (`compare(..., precision="f64")`): equal there means the f32 difference is rounding that the
-program amplified; different there is a wrong rewrite (or a program whose outputs are not
-continuous in its inputs, such as eigenvectors; say which in the report).
+program amplified. Still different: the vector is compared once more with XLA's fusion pass off,
+so its fusion regions run instruction by instruction; equal there means the decisions compute the
+right values and XLA's fused kernels do not reproduce them. Different there is a wrong rewrite.
 
     python benchmarks/soundness.py ../shared/corpus/harvested/*.hlo.txt --random 3
 """
@@ -51,7 +52,7 @@ def check_module(path: Path, n_random: int, seed: int) -> dict:
     get_pass("fusion")(dry, dry=True)
     vectors = choice_vectors(dry, n_random, seed)
     row = {"module": path.name.split(".hlo")[0][:44], "sites": len(vectors["original"]),
-           "equal": 0, "rounding": 0, "wrong": [], "errors": []}
+           "equal": 0, "rounding": 0, "xla_fusion": 0, "wrong": [], "errors": []}
     try:
         reference = outputs(base)
     except UnsupportedOnBackend:
@@ -68,6 +69,8 @@ def check_module(path: Path, n_random: int, seed: int) -> dict:
                 row["equal"] += 1
             elif hloenv.compare(base, candidate, pipeline="env", precision="f64").equal:
                 row["rounding"] += 1
+            elif hloenv.compare(base, candidate, pipeline="env", disable_passes=["fusion"]).equal:
+                row["xla_fusion"] += 1
             else:
                 row["wrong"].append(name)
         except EvaluationError as e:
@@ -81,21 +84,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--random", type=int, default=20, help="random choice vectors per module")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    print("| module | sites | vectors | equal (f32) | rounding only (equal in f64) | wrong | errors | s |")
-    print("|---|---:|---:|---:|---:|---|---|---:|")
-    total = {"vectors": 0, "equal": 0, "rounding": 0, "wrong": 0, "errors": 0}
+    print("| module | sites | vectors | equal (f32) | rounding only (equal in f64) | "
+          "XLA's fused kernels differ (equal unfused) | wrong | errors | s |")
+    print("|---|---:|---:|---:|---:|---:|---|---|---:|")
+    total = {"vectors": 0, "equal": 0, "rounding": 0, "xla_fusion": 0, "wrong": 0, "errors": 0}
     for path in args.files:
         t0 = time.perf_counter()
         row = check_module(path, args.random, args.seed)
-        n = row["equal"] + row["rounding"] + len(row["wrong"]) + len(row["errors"])
+        n = row["equal"] + row["rounding"] + row["xla_fusion"] + len(row["wrong"]) + len(row["errors"])
         for key, value in (("vectors", n), ("equal", row["equal"]), ("rounding", row["rounding"]),
+                           ("xla_fusion", row["xla_fusion"]),
                            ("wrong", len(row["wrong"])), ("errors", len(row["errors"]))):
             total[key] += value
         print(f"| {row['module']} | {row['sites']} | {n} | {row['equal']} | {row['rounding']} | "
+              f"{row['xla_fusion']} | "
               f"{', '.join(row['wrong']) or '-'} | {'; '.join(row['errors']) or '-'} | "
               f"{time.perf_counter() - t0:.0f} |", flush=True)
     print(f"\ntotal: {total['vectors']} vectors over {len(args.files)} modules: {total['equal']} equal, "
-          f"{total['rounding']} rounding only, {total['wrong']} wrong, {total['errors']} errors")
+          f"{total['rounding']} rounding only, {total['xla_fusion']} equal only unfused, {total['wrong']} wrong, {total['errors']} errors")
     return 1 if total["wrong"] else 0
 
 

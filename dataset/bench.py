@@ -7,7 +7,9 @@ Statuses: ``ok``; ``mismatch`` (agent's module computes something else); ``env_p
 (outputs differ from XLA's default pipeline, but equal the original compiled with the same "env"
 pipeline: XLA's pipelines disagree, the rewrites are sound); ``rounding`` (f32 outputs differ even
 under the same pipeline, but with both modules raised to f64 they are equal: the program amplifies
-rounding, the rewrites are sound); ``unsupported`` (the
+rounding, the rewrites are sound); ``xla_fusion_differs`` (equal only when XLA's fusion pass stays
+off, so that fusion regions run instruction by instruction: the decisions compute the right
+values, XLA's fused kernels do not reproduce them); ``unsupported`` (the
 backend lacks a custom call); ``xla_error`` (XLA fails on the original); ``agent_error`` (the
 episode failed); ``agent_xla_error`` (XLA fails on the agent's module); ``compare_error``;
 ``parse_error``. The error text says which XLA status (timeout, oom, abort, ...) it was.
@@ -22,7 +24,7 @@ from typing import Any
 
 #: Statuses whose agent module is sound (outputs equal, or equal under the same pipeline, or
 #: equal in f64): their speedups count.
-SOUND_STATUSES = ("ok", "env_pipeline_differs", "rounding")
+SOUND_STATUSES = ("ok", "env_pipeline_differs", "rounding", "xla_fusion_differs")
 
 #: Columns of the CSV/JSON tables, in order. Everything else in a row is run metadata.
 TABLE_COLUMNS = ("module", "fingerprint", "instructions", "agent_instructions", "xla_default_runtime",
@@ -132,14 +134,17 @@ def _run(job: BenchJob) -> dict[str, Any]:
         except (XlaBackendError, ValueError):
             same = False
         row["outputs_equal_same_pipeline"] = same
-        rounding = False
+        rounding = unfused = False
         if not same:  # the f64 oracle: rounding the program amplifies, or a wrong rewrite?
             try:
                 rounding, _ = _compare(module, chosen, job, pipeline="env", precision="f64")
+                if not rounding:  # the decisions computed instruction by instruction
+                    unfused, _ = _compare(module, chosen, job, pipeline="env", unfused=True)
             except (XlaBackendError, ValueError):
-                rounding = False
-            row["outputs_equal_f64"] = rounding
-        status = "env_pipeline_differs" if same else "rounding" if rounding else "mismatch"
+                pass
+            row["outputs_equal_f64"], row["outputs_equal_unfused"] = rounding, unfused
+        status = ("env_pipeline_differs" if same else "rounding" if rounding
+                  else "xla_fusion_differs" if unfused else "mismatch")
         row.update(status=status, error=reason)
     return row
 
@@ -157,7 +162,7 @@ def _episode(module: Any, job: BenchJob) -> Any:
 
 
 def _compare(original: Any, chosen: Any, job: BenchJob, pipeline: str = "xla-default",
-             precision: str = "native") -> tuple[bool, str]:
+             precision: str = "native", unfused: bool = False) -> tuple[bool, str]:
     """``hloenv.compare`` (original under `pipeline`, agent's under "env"), memoised in the
     evaluation cache so a resumed or distributed re-run does not recompile."""
     from hloenv.xla import compare
@@ -166,12 +171,13 @@ def _compare(original: Any, chosen: Any, job: BenchJob, pipeline: str = "xla-def
 
     key = cache_key({"bench-compare": 2, "a": original.fingerprint(), "b": chosen.fingerprint(), "pipeline": pipeline,
                      "backend": job.backend, "seed": job.seed, "jaxlib": jaxlib_version(),
-                     "precision": precision})
+                     "precision": precision, "unfused": unfused})
     store = EvaluationCache(job.cache_dir)
     hit = store.get(key)
     if hit is not None:
         return bool(hit["equal"]), hit["reason"]
     result = compare(original, chosen, job.backend, pipeline=pipeline, pipeline_b="env",
-                     seed=job.seed, timeout=job.timeout, precision=precision)
+                     seed=job.seed, timeout=job.timeout, precision=precision,
+                     disable_passes=["fusion"] if unfused else None)
     store.put(key, {"equal": result.equal, "reason": result.reason})
     return result.equal, result.reason

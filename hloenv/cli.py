@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hloenv.altgraph import HloError, HloParseError, Module, load_hlo, parse_hlo
+from hloenv.optimize import VERDICTS
 
 
 def default_module_path() -> Path:
@@ -109,7 +110,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return 1
     print(f"runtime     XLA default pipeline {outcome.xla_runtime * 1e6:.1f} us, hloenv+{args.agent} "
           f"{outcome.agent_runtime * 1e6:.1f} us: speedup {outcome.speedup:.3f}x (median, low-noise mode)")
-    print(f"verified    outputs {'equal to the original' if outcome.outputs_equal else 'DIFFER from the original'}")
+    print(f"verified    outputs {VERDICTS.get(outcome.verified, 'DIFFER from the original')}")
     return 0 if outcome.outputs_equal else 1
 
 

@@ -11,6 +11,14 @@ from typing import Any
 from hloenv.altgraph.module import Module
 
 
+#: How `hloenv.xla.verify`'s verdicts are printed.
+VERDICTS = {"equal": "equal to the original",
+             "equal-env": "equal to the original compiled with the same (env) pipeline",
+             "equal-f64": "equal to the original in f64 (f32 differs by amplified rounding)",
+             "equal-unfused": "equal to the original with XLA's fused kernels off (XLA's fusion "
+                              "changes this program's values; the decisions do not)"}
+
+
 @dataclass
 class OptimizeResult:
     """The agent's module, timed against XLA's default pipeline on the original, outputs checked."""
@@ -25,6 +33,8 @@ class OptimizeResult:
     outputs_equal: bool | None
     seconds: float
     error: str | None = None
+    #: Which check the outputs passed (``hloenv.xla.verify``): "equal", "equal-env", "equal-f64".
+    verified: str = ""
 
 
 def optimize(source: str | Path | Module, agent: str = "search", reward: str = "cost", low_noise: bool = True,
@@ -32,7 +42,7 @@ def optimize(source: str | Path | Module, agent: str = "search", reward: str = "
     """Run `agent` on `source`; returns the final module and the measured result."""
     from hloenv.agents import get_agent, run_episode
     from hloenv.env import HloEnv
-    from hloenv.xla import compare, evaluate
+    from hloenv.xla import evaluate, verify
     env = HloEnv(source, reward=reward, **env_kwargs)
     options = dict(agent_options or {})
     if agent == "search":
@@ -47,7 +57,8 @@ def optimize(source: str | Path | Module, agent: str = "search", reward: str = "
         result.xla_runtime = evaluate(env.original, pipeline="xla-default", low_noise=low_noise).median
         result.agent_runtime = evaluate(module, pipeline="env", low_noise=low_noise).median
         result.speedup = result.xla_runtime / result.agent_runtime
-        result.outputs_equal = compare(env.original, module, pipeline_b="env").equal
+        result.verified = verify(env.original, module)
+        result.outputs_equal = bool(result.verified)
     except Exception as err:  # XLA failures are reported, the module is still written
         result.error = f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
     return module, result
@@ -86,7 +97,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         else:
             print(f"runtime     XLA default {result.xla_runtime * 1e6:.1f} us, {args.agent} {result.agent_runtime * 1e6:.1f} us"
                   f" -> speedup {result.speedup:.3f}x")
-            print(f"verified    outputs {'equal to the original' if result.outputs_equal else 'DIFFER from the original'}")
+            print(f"verified    outputs {VERDICTS.get(result.verified, 'DIFFER from the original')}")
         if args.output:
             print(f"wrote       {args.output}")
     return 0 if result.error is None and result.outputs_equal else 1

@@ -261,6 +261,35 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
     return Comparison(not bad, diffs, seed, ma.name, mb.name, reason)
 
 
+def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", seed: int = 0, *,
+           timeout: float | None = DEFAULT_TIMEOUT) -> str:
+    """Does ``rewritten`` (compiled with the "env" pipeline) compute what ``original`` computes?
+
+    Returns the first check that passes, or ``""`` when none does:
+      - ``"equal"``: equal to ``original`` under XLA's default pipeline (f32 tolerances);
+      - ``"equal-env"``: equal to ``original`` compiled the same way ("env" pipeline): XLA's two
+        pipelines disagree on this program, the rewrites do not;
+      - ``"equal-f64"``: equal with both raised to f64: the f32 difference is rounding that the
+        program amplifies, not a wrong rewrite;
+      - ``"equal-unfused"``: equal when XLA's own fusion pass stays off, so that ``rewritten``'s
+        fusion regions run instruction by instruction: what the decisions compute is right, and
+        only XLA's fused kernels compute differently (seen: a threefry region inside a while
+        loop, where XLA's default pipeline disagrees with its unfused code the same way).
+
+    Raises:
+        EvaluationError, UnsupportedOnBackend, BackendUnavailable, ValueError: As for
+            :func:`compare`.
+    """
+    checks = (("equal", {"pipeline": "xla-default"}), ("equal-env", {"pipeline": "env"}),
+              ("equal-f64", {"pipeline": "env", "precision": "f64"}),
+              ("equal-unfused", {"pipeline": "env", "disable_passes": ["fusion"]}))
+    for name, options in checks:
+        if compare(original, rewritten, backend, seed=seed, pipeline_b="env", timeout=timeout,
+                   **options).equal:
+            return name
+    return ""
+
+
 _COST_MEMO: OrderedDict[str, Cost] = OrderedDict()
 _COST_MEMO_SIZE = 4096
 

@@ -50,3 +50,17 @@ def test_bit_width_dependent_instructions_keep_their_types_behind_converts():
     assert from_bits.shape.dtype == "f32"
     assert [u.opcode for u in from_bits.users] == ["convert"]
     parse_hlo(up.to_text()).verify()
+
+
+def test_lapack_calls_switch_to_their_double_variant():
+    text = """HloModule l
+ENTRY e {
+  a = f32[4,4] parameter(0)
+  ROOT c = (f32[4,4]{0,1}, s32[]) custom-call(a), custom_call_target="lapack_spotrf_ffi", operand_layout_constraints={f32[4,4]{0,1}}, api_version=API_VERSION_TYPED_FFI, backend_config={uplo = 76 : ui8}
+}
+"""
+    call = promote_floats(parse_hlo(text)).entry.instruction("c")
+    assert call.attr("custom_call_target") == '"lapack_dpotrf_ffi"'
+    assert call.attr("operand_layout_constraints") == "{f64[4,4]{0,1}}"
+    assert [s.dtype for s in call.shape.tuple_shapes] == ["f64", "s32"]
+    assert call.operands[0].opcode == "convert"  # the parameter, raised

@@ -113,3 +113,8 @@ def test_f64_precision_compares_raised_modules_and_still_catches_wrong_programs(
     assert not compare(MLP, MLP_WRONG, precision="f64").equal
     with pytest.raises(ValueError, match="precision"):
         compare(MLP, MLP, precision="f128")
+
+
+def test_verify_names_the_check_that_passed():
+    assert hloenv.xla.verify(MLP, MLP) == "equal"
+    assert hloenv.xla.verify(MLP, MLP_WRONG) == ""
