@@ -232,7 +232,7 @@ def merge_identical_options(module: Module) -> int:
     nodes = alternatives_nodes(module)
     if not nodes:
         return 0
-    from hloenv.altgraph.fingerprint import computation_digests_by_id, instruction_digests
+    from hloenv.altgraph.fingerprint import called_computation_digests, instruction_digests
     comp_hash: dict[int, bytes] | None = None
     digests: dict[int, dict[int, bytes]] = {}
     dropped = 0
@@ -242,7 +242,8 @@ def merge_identical_options(module: Module) -> int:
         ops = node.operands
         if len(ops) > 2 or any(op is ops[0] for op in ops[1:]):
             if comp_hash is None:
-                comp_hash = computation_digests_by_id(module)
+                holders = {id(n.parent): n.parent for n in nodes}
+                comp_hash = called_computation_digests(list(holders.values()))
             if id(comp) not in digests:
                 digests[id(comp)] = instruction_digests(comp, comp_hash)
             dig = digests[id(comp)]

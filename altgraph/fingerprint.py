@@ -65,6 +65,20 @@ def computation_digests_by_id(module: Module) -> dict[int, bytes]:
     return comp_hash
 
 
+def called_computation_digests(comps: list[Computation]) -> dict[int, bytes]:
+    """id(computation) -> digest for every computation that `comps` call, directly or not: what
+    `instruction_digests` needs for them. Unlike `computation_digests_by_id`, `comps` themselves
+    are not hashed as a whole (unless one calls another), which saves most of the work when they
+    include the entry computation."""
+    from hloenv.altgraph.printer import callees_first_from
+    called = [callee for comp in comps for inst in comp.instructions if inst.called
+              for callee in inst.called_computations]
+    comp_hash: dict[int, bytes] = {}
+    for comp in callees_first_from(called):
+        comp_hash[id(comp)] = _computation_digest(comp, comp_hash)
+    return comp_hash
+
+
 def canonical_order(comp: Computation, inst_hash: dict[int, bytes]) -> list[Instruction]:
     """Instructions in an order that depends only on the graph: post-order of a depth-first walk
     from the root (operands, then control predecessors, in order), then from unused instructions

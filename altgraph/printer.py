@@ -77,9 +77,17 @@ def _attrs_text(attrs: dict) -> str:
 
 def callees_first(module: Module) -> list[Computation]:
     """Computations ordered so that each comes after every computation it calls."""
+    order = callees_first_from(module.computations)
+    # keep the entry last, as XLA prints it
+    order.sort(key=lambda c: c.is_entry)
+    return order
+
+
+def callees_first_from(starts: list[Computation]) -> list[Computation]:
+    """`starts` and every computation they call (directly or not), each after its callees."""
     done: set[int] = set()
     order: list[Computation] = []
-    for start in module.computations:
+    for start in starts:
         if id(start) in done:
             continue
         stack = [(start, iter(_callees(start)))]
@@ -96,8 +104,6 @@ def callees_first(module: Module) -> list[Computation]:
             elif id(nxt) not in done and id(nxt) not in on_stack:
                 on_stack.add(id(nxt))
                 stack.append((nxt, iter(_callees(nxt))))
-    # keep the entry last, as XLA prints it
-    order.sort(key=lambda c: c.is_entry)
     return order
 
 
