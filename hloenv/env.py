@@ -111,7 +111,11 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._steps = 0
         self._done = False
         self._episode_info = dict(self.reward_fn.reset(self.original, self.module))
-        self._next_round()
+        first = self.__dict__.get("_first_round")
+        if first is not None:  # the first dry round depends only on the canonical module
+            self._stage, self.graph = first[0], first[1].clone()
+        elif not self._next_round():
+            self._first_round = (self._stage, self.graph.clone())
         return self._get_obs(), self._get_info()
 
     def step(self, action: Sequence[int] | np.ndarray):
