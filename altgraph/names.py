@@ -14,21 +14,33 @@ def name_base(hint: str) -> str:
 
 
 class NameUniquer:
-    """Hands out names unique within a module (`fusion.3`, `add.12`, ...)."""
+    """Hands out names unique within a module (`fusion.3`, `add.12`, ...).
+
+    The module's names are collected at the first `fresh` (or `used`), not at construction: every
+    pass makes a rewriter, and most never name anything.
+    """
 
     def __init__(self, module: Module):
-        self.used: set[str] = {c.name for c in module.computations}
+        self.module = module
         self.next: dict[str, int] = {}
-        for inst in module.instructions():
-            self.used.add(inst.name)
+        self._used: set[str] | None = None
+
+    @property
+    def used(self) -> set[str]:
+        """Every name taken: the module's computations and instructions, and names handed out."""
+        if self._used is None:
+            self._used = {c.name for c in self.module.computations}
+            self._used.update(inst.name for inst in self.module.instructions())
+        return self._used
 
     def fresh(self, hint: str) -> str:
+        used = self.used
         base = name_base(hint)
         n = self.next.get(base, 1)
         name = f"{base}.{n}"
-        while name in self.used:
+        while name in used:
             n += 1
             name = f"{base}.{n}"
         self.next[base] = n + 1
-        self.used.add(name)
+        used.add(name)
         return name
