@@ -73,7 +73,7 @@ def parse_hlo(text: str | bytes, source: str | None = None, *, allow_elided: boo
     gc_was_enabled = gc.isenabled()
     gc.disable()  # the parser allocates only live objects; collecting mid-parse costs ~2x
     try:
-        return _Parser(_as_text(text), allow_elided).parse()
+        return _Parser(strip_dump_tables(_as_text(text)), allow_elided).parse()
     except HloParseError as err:
         raise (err.with_source(source) if source else err) from None
     except RecursionError:
@@ -81,6 +81,23 @@ def parse_hlo(text: str | bytes, source: str | None = None, *, allow_elided: boo
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+# XLA's dumps (jaxlib >= 0.5) put stack-frame tables between the header and the first computation,
+# and instructions refer to them with `stack_frame_id=N`: metadata only.
+_DUMP_TABLES = re.compile(r"^(?:FileNames|FunctionNames|FileLocations|StackFrames)[ \t]*\n"
+                          r"(?:[ \t]*\d+[ \t].*\n?)*", re.MULTILINE)
+_STACK_FRAME_ID = re.compile(r",?\s*stack_frame_id=\d+")
+
+
+def strip_dump_tables(text: str) -> str:
+    """Drop the stack-frame tables of XLA's dumps (``FileNames``, ``StackFrames``, ...) and the
+    ``stack_frame_id`` references to them. Each table becomes blank lines, so error positions
+    still point at the right line."""
+    if "\nFileNames" not in text and "\nStackFrames" not in text:
+        return text
+    text = _DUMP_TABLES.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    return _STACK_FRAME_ID.sub("", text)
 
 
 def _as_text(text: str | bytes) -> str:

@@ -167,3 +167,32 @@ ENTRY e {
     m = parse_hlo(text)
     assert m.entry.instruction("p").shape.dynamic == (True,)
     assert m.entry.instruction("t").shape.is_token and m.entry.instruction("t").operands == []
+
+
+DUMP_WITH_STACK_TABLES = """HloModule jit_f, entry_computation_layout={(f32[4]{0})->f32[4]{0}}
+
+FileNames
+1 "/tmp/x.py"
+
+FunctionNames
+1 "f"
+
+FileLocations
+1 {file_name_id=1 function_name_id=1 line=3 end_line=3 column=9 end_column=20}
+
+StackFrames
+1 {file_location_id=1 parent_frame_id=1}
+
+ENTRY main.4 {
+  x = f32[4]{0} parameter(0), metadata={op_name="x" stack_frame_id=1}
+  ROOT y = f32[4]{0} negate(x), metadata={op_name="jit(f)/neg" stack_frame_id=1}
+}
+"""
+
+
+def test_jaxlib_dump_stack_frame_tables_are_skipped_and_lines_still_point_right():
+    module = parse_hlo(DUMP_WITH_STACK_TABLES)
+    assert module.entry.root.opcode == "negate"
+    assert "stack_frame_id" not in module.to_text() and "FileNames" not in module.to_text()
+    with pytest.raises(HloParseError, match=r"line 17, col \d+: unknown opcode 'negat'"):
+        parse_hlo(DUMP_WITH_STACK_TABLES.replace("negate(x)", "negat(x)"))
