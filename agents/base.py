@@ -33,9 +33,18 @@ def register_agent(name: str) -> Callable:
 
 def get_agent(name: str, **options: Any) -> Agent:
     """An agent by name (`random`, `original`, `all`, `xla`, `greedy`, `search`, `gnn`)."""
-    import hloenv.agents.registry  # noqa: F401  (registers the built-in agents)
+    import importlib
+
+    from hloenv.agents.registry import LAZY_AGENTS  # importing it registers the built-in agents
+    if name not in AGENTS and name in LAZY_AGENTS:
+        try:
+            importlib.import_module(LAZY_AGENTS[name])
+        except ImportError as err:
+            raise ValueError(f"agent {name!r} needs the learn extra (pip install 'hloenv[learn]'): "
+                             f"{err}") from None
     if name not in AGENTS:
-        raise ValueError(f"unknown agent {name!r}; known: {', '.join(sorted(AGENTS))}")
+        known = sorted({*AGENTS, *LAZY_AGENTS})
+        raise ValueError(f"unknown agent {name!r}; known: {', '.join(known)}")
     return AGENTS[name](**options)
 
 

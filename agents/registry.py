@@ -1,8 +1,10 @@
-"""Imports the built-in agents so `get_agent(name)` finds them (gnn only with the `learn` extra)."""
+"""Imports the built-in agents so `get_agent(name)` finds them.
+
+`gnn` needs torch and torch-geometric (the `learn` extra): it is imported only when asked for, so
+running any other agent never loads torch.
+"""
 
 from hloenv.agents import greedy, search, simple  # noqa: F401
 
-try:
-    from hloenv.agents import gnn  # noqa: F401
-except ImportError:  # torch / torch-geometric not installed
-    pass
+#: Agents whose module is imported on first use: name -> module.
+LAZY_AGENTS = {"gnn": "hloenv.agents.gnn"}

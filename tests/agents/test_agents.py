@@ -50,3 +50,13 @@ def test_unknown_agent_and_custom_agent_protocol():
 
     assert isinstance(Zero(), Agent)
     assert run_episode(make(), Zero()).total_reward == 0.0
+
+
+def test_non_learning_agents_never_load_torch():
+    import subprocess
+    import sys
+    code = ("import sys; from hloenv.agents import get_agent; "
+            "[get_agent(n) for n in ('random', 'original', 'all', 'xla', 'greedy', 'search')]; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
