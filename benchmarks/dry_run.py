@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import statistics
 import sys
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no files: pass some, or put the corpus at {CORPUS}")
         return 2
     warm_up()
+    load_before = os.getloadavg()[0]
     rows, phase_rows = [], []
     for path, module in modules:
         phases: dict[str, list[float]] = {p: [] for p in PHASES}
@@ -131,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, med in phase_rows:
         print(f"| {name} | " + " | ".join(f"{med[p] * 1e3:.0f}" for p in PHASES) + " |")
     worst = max(dry_s / compile_s for *_, dry_s, _, compile_s in rows)
-    print(f"\nworst dry/XLA: {worst:.1%} (target <= {TARGET:.0%})")
+    print(f"\nworst dry/XLA: {worst:.1%} (target <= {TARGET:.0%}); 1-minute load average "
+          f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores)")
     return 0
 
 

@@ -146,8 +146,7 @@ def run_greedy(graph: ClusterGraph, decide: Decide, may_duplicate: bool = True) 
         if not fz.is_fusible(node, graph):
             continue
         ops = graph.operands(node)
-        order = sorted((i for i, o in enumerate(ops) if id(o) in index), key=lambda i: -index[id(ops[i])])
-        for i in order:
+        for i in _latest_first(ops, index):
             producer = ops[i]
             if isinstance(producer, Cluster) or not fz.is_fusible(producer, graph):
                 continue
@@ -168,6 +167,13 @@ def run_greedy(graph: ClusterGraph, decide: Decide, may_duplicate: bool = True) 
                 do_not_duplicate.discard(id(node))
             break
     return steps
+
+
+def _latest_first(ops: list[Node], index: dict[int, int]) -> list[int]:
+    """Indices of the operands still in the queue, latest queued first (ties: operand order)."""
+    ranked = [(-k, i) for i, o in enumerate(ops) if (k := index.get(id(o))) is not None]
+    ranked.sort()
+    return [i for _, i in ranked]
 
 
 def _fused_away(inst: Instruction, graph: ClusterGraph) -> bool:
