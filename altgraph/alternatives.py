@@ -185,11 +185,10 @@ def remove_dead_fused_parameters(module: Module) -> int:
         if len(sites) != 1 or sites[0].opcode != "fusion":
             continue
         fusion = sites[0]
-        params = comp.parameters
-        dead = [p for p in params if not p.users]
+        dead = [i for i in comp.instructions if i.opcode == "parameter" and not i.users]
         if not dead:
             continue
-        keep = [p for p in params if p.users]
+        keep = [p for p in comp.parameters if p.users]
         new_operands = [fusion.operands[p.parameter_number] for p in keep]
         for number, p in enumerate(keep):
             p.payload = str(number)

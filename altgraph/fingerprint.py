@@ -103,6 +103,8 @@ def canonical_order(comp: Computation, inst_hash: dict[int, bytes]) -> list[Inst
 
     if comp.root is not None:
         walk(comp.root)
+    if len(order) == len(comp.instructions):
+        return order  # everything is reachable from the root (the usual case)
     for inst in sorted((i for i in comp.instructions if not i.users and id(i) not in seen),
                        key=lambda i: inst_hash[id(i)]):
         if id(inst) not in seen:
