@@ -1,6 +1,6 @@
 """Dry-run speed: the env pipeline's reset work against XLA compiling the same module, same run.
 
-    python benchmarks/dry_run.py [--top 4] [--repeats 3] [--profile] [FILE ...]
+    python benchmarks/dry_run.py [--top 4] [--repeats 3] [--profile [N]] [FILE ...]
 
 For each module (default: the `--top` largest corpus modules that run on CPU), `--repeats` rounds
 alternate between our side and XLA's; the tables show medians.
@@ -94,6 +94,39 @@ def profile_dry_run(module, pipeline, top: int) -> None:
     pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(top)
 
 
+def measure(module, pipeline, repeats: int) -> tuple[dict[str, float], float, int]:
+    """Median seconds per phase (and "reset", their sum), median XLA compile seconds, alternatives;
+    the rounds alternate between our side and XLA's."""
+    phases: dict[str, list[float]] = {p: [] for p in (*PHASES, "reset")}
+    xla: list[float] = []
+    alts = 0
+    for _ in range(repeats):
+        gc.collect()  # the previous round's graphs: not this round's work
+        seconds, alts = env_reset_phases(module, pipeline)
+        for p in PHASES:
+            phases[p].append(seconds[p])
+        phases["reset"].append(sum(seconds.values()))
+        xla.append(xla_compile_seconds(module))
+    return {p: statistics.median(v) for p, v in phases.items()}, statistics.median(xla), alts
+
+
+def print_tables(rows: list[tuple[str, int, int, dict[str, float], float]], load_before: float) -> None:
+    """The markdown tables: ratios against XLA, then the phases."""
+    print("\n| module | instrs | alts | dry ms | reset ms | XLA compile ms | dry/XLA | reset/XLA |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, n, alts, med, compile_s in rows:
+        dry_s, reset_s = med["fusion dry"], med["reset"]
+        print(f"| {name} | {n} | {alts} | {dry_s * 1e3:.0f} | {reset_s * 1e3:.0f} | {compile_s * 1e3:.0f} "
+              f"| {dry_s / compile_s:.1%} | {reset_s / compile_s:.1%} |")
+    print("\n| module | " + " | ".join(f"{p} ms" for p in PHASES) + " |")
+    print("|---|" + "---:|" * len(PHASES))
+    for name, _, _, med, _ in rows:
+        print(f"| {name} | " + " | ".join(f"{med[p] * 1e3:.0f}" for p in PHASES) + " |")
+    worst = max(med["fusion dry"] / compile_s for *_, med, compile_s in rows)
+    print(f"\nworst dry/XLA: {worst:.1%} (target <= {TARGET:.0%}); 1-minute load average "
+          f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*", type=Path)
@@ -111,39 +144,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     warm_up()
     load_before = os.getloadavg()[0]
-    rows, phase_rows = [], []
+    rows = []
     for path, module in modules:
-        phases: dict[str, list[float]] = {p: [] for p in PHASES}
-        xla: list[float] = []
-        for _ in range(args.repeats):
-            gc.collect()  # the previous round's graphs: not this round's work
-            seconds, alts = env_reset_phases(module, DEFAULT_ENV_PIPELINE)
-            for p in PHASES:
-                phases[p].append(seconds[p])
-            phases.setdefault("reset", []).append(sum(seconds.values()))
-            xla.append(xla_compile_seconds(module))
-        med = {p: statistics.median(v) for p, v in phases.items()}
-        compile_s = statistics.median(xla)
-        rows.append((path.name, module.instruction_count, alts, med["fusion dry"], med["reset"], compile_s))
-        phase_rows.append((path.name, med))
+        med, compile_s, alts = measure(module, DEFAULT_ENV_PIPELINE, args.repeats)
+        rows.append((path.name, module.instruction_count, alts, med, compile_s))
         print(f"  {path.name}: dry {med['fusion dry']:.2f} s, reset {med['reset']:.2f} s, "
               f"XLA compile {compile_s:.2f} s", file=sys.stderr, flush=True)
         if args.profile:
             print(f"\n### profile: fusion dry run, {path.name}\n")
             profile_dry_run(module, DEFAULT_ENV_PIPELINE, args.profile)
-
-    print(f"\n| module | instrs | alts | dry ms | reset ms | XLA compile ms | dry/XLA | reset/XLA |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, n, alts, dry_s, reset_s, compile_s in rows:
-        print(f"| {name} | {n} | {alts} | {dry_s * 1e3:.0f} | {reset_s * 1e3:.0f} | {compile_s * 1e3:.0f} "
-              f"| {dry_s / compile_s:.1%} | {reset_s / compile_s:.1%} |")
-    print("\n| module | " + " | ".join(f"{p} ms" for p in PHASES) + " |")
-    print("|---|" + "---:|" * len(PHASES))
-    for name, med in phase_rows:
-        print(f"| {name} | " + " | ".join(f"{med[p] * 1e3:.0f}" for p in PHASES) + " |")
-    worst = max(dry_s / compile_s for *_, dry_s, _, compile_s in rows)
-    print(f"\nworst dry/XLA: {worst:.1%} (target <= {TARGET:.0%}); 1-minute load average "
-          f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end ({os.cpu_count()} cores)")
+    print_tables(rows, load_before)
     return 0
 
 
