@@ -8,7 +8,8 @@ alternate between our side and XLA's; the tables show medians.
 Our side is what `HloEnv` does before the agent's first decision, phase by phase, with
 `DEFAULT_ENV_PIPELINE`: canonicalize (its passes applied for real, as `HloEnv.__init__` does),
 clone (the two clones of `reset` and its first round), the decision pass `fusion` in dry mode,
-prune, and the observation. "dry" is the fusion dry run alone; "reset" is the sum of all phases.
+prune, and the observation. "dry" is the fusion dry run alone; "reset" is the sum of all phases:
+an env's first reset (later resets clone the first round the env keeps).
 XLA's side is `hloenv.evaluate(..., pipeline="xla-default", cache=False)`'s compile time
 (parse + convert + compile, in the worker process, which is started before anything is timed).
 
