@@ -27,6 +27,7 @@ from hloenv.passes import get_pass
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
 from hloenv.passes.fusion import xla_like_choices
 from hloenv.xla import EvaluationError, UnsupportedOnBackend
+from hloenv.xla.targets import unsupported_targets
 from hloenv.xla.tolerance import compare_arrays
 
 
@@ -46,17 +47,25 @@ def outputs(module: hloenv.Module) -> list[np.ndarray]:
 
 
 def check_module(path: Path, n_random: int, seed: int) -> dict:
-    base = hloenv.load_hlo(path)
+    row = {"module": path.name.split(".hlo")[0][:44], "sites": 0, "equal": 0, "rounding": 0,
+           "xla_fusion": 0, "wrong": [], "errors": []}
+    try:
+        base = hloenv.load_hlo(path)
+    except hloenv.HloError as err:
+        row["skipped"] = f"not loaded: {str(err).splitlines()[0][:60]}"
+        return row
+    if unsupported_targets(base, "cpu"):
+        row["skipped"] = "not runnable on CPU"
+        return row
     DEFAULT_ENV_PIPELINE.canonicalize_pipeline()(base)
     dry = base.clone()
     get_pass("fusion")(dry, dry=True)
     vectors = choice_vectors(dry, n_random, seed)
-    row = {"module": path.name.split(".hlo")[0][:44], "sites": len(vectors["original"]),
-           "equal": 0, "rounding": 0, "xla_fusion": 0, "wrong": [], "errors": []}
+    row["sites"] = len(vectors["original"])
     try:
         reference = outputs(base)
     except UnsupportedOnBackend:
-        row["errors"].append("unsupported on cpu")
+        row["skipped"] = "not runnable on CPU"
         return row
     for name, choices in vectors.items():
         candidate = dry.clone()
@@ -81,17 +90,24 @@ def check_module(path: Path, n_random: int, seed: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("files", nargs="+", type=Path)
+    ap.add_argument("files", nargs="+", type=Path, help="HLO files or folders")
     ap.add_argument("--random", type=int, default=20, help="random choice vectors per module")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     print("| module | sites | vectors | equal (f32) | rounding only (equal in f64) | "
           "XLA's fused kernels differ (equal unfused) | wrong | errors | s |")
     print("|---|---:|---:|---:|---:|---:|---|---|---:|")
+    files = [f for p in args.files for f in (sorted(x for x in p.rglob("*.txt") if x.name != "LICENSE")
+                                             if p.is_dir() else [p])]
+    skipped = 0
     total = {"vectors": 0, "equal": 0, "rounding": 0, "xla_fusion": 0, "wrong": 0, "errors": 0}
-    for path in args.files:
+    for path in files:
         t0 = time.perf_counter()
         row = check_module(path, args.random, args.seed)
+        if row.get("skipped"):
+            skipped += 1
+            print(f"| {row['module']} | skipped: {row['skipped']} |", flush=True)
+            continue
         n = row["equal"] + row["rounding"] + row["xla_fusion"] + len(row["wrong"]) + len(row["errors"])
         for key, value in (("vectors", n), ("equal", row["equal"]), ("rounding", row["rounding"]),
                            ("xla_fusion", row["xla_fusion"]),
@@ -101,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['xla_fusion']} | "
               f"{', '.join(row['wrong']) or '-'} | {'; '.join(row['errors']) or '-'} | "
               f"{time.perf_counter() - t0:.0f} |", flush=True)
-    print(f"\ntotal: {total['vectors']} vectors over {len(args.files)} modules: {total['equal']} equal, "
+    print(f"\ntotal: {total['vectors']} vectors over {len(files) - skipped} modules ({skipped} skipped): {total['equal']} equal, "
           f"{total['rounding']} rounding only, {total['xla_fusion']} equal only unfused, {total['wrong']} wrong, {total['errors']} errors")
     return 1 if total["wrong"] else 0
 
