@@ -214,6 +214,10 @@ def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
     return result
 
 
+#: Tolerances of ``compare(..., precision="f64")`` (see there).
+F64_ORACLE_RTOL, F64_ORACLE_ATOL = 1e-5, 1e-7
+
+
 def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = "xla-default",
             seed: int = 0, *, rtol: float | None = None, atol: float | None = None,
             xla_options: Mapping[str, Any] | None = None,
@@ -227,7 +231,9 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
     equal. ``pipeline_b`` (default: ``pipeline``) lets B compile differently from A.
 
     ``precision="f64"`` runs both modules with every narrower float raised to f64 (same input
-    values; see ``hloenv.altgraph.precision``) and compares at f64 tolerances. Use it to decide
+    values; see ``hloenv.altgraph.precision``) and compares at ``F64_ORACLE_RTOL``/``_ATOL``
+    (100x tighter than f32's defaults, not f64's: a constant folded before the raise keeps its
+    f32 rounding, ~6e-8 relative, and the program may amplify that). Use it to decide
     whether a rewrite is wrong: a program that amplifies rounding can move f32 outputs past any
     tolerance under a correct rewrite, but not its f64 outputs.
 
@@ -242,6 +248,8 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
     mb, text_b = _load(b)
     if precision == "f64":
         ma, text_a, mb, text_b = promote_floats(ma), None, promote_floats(mb), None
+        rtol = F64_ORACLE_RTOL if rtol is None else rtol
+        atol = F64_ORACLE_ATOL if atol is None else atol
     specs_a, specs_b = parameter_specs(ma), parameter_specs(mb)
     if specs_a != specs_b:
         raise ValueError(f"modules take different parameters: {specs_a} vs {specs_b}")
