@@ -77,7 +77,8 @@ def needs_promotion(module: Module) -> bool:
 def promote_floats(module: Module) -> Module:
     """A copy of `module` that computes in f64 (c128) wherever it computed in a narrower float."""
     out = module.clone()
-    out.attrs.pop("entry_computation_layout", None)  # its result types are the narrow ones
+    for key in ("entry_computation_layout", "input_output_alias", "buffer_donor"):
+        out.attrs.pop(key, None)  # they pair narrow inputs with outputs that are now wider
     names = NameUniquer(out)
     for comp in out.computations:
         _promote_computation(comp, names, entry=comp.is_entry)

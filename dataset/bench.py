@@ -7,7 +7,7 @@ Statuses: ``ok``; ``mismatch`` (agent's module computes something else); ``env_p
 (outputs differ from XLA's default pipeline, but equal the original compiled with the same "env"
 pipeline: XLA's pipelines disagree, the rewrites are sound); ``rounding`` (f32 outputs differ even
 under the same pipeline, but with both modules raised to f64 they are equal: the program amplifies
-rounding, the rewrites are sound); ``xla_fusion_differs`` (equal, in f64, only when XLA's fusion pass stays
+rounding, the rewrites are sound); ``xla_fusion_differs`` (equal, in f32 or f64, only when XLA's fusion pass stays
 off, so that fusion regions run instruction by instruction: the decisions compute the right
 values, XLA's fused kernels do not reproduce them); ``unsupported`` (the
 backend lacks a custom call); ``xla_error`` (XLA fails on the original); ``agent_error`` (the
@@ -139,6 +139,8 @@ def _run(job: BenchJob) -> dict[str, Any]:
             try:
                 rounding, _ = _compare(module, chosen, job, pipeline="env", precision="f64")
                 if not rounding:  # the decisions computed instruction by instruction
+                    unfused, _ = _compare(module, chosen, job, pipeline="env", unfused=True)
+                if not rounding and not unfused:
                     unfused, _ = _compare(module, chosen, job, pipeline="env", precision="f64",
                                           unfused=True)
             except (XlaBackendError, ValueError):

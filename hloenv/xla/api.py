@@ -279,7 +279,7 @@ def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", se
         pipelines disagree on this program, the rewrites do not;
       - ``"equal-f64"``: equal with both raised to f64: the f32 difference is rounding that the
         program amplifies, not a wrong rewrite;
-      - ``"equal-unfused"``: equal in f64 when XLA's own fusion pass stays off, so that
+      - ``"equal-unfused"``: equal (f32, else f64) when XLA's own fusion pass stays off, so that
         ``rewritten``'s fusion regions run instruction by instruction: what the decisions compute
         is right, and
         only XLA's fused kernels compute differently (seen: a threefry region inside a while
@@ -291,6 +291,7 @@ def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", se
     """
     checks = (("equal", {"pipeline": "xla-default"}), ("equal-env", {"pipeline": "env"}),
               ("equal-f64", {"pipeline": "env", "precision": "f64"}),
+              ("equal-unfused", {"pipeline": "env", "disable_passes": ["fusion"]}),
               ("equal-unfused", {"pipeline": "env", "precision": "f64", "disable_passes": ["fusion"]}))
     for name, options in checks:
         if compare(original, rewritten, backend, seed=seed, pipeline_b="env", timeout=timeout,
