@@ -172,7 +172,7 @@ def _compare(original: Any, chosen: Any, job: BenchJob, pipeline: str = "xla-def
     from hloenv.xla.api import jaxlib_version
     from hloenv.xla.cache import EvaluationCache, cache_key
 
-    key = cache_key({"bench-compare": 3, "a": original.fingerprint(), "b": chosen.fingerprint(), "pipeline": pipeline,
+    key = cache_key({"bench-compare": 4, "a": original.fingerprint(), "b": chosen.fingerprint(), "pipeline": pipeline,
                      "backend": job.backend, "seed": job.seed, "jaxlib": jaxlib_version(),
                      "precision": precision, "unfused": unfused})
     store = EvaluationCache(job.cache_dir)
