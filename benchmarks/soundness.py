@@ -27,6 +27,7 @@ from hloenv.passes import get_pass
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
 from hloenv.passes.fusion import xla_like_choices
 from hloenv.xla import EvaluationError, UnsupportedOnBackend
+from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES as AS_WRITTEN
 from hloenv.xla.targets import unsupported_targets
 from hloenv.xla.tolerance import compare_arrays
 
@@ -78,9 +79,9 @@ def check_module(path: Path, n_random: int, seed: int) -> dict:
                 row["equal"] += 1
             elif hloenv.compare(base, candidate, pipeline="env", precision="f64").equal:
                 row["rounding"] += 1
-            elif (hloenv.compare(base, candidate, pipeline="env", disable_passes=["fusion"]).equal
+            elif (hloenv.compare(base, candidate, pipeline="env", disable_passes=AS_WRITTEN).equal
                   or hloenv.compare(base, candidate, pipeline="env", precision="f64",
-                                    disable_passes=["fusion"]).equal):
+                                    disable_passes=AS_WRITTEN).equal):
                 row["xla_fusion"] += 1
             else:
                 row["wrong"].append(name)

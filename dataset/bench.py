@@ -170,9 +170,10 @@ def _compare(original: Any, chosen: Any, job: BenchJob, pipeline: str = "xla-def
     evaluation cache so a resumed or distributed re-run does not recompile."""
     from hloenv.xla import compare
     from hloenv.xla.api import jaxlib_version
+    from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES
     from hloenv.xla.cache import EvaluationCache, cache_key
 
-    key = cache_key({"bench-compare": 4, "a": original.fingerprint(), "b": chosen.fingerprint(), "pipeline": pipeline,
+    key = cache_key({"bench-compare": 5, "a": original.fingerprint(), "b": chosen.fingerprint(), "pipeline": pipeline,
                      "backend": job.backend, "seed": job.seed, "jaxlib": jaxlib_version(),
                      "precision": precision, "unfused": unfused})
     store = EvaluationCache(job.cache_dir)
@@ -181,6 +182,6 @@ def _compare(original: Any, chosen: Any, job: BenchJob, pipeline: str = "xla-def
         return bool(hit["equal"]), hit["reason"]
     result = compare(original, chosen, job.backend, pipeline=pipeline, pipeline_b="env",
                      seed=job.seed, timeout=job.timeout, precision=precision,
-                     disable_passes=["fusion"] if unfused else None)
+                     disable_passes=AS_WRITTEN_DISABLED_PASSES if unfused else None)
     store.put(key, {"equal": result.equal, "reason": result.reason})
     return result.equal, result.reason

@@ -18,7 +18,7 @@ from hloenv.altgraph.precision import promote_floats
 from hloenv.xla.cache import EvaluationCache, cache_key
 from hloenv.xla.errors import BackendUnavailable, EvaluationError, UnsupportedOnBackend
 from hloenv.xla.inputs import parameter_specs
-from hloenv.xla.passes import disabled_passes_for
+from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES, disabled_passes_for
 from hloenv.xla.pool import get_pool
 from hloenv.xla.results import Comparison, Cost, Evaluation, summarize
 from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input
@@ -279,9 +279,9 @@ def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", se
         pipelines disagree on this program, the rewrites do not;
       - ``"equal-f64"``: equal with both raised to f64: the f32 difference is rounding that the
         program amplifies, not a wrong rewrite;
-      - ``"equal-unfused"``: equal (f32, else f64) when XLA's own fusion pass stays off, so that
-        ``rewritten``'s fusion regions run instruction by instruction: what the decisions compute
-        is right, and
+      - ``"equal-unfused"``: equal (f32, else f64) with XLA's fusion and algebraic rewrites off
+        (``AS_WRITTEN_DISABLED_PASSES``), so that both modules run as written, instruction by
+        instruction: what the decisions compute is right, and
         only XLA's fused kernels compute differently (seen: a threefry region inside a while
         loop, where XLA's default pipeline disagrees with its unfused code the same way).
 
@@ -291,8 +291,9 @@ def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", se
     """
     checks = (("equal", {"pipeline": "xla-default"}), ("equal-env", {"pipeline": "env"}),
               ("equal-f64", {"pipeline": "env", "precision": "f64"}),
-              ("equal-unfused", {"pipeline": "env", "disable_passes": ["fusion"]}),
-              ("equal-unfused", {"pipeline": "env", "precision": "f64", "disable_passes": ["fusion"]}))
+              ("equal-unfused", {"pipeline": "env", "disable_passes": AS_WRITTEN_DISABLED_PASSES}),
+              ("equal-unfused", {"pipeline": "env", "precision": "f64",
+                                 "disable_passes": AS_WRITTEN_DISABLED_PASSES}))
     for name, options in checks:
         if compare(original, rewritten, backend, seed=seed, pipeline_b="env", timeout=timeout,
                    **options).equal:

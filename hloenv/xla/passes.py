@@ -26,6 +26,13 @@ ENV_DISABLED_PASSES: tuple[str, ...] = ("fusion",)
 #: each region, after its normal layout assignment.
 FUSED_MODULE_ENABLED_PASSES: tuple[str, ...] = ("fusion",)
 
+#: XLA's passes that change how values are computed: its fusion (fused kernels) and its algebraic
+#: rewrites (e.g. `c / sqrt(x)` -> `c * rsqrt(x)`, which it can apply inside a fusion region but
+#: not across a fence). `verify`'s last check switches them all off, so that a module runs as
+#: written, instruction by instruction: what is left to differ is what the module computes.
+AS_WRITTEN_DISABLED_PASSES: tuple[str, ...] = (
+    "fusion", "algsimp", "cse", "constant_folding", "reshape-mover", "transpose-folding")
+
 PIPELINES = ("xla-default", "env")
 
 
