@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from hloenv.altgraph import HloParseError, Module, parse_hlo
+from hloenv.altgraph.parser import strip_dump_tables
 
 #: File-name endings `load` picks up (lower-cased), longest first.
 HLO_SUFFIXES = (".hlo.txt", ".hlo", ".txt", ".pb", ".mlir")
-
-# XLA's dumps (jaxlib >= 0.5) put stack-frame tables between the header and the first computation.
-_DUMP_TABLES = re.compile(r"^(?:FileNames|FunctionNames|FileLocations|StackFrames)[ \t]*\n"
-                          r"(?:[ \t]*\d+[ \t].*\n?)*", re.MULTILINE)
-_STACK_FRAME_ID = re.compile(r"\s+stack_frame_id=\d+")
 
 
 def is_hlo_file(name: str) -> bool:
@@ -30,15 +24,8 @@ def module_stem(name: str) -> str:
     return name
 
 
-def clean_dump_text(text: str) -> str:
-    """Drop the stack-frame tables XLA's dumps carry (``FileNames``, ``StackFrames``, ...).
-
-    They only describe metadata; the HLO parser does not take them.
-    """
-    if "\nFileNames" not in text and "\nStackFrames" not in text:
-        return text
-    text = _DUMP_TABLES.sub("", text)
-    return _STACK_FRAME_ID.sub("", text)
+#: Kept for callers of the dataset API: `parse_hlo` itself now skips XLA's dump tables.
+clean_dump_text = strip_dump_tables
 
 
 def read_module(data: bytes, name: str) -> Module:
@@ -57,7 +44,7 @@ def read_module(data: bytes, name: str) -> Module:
     if lower.endswith(".mlir"):
         from hloenv.dataset.frontends import stablehlo_to_hlo
         return parse_hlo(stablehlo_to_hlo(text), name)
-    return parse_hlo(clean_dump_text(text), name)
+    return parse_hlo(text, name)
 
 
 def strip_metadata(module: Module) -> Module:

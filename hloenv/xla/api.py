@@ -82,10 +82,6 @@ def _load(source: ModuleLike) -> tuple[Module, str | None]:
     return as_module(text), text
 
 
-def _has_fusions(module: Module) -> bool:
-    return has_fusions(module)
-
-
 def compile_text(module: Module, text: str | None) -> str:
     """The HLO text XLA compiles for ``module``: as given, or, when it holds fusion decisions,
     lowered to fenced regions (XLA mis-handles pre-built fused computations; see
@@ -109,7 +105,7 @@ def xla_overrides(module: Module, pipeline: str, xla_options: Mapping[str, Any] 
     extra = list(disable_passes or ())
     user_disabled = options.pop("xla_disable_hlo_passes", "")
     extra += [p for p in user_disabled.split(",") if p]
-    disabled = disabled_passes_for(pipeline, _has_fusions(module), extra)
+    disabled = disabled_passes_for(pipeline, has_fusions(module), extra)
     if disabled:
         options["xla_disable_hlo_passes"] = ",".join(disabled)
     if low_noise:
