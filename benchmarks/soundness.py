@@ -27,7 +27,7 @@ from hloenv.passes import get_pass
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
 from hloenv.passes.fusion import xla_like_choices
 from hloenv.xla import EvaluationError, UnsupportedOnBackend
-from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES as AS_WRITTEN
+from hloenv.xla.api import VERIFY_CHECKS, verify
 from hloenv.xla.targets import unsupported_targets
 from hloenv.xla.tolerance import compare_arrays
 
@@ -77,11 +77,12 @@ def check_module(path: Path, n_random: int, seed: int) -> dict:
                    if not d.equal] if len(got) == len(reference) else ["count"]
             if not bad:
                 row["equal"] += 1
-            elif hloenv.compare(base, candidate, pipeline="env", precision="f64").equal:
+                continue
+            # the checks of `verify` after its f32 ones (done above against the env pipeline)
+            verdict = verify(base, candidate, checks=VERIFY_CHECKS[2:])
+            if verdict == "equal-f64":
                 row["rounding"] += 1
-            elif (hloenv.compare(base, candidate, pipeline="env", disable_passes=AS_WRITTEN).equal
-                  or hloenv.compare(base, candidate, pipeline="env", precision="f64",
-                                    disable_passes=AS_WRITTEN).equal):
+            elif verdict == "equal-unfused":
                 row["xla_fusion"] += 1
             else:
                 row["wrong"].append(name)

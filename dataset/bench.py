@@ -26,6 +26,13 @@ from typing import Any
 #: equal in f64): their speedups count.
 SOUND_STATUSES = ("ok", "env_pipeline_differs", "rounding", "xla_fusion_differs")
 
+#: Status of a row whose module first passes this `hloenv.xla.verify` check.
+_VERDICT_STATUS = {"equal": "ok", "equal-env": "env_pipeline_differs", "equal-f64": "rounding",
+                   "equal-unfused": "xla_fusion_differs"}
+#: Row field that records each check's outcome.
+_VERDICT_FIELDS = {"equal-env": "outputs_equal_same_pipeline",
+                   "equal-f64": "outputs_equal_f64", "equal-unfused": "outputs_equal_unfused"}
+
 #: Columns of the CSV/JSON tables, in order. Everything else in a row is run metadata.
 TABLE_COLUMNS = ("module", "fingerprint", "instructions", "agent_instructions", "xla_default_runtime",
                  "agent_runtime", "speedup", "status", "error")
@@ -82,6 +89,7 @@ def run_job(job: BenchJob) -> dict[str, Any]:
 def _run(job: BenchJob) -> dict[str, Any]:
     from hloenv.altgraph import HloParseError, parse_hlo
     from hloenv.xla import UnsupportedOnBackend, XlaBackendError, evaluate
+    from hloenv.xla.api import VERIFY_CHECKS
     from hloenv.xla.targets import unsupported_targets
 
     try:
@@ -121,35 +129,33 @@ def _run(job: BenchJob) -> dict[str, Any]:
     row.update(agent_runtime=mine.median, agent_cached=mine.cached,
                speedup=base.median / mine.median if mine.median > 0 else None)
     try:
-        equal, reason = _compare(module, chosen, job)
+        equal, reason = _compare(module, chosen, job, VERIFY_CHECKS[0][1])
     except (XlaBackendError, ValueError) as err:
         row.update(status="compare_error", error=_error_text(err))
         return row
     row["outputs_equal"] = equal
     if not equal:
-        # Is it our rewrites, or XLA's "env" pipeline itself? Compare with the original compiled
-        # the same way: equal there means the agent's module is sound and only the pipelines differ.
-        try:
-            same, _ = _compare(module, chosen, job, pipeline="env")
-        except (XlaBackendError, ValueError):
-            same = False
-        row["outputs_equal_same_pipeline"] = same
-        rounding = unfused = False
-        if not same:  # the f64 oracle: rounding the program amplifies, or a wrong rewrite?
-            try:
-                rounding, _ = _compare(module, chosen, job, pipeline="env", precision="f64")
-                if not rounding:  # the decisions computed instruction by instruction
-                    unfused, _ = _compare(module, chosen, job, pipeline="env", unfused=True)
-                if not rounding and not unfused:
-                    unfused, _ = _compare(module, chosen, job, pipeline="env", precision="f64",
-                                          unfused=True)
-            except (XlaBackendError, ValueError):
-                pass
-            row["outputs_equal_f64"], row["outputs_equal_unfused"] = rounding, unfused
-        status = ("env_pipeline_differs" if same else "rounding" if rounding
-                  else "xla_fusion_differs" if unfused else "mismatch")
-        row.update(status=status, error=reason)
+        row.update(status=_classify_difference(module, chosen, job, row), error=reason)
     return row
+
+
+def _classify_difference(original: Any, chosen: Any, job: BenchJob, row: dict[str, Any]) -> str:
+    """Outputs differ under XLA's default pipeline: our rewrites, or XLA? The rest of `verify`'s
+    checks in its order (same pipeline, f64, as written); the first that passes names the status.
+    Each check's outcome is recorded in ``row``."""
+    from hloenv.xla import XlaBackendError
+    from hloenv.xla.api import VERIFY_CHECKS
+
+    for verdict, options in VERIFY_CHECKS[1:]:
+        try:
+            passed, _ = _compare(original, chosen, job, options)
+        except (XlaBackendError, ValueError):
+            passed = False
+        field = _VERDICT_FIELDS[verdict]
+        row[field] = row.get(field, False) or passed  # the as-written check runs twice: f32, f64
+        if passed:
+            return _VERDICT_STATUS[verdict]
+    return "mismatch"
 
 
 def _episode(module: Any, job: BenchJob) -> Any:
@@ -164,24 +170,21 @@ def _episode(module: Any, job: BenchJob) -> Any:
     return run_episode(env, get_agent(job.agent), seed=job.seed)
 
 
-def _compare(original: Any, chosen: Any, job: BenchJob, pipeline: str = "xla-default",
-             precision: str = "native", unfused: bool = False) -> tuple[bool, str]:
-    """``hloenv.compare`` (original under `pipeline`, agent's under "env"), memoised in the
-    evaluation cache so a resumed or distributed re-run does not recompile."""
+def _compare(original: Any, chosen: Any, job: BenchJob, options: dict[str, Any]) -> tuple[bool, str]:
+    """``hloenv.compare`` with one of ``verify``'s option sets (agent's module under "env"),
+    memoised in the evaluation cache so a resumed or distributed re-run does not recompile."""
     from hloenv.xla import compare
     from hloenv.xla.api import jaxlib_version
-    from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES
     from hloenv.xla.cache import EvaluationCache, cache_key
 
-    key = cache_key({"bench-compare": 5, "a": original.fingerprint(), "b": chosen.fingerprint(), "pipeline": pipeline,
-                     "backend": job.backend, "seed": job.seed, "jaxlib": jaxlib_version(),
-                     "precision": precision, "unfused": unfused})
+    key = cache_key({"bench-compare": 6, "a": original.fingerprint(), "b": chosen.fingerprint(),
+                     "options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
+                     "backend": job.backend, "seed": job.seed, "jaxlib": jaxlib_version()})
     store = EvaluationCache(job.cache_dir)
     hit = store.get(key)
     if hit is not None:
         return bool(hit["equal"]), hit["reason"]
-    result = compare(original, chosen, job.backend, pipeline=pipeline, pipeline_b="env",
-                     seed=job.seed, timeout=job.timeout, precision=precision,
-                     disable_passes=AS_WRITTEN_DISABLED_PASSES if unfused else None)
+    result = compare(original, chosen, job.backend, pipeline_b="env", seed=job.seed,
+                     timeout=job.timeout, **options)
     store.put(key, {"equal": result.equal, "reason": result.reason})
     return result.equal, result.reason

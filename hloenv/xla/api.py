@@ -265,11 +265,23 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
     return Comparison(not bad, diffs, seed, ma.name, mb.name, reason)
 
 
+#: ``verify``'s checks in order: (verdict, ``compare`` options; B always compiles with "env").
+VERIFY_CHECKS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("equal", {"pipeline": "xla-default"}),
+    ("equal-env", {"pipeline": "env"}),
+    ("equal-f64", {"pipeline": "env", "precision": "f64"}),
+    ("equal-unfused", {"pipeline": "env", "disable_passes": AS_WRITTEN_DISABLED_PASSES}),
+    ("equal-unfused", {"pipeline": "env", "precision": "f64",
+                       "disable_passes": AS_WRITTEN_DISABLED_PASSES}),
+)
+
+
 def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", seed: int = 0, *,
-           timeout: float | None = DEFAULT_TIMEOUT) -> str:
+           timeout: float | None = DEFAULT_TIMEOUT,
+           checks: Iterable[tuple[str, dict[str, Any]]] = VERIFY_CHECKS) -> str:
     """Does ``rewritten`` (compiled with the "env" pipeline) compute what ``original`` computes?
 
-    Returns the first check that passes, or ``""`` when none does:
+    Returns the first of ``checks`` that passes, or ``""`` when none does:
       - ``"equal"``: equal to ``original`` under XLA's default pipeline (f32 tolerances);
       - ``"equal-env"``: equal to ``original`` compiled the same way ("env" pipeline): XLA's two
         pipelines disagree on this program, the rewrites do not;
@@ -277,19 +289,14 @@ def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", se
         program amplifies, not a wrong rewrite;
       - ``"equal-unfused"``: equal (f32, else f64) with XLA's fusion and algebraic rewrites off
         (``AS_WRITTEN_DISABLED_PASSES``), so that both modules run as written, instruction by
-        instruction: what the decisions compute is right, and
-        only XLA's fused kernels compute differently (seen: a threefry region inside a while
+        instruction: what the decisions compute is right, and only XLA's fused kernels or its own
+        rewrites inside a region compute differently (seen: a threefry region inside a while
         loop, where XLA's default pipeline disagrees with its unfused code the same way).
 
     Raises:
         EvaluationError, UnsupportedOnBackend, BackendUnavailable, ValueError: As for
             :func:`compare`.
     """
-    checks = (("equal", {"pipeline": "xla-default"}), ("equal-env", {"pipeline": "env"}),
-              ("equal-f64", {"pipeline": "env", "precision": "f64"}),
-              ("equal-unfused", {"pipeline": "env", "disable_passes": AS_WRITTEN_DISABLED_PASSES}),
-              ("equal-unfused", {"pipeline": "env", "precision": "f64",
-                                 "disable_passes": AS_WRITTEN_DISABLED_PASSES}))
     for name, options in checks:
         if compare(original, rewritten, backend, seed=seed, pipeline_b="env", timeout=timeout,
                    **options).equal:
