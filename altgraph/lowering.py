@@ -23,7 +23,7 @@ Every fusion's body is inlined as one region; every other instruction is a regio
 Wherever a value crosses from one region to another, it goes through an `opt-barrier`, which
 computes nothing and which XLA never fuses across. XLA's fusion pass may then fuse only inside
 regions: never more than the decisions allow. (Inside a region XLA still applies its own
-profitability rules, so it may fuse less than the region holds; `lowering_report` counts regions.)
+profitability rules, so it may fuse less than the region holds.)
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.names import NameUniquer
+from hloenv.altgraph.printer import callees_first_from
 from hloenv.altgraph.shape import tuple_of
 
 #: Producers XLA never fuses into a consumer, and consumers it never fuses a producer into: no
@@ -70,16 +71,10 @@ def lower_fusions(module: Module) -> Module:
 
 
 def _drop_unreachable(module: Module) -> None:
+    """Drop the computations nothing reachable from the entry calls (the inlined fused ones)."""
     if module.entry is None:
         return
-    reachable = {id(module.entry)}
-    stack = [module.entry]
-    while stack:
-        for inst in stack.pop().instructions:
-            for callee in inst.called_computations:
-                if id(callee) not in reachable:
-                    reachable.add(id(callee))
-                    stack.append(callee)
+    reachable = {id(c) for c in callees_first_from([module.entry])}
     module.computations = [c for c in module.computations if id(c) in reachable]
 
 
