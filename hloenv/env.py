@@ -94,6 +94,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._steps = 0
         self._done = False
         self._episode_info: dict[str, Any] = {}
+        #: (stage, graph) of the first dry round with alternatives, reused by every `reset`.
+        self._first_round: tuple[int, Module] | None = None
 
     # -- construction helpers --------------------------------------------------------------------
     @classmethod
@@ -111,9 +113,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._steps = 0
         self._done = False
         self._episode_info = dict(self.reward_fn.reset(self.original, self.module))
-        first = self.__dict__.get("_first_round")
-        if first is not None:  # the first dry round depends only on the canonical module
-            self._stage, self.graph = first[0], first[1].clone()
+        if self._first_round is not None:  # the first dry round depends only on the canonical module
+            self._stage, self.graph = self._first_round[0], self._first_round[1].clone()
         elif not self._next_round():
             self._first_round = (self._stage, self.graph.clone())
         return self._get_obs(), self._get_info()
