@@ -34,8 +34,9 @@ PROMOTED = {"f16": "f64", "bf16": "f64", "f32": "f64", "c64": "c128",
             "f8e4m3fn": "f64", "f8e5m2": "f64", "f8e4m3b11fnuz": "f64", "f8e4m3fnuz": "f64",
             "f8e5m2fnuz": "f64", "f8e3m4": "f64", "f8e4m3": "f64", "f8e8m0fnu": "f64"}
 
-#: Opcodes whose meaning depends on their exact element types: they keep them.
-_KEEP_TYPES = frozenset({"bitcast-convert", "custom-call", "rng-bit-generator"})
+#: Opcodes whose meaning depends on their exact element types: they keep them (so do custom
+#: calls, except those `_promote_custom_call` switches to f64).
+_KEEP_TYPES = frozenset({"bitcast-convert", "rng-bit-generator"})
 
 
 _LAPACK = re.compile(r"^lapack_([sc])(\w+_ffi)$")
@@ -105,8 +106,10 @@ def _promote_computation(comp: Computation, names: NameUniquer, entry: bool) -> 
     for inst in list(comp.instructions):
         narrow[id(inst)] = inst.shape
         high = promote_shape(inst.shape)
-        keep = ((inst.opcode in _KEEP_TYPES and not (inst.opcode == "custom-call" and _promote_custom_call(inst)))
-                or (entry and inst.opcode == "parameter"))
+        if inst.opcode == "custom-call":
+            keep = not _promote_custom_call(inst)  # switches a LAPACK call to f64 in place
+        else:
+            keep = inst.opcode in _KEEP_TYPES or (entry and inst.opcode == "parameter")
         if not keep:
             inst.shape = high
             order.append(inst)
@@ -154,6 +157,6 @@ def _rebuild_users(order: list[Instruction]) -> None:
         inst.users = []
     for inst in order:
         for op in inst.operands:
-            if not op.users or op.users[-1] is not inst:
+            if not op.users or op.users[-1] is not inst:  # fast path: just appended
                 if not any(u is inst for u in op.users):
                     op.users.append(inst)
