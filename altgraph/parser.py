@@ -12,11 +12,11 @@ are kept as written, so nothing the parser does not model is lost.
 from __future__ import annotations
 
 import difflib
-import gc
 import re
 
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.errors import HloParseError
+from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import (CALLED_COMPUTATION_ATTRS, CONTROL_PREDECESSORS,
                                          LIST_VALUED_CALL_ATTRS, Instruction)
 from hloenv.altgraph.module import Module
@@ -70,17 +70,13 @@ def parse_hlo(text: str | bytes, source: str | None = None, *, allow_elided: boo
     Raises:
         HloParseError: with line and column, for anything that is not well-formed HLO.
     """
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the parser allocates only live objects; collecting mid-parse costs ~2x
     try:
-        return _Parser(strip_dump_tables(_as_text(text)), allow_elided).parse()
+        with gc_paused():  # the parser allocates only live objects; collecting mid-parse costs ~2x
+            return _Parser(strip_dump_tables(_as_text(text)), allow_elided).parse()
     except HloParseError as err:
         raise (err.with_source(source) if source else err) from None
     except RecursionError:
         raise HloParseError("nesting too deep", source=source) from None
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 # XLA's dumps (jaxlib >= 0.5) put stack-frame tables between the header and the first computation,
