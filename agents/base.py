@@ -33,6 +33,15 @@ def register_agent(name: str) -> Callable:
 
 def get_agent(name: str, **options: Any) -> Agent:
     """An agent by name (`random`, `original`, `all`, `xla`, `greedy`, `search`, `gnn`)."""
+    return agent_factory(name)(**options)
+
+
+def agent_factory(name: str) -> Callable[..., Agent]:
+    """What `get_agent(name, **options)` calls (importing a lazily registered agent first).
+
+    Raises:
+        ValueError: unknown name, or an agent whose extra is not installed.
+    """
     import importlib
 
     from hloenv.agents.registry import LAZY_AGENTS  # importing it registers the built-in agents
@@ -45,7 +54,7 @@ def get_agent(name: str, **options: Any) -> Agent:
     if name not in AGENTS:
         known = sorted({*AGENTS, *LAZY_AGENTS})
         raise ValueError(f"unknown agent {name!r}; known: {', '.join(known)}")
-    return AGENTS[name](**options)
+    return AGENTS[name]
 
 
 def mask_from(info: dict[str, Any], obs: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:

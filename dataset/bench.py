@@ -51,6 +51,7 @@ class BenchJob:
     cache_dir: str | None = None
     timeout: float = 900.0
     seed: int = 0
+    low_noise: bool = False
 
 
 def _row(job: BenchJob, **values: Any) -> dict[str, Any]:
@@ -101,7 +102,8 @@ def _run(job: BenchJob) -> dict[str, Any]:
     if missing:
         row.update(status="unsupported", error=f"backend {job.backend!r} lacks {', '.join(missing)}")
         return row
-    options = {"timeout": job.timeout, "cache_dir": job.cache_dir, "seed": job.seed}
+    options = {"timeout": job.timeout, "cache_dir": job.cache_dir, "seed": job.seed,
+               "low_noise": job.low_noise}
     try:
         base = evaluate(module, job.backend, pipeline="xla-default", **options)
     except UnsupportedOnBackend as err:
@@ -160,14 +162,24 @@ def _classify_difference(original: Any, chosen: Any, job: BenchJob, row: dict[st
 
 def _episode(module: Any, job: BenchJob) -> Any:
     """Run the agent on an env over ``module`` (measured reward off: the bench measures itself)."""
-    from hloenv.agents import get_agent, run_episode
+    from hloenv.agents import run_episode
+    from hloenv.agents.base import agent_factory
     from hloenv.env import HloEnv
     from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 
     pipeline = EnvPipeline.from_dict(job.pipeline) if job.pipeline else DEFAULT_ENV_PIPELINE
     env = HloEnv(module, reward=lambda before, after, terminated: 0.0, pipeline=pipeline,
                  backend=job.backend)
-    return run_episode(env, get_agent(job.agent), seed=job.seed)
+    make = agent_factory(job.agent)
+    return run_episode(env, make(**_agent_options(make, job)), seed=job.seed)
+
+
+def _agent_options(make: Any, job: BenchJob) -> dict[str, Any]:
+    """Options the bench passes on to the agent: ``low_noise`` to agents that measure runtimes."""
+    import inspect
+    if job.low_noise and "low_noise" in inspect.signature(make).parameters:
+        return {"low_noise": True}
+    return {}
 
 
 def _compare(original: Any, chosen: Any, job: BenchJob, options: dict[str, Any]) -> tuple[bool, str]:

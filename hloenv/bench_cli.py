@@ -37,6 +37,9 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--timeout", type=float, default=900.0,
                    help="seconds per compile+run (default 900)")
     p.add_argument("--seed", type=int, default=0, help="input and agent seed (default 0)")
+    p.add_argument("--low-noise", action="store_true",
+                   help="time in XLA workers pinned to one core each with single-threaded Eigen "
+                        "(steadier medians; the search agent measures its candidates the same way)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=run_bench_command)
 
@@ -93,7 +96,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
     try:
         run_bench(args.dataset, args.agent, args.out, backend=args.backend, workers=args.workers,
                   ray=args.ray, limit=args.limit, timeout=args.timeout, seed=args.seed,
-                  plots=not args.no_plots)
+                  low_noise=args.low_noise, plots=not args.no_plots)
     except (ValueError, ImportError, FileNotFoundError, DatasetError, BackendUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

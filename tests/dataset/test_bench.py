@@ -130,6 +130,19 @@ def test_a_module_without_decisions_is_an_empty_episode(tmp_path):
     assert row["outputs_equal"] is True and row["speedup"] > 0
 
 
+def test_low_noise_reaches_the_timings_and_the_agents_that_measure(tmp_path):
+    from hloenv.agents.base import agent_factory
+    from hloenv.altgraph import parse_hlo
+    from hloenv.dataset.bench import _agent_options
+    job = BenchJob("neg", NEG, parse_hlo(NEG).fingerprint(), "search", cache_dir=str(tmp_path), low_noise=True)
+    assert _agent_options(agent_factory("search"), job) == {"low_noise": True}
+    assert _agent_options(agent_factory("random"), job) == {}  # takes no such option
+    quiet = BenchJob("neg", NEG, job.fingerprint, "search", cache_dir=str(tmp_path))
+    assert _agent_options(agent_factory("search"), quiet) == {}
+    row = run_job(BenchJob("neg", NEG, job.fingerprint, "xla", cache_dir=str(tmp_path), low_noise=True))
+    assert row["status"] == "ok" and row["speedup"] > 0, row
+
+
 def test_job_failures_are_rows(tmp_path):
     row = run_job(BenchJob("bad", "HloModule x\nENTRY e {", "f" * 32, "xla", cache_dir=str(tmp_path)))
     assert row["status"] == "parse_error" and row["error"]
