@@ -24,6 +24,7 @@ class NameUniquer:
         self.module = module
         self.next: dict[str, int] = {}
         self._used: set[str] | None = None
+        self._bases: dict[str, str] = {}  # hint -> name_base(hint)
 
     @property
     def used(self) -> set[str]:
@@ -34,8 +35,10 @@ class NameUniquer:
         return self._used
 
     def fresh(self, hint: str) -> str:
-        used = self.used
-        base = name_base(hint)
+        used = self._used if self._used is not None else self.used
+        base = self._bases.get(hint)
+        if base is None:
+            base = self._bases[hint] = name_base(hint)
         n = self.next.get(base, 1)
         name = f"{base}.{n}"
         while name in used:

@@ -107,11 +107,16 @@ class RecordingRewriter(Rewriter):
         position = self._position.get(id(comp))
         if position is None:
             return
-        ranks = [position.get(id(op)) for op in (*inst.operands, *inst.control_predecessors)]
-        if any(r is None for r in ranks):
-            del self._position[id(comp)]
-            return
-        position[id(inst)] = max(ranks, default=0)  # type: ignore[type-var]
+        rank = 0
+        for preds in (inst.operands, inst.control_predecessors):
+            for op in preds:
+                r = position.get(id(op))
+                if r is None:
+                    del self._position[id(comp)]
+                    return
+                if r > rank:
+                    rank = r
+        position[id(inst)] = rank
 
     def _rank_rerouted(self, comp: Computation, alt: Instruction, users: list[Instruction]) -> None:
         position = self._position.get(id(comp))

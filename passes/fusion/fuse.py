@@ -37,7 +37,7 @@ class Cluster:
     """A fusion being built: `root` is the original consumer, `members` every fused instruction."""
 
     opcode = "fusion"
-    __slots__ = ("root", "members", "member_ids", "reused", "shape", "_sorted", "fused")
+    __slots__ = ("root", "members", "member_ids", "reused", "shape", "_sorted", "fused", "opcode_counts")
 
     def __init__(self, root: Instruction, reused: set[int]):
         self.root = root
@@ -48,12 +48,16 @@ class Cluster:
         self._sorted = True
         #: the fused instructions (`ClusterGraph.fused_instructions`), kept until a member is added
         self.fused: list[Instruction] | None = None
+        #: opcode -> how many fused instructions have it (member fusions counted by their bodies)
+        self.opcode_counts: dict[str, int] = {}
+        _count_opcodes(self.opcode_counts, root)
 
     def add(self, inst: Instruction) -> None:
         self.members.append(inst)
         self.member_ids.add(id(inst))
         self._sorted = False
         self.fused = None
+        _count_opcodes(self.opcode_counts, inst)
 
     def sorted_members(self, position: dict[int, int]) -> list[Instruction]:
         if not self._sorted:
@@ -63,6 +67,16 @@ class Cluster:
 
     def __repr__(self) -> str:
         return f"<Cluster {self.root.name}: {len(self.members)} instructions>"
+
+
+def _count_opcodes(counts: dict[str, int], inst: Instruction) -> None:
+    """Add what `inst` puts into a fusion to `counts` (a fusion: its body's instructions)."""
+    if inst.opcode != "fusion":
+        counts[inst.opcode] = counts.get(inst.opcode, 0) + 1
+        return
+    for i in inst.called_computations[0].instructions:
+        if i.opcode != "parameter":
+            counts[i.opcode] = counts.get(i.opcode, 0) + 1
 
 
 Node = Instruction | Cluster
@@ -107,6 +121,14 @@ class ClusterGraph:
             body = node.called_computations[0]
             return [i for i in body.instructions if i.opcode != "parameter" and i is not body.root] + [body.root]
         return None
+
+    def fused_count(self, node: Node, opcode: str) -> int:
+        """How many instructions with `opcode` the fusion node computes (0 for other nodes)."""
+        if isinstance(node, Cluster):
+            return node.opcode_counts.get(opcode, 0)
+        if node.opcode == "fusion":
+            return sum(1 for i in node.called_computations[0].instructions if i.opcode == opcode)
+        return 0
 
     def _cluster_instructions(self, cluster: Cluster) -> list[Instruction]:
         out: list[Instruction] = []
@@ -245,31 +267,33 @@ def build_fusion(rewriter: Rewriter, comp: Computation, members: Sequence[Instru
     first-use order). One output: the fusion has its shape; several: a tuple root (multi-output).
     Member fusions are inlined. The fused computation gets fresh, module-unique names.
     """
-    names = rewriter.names
+    fresh = rewriter.names.fresh
     member_ids = {id(m) for m in members}
-    fused = Computation(names.fresh("fused_computation"))
+    fused = Computation(fresh("fused_computation"))
     params: list[Instruction] = []
     externals: list[Instruction] = []
-    param_of: dict[int, Instruction] = {}
-    mapped: dict[int, Instruction] = {}
+    mapped: dict[int, Instruction] = {}  # member or external id -> its value inside the fusion
     body: list[Instruction] = []
 
-    def value(op: Instruction) -> Instruction:
-        if id(op) in member_ids:
-            return mapped[id(op)]
-        p = param_of.get(id(op))
-        if p is None:
-            p = Instruction(names.fresh("param"), "parameter", op.shape.without_layout(), payload=str(len(params)))
-            params.append(p)
-            externals.append(op)
-            param_of[id(op)] = p
-        return p
+    def values(ops: list[Instruction]) -> list[Instruction]:
+        out = []
+        for op in ops:
+            v = mapped.get(id(op))
+            if v is None:
+                if id(op) in member_ids:
+                    raise ValueError(f"build_fusion: member {op.name} comes after a member that uses it")
+                v = Instruction(fresh("param"), "parameter", op.shape.without_layout(), payload=str(len(params)))
+                params.append(v)
+                externals.append(op)
+                mapped[id(op)] = v
+            out.append(v)
+        return out
 
     for m in members:
         if m.opcode == "fusion":
-            mapped[id(m)] = _inline(m, [value(o) for o in m.operands], body, names)
+            mapped[id(m)] = _inline(m, values(m.operands), body, rewriter.names)
         else:
-            new = Instruction(names.fresh(m.name), m.opcode, m.shape.without_layout(), [value(o) for o in m.operands],
+            new = Instruction(fresh(m.name), m.opcode, m.shape.without_layout(), values(m.operands),
                               dict(m.attrs) if m.attrs else None, m.payload,
                               dict(m.called) if m.called else None)
             body.append(new)
@@ -280,7 +304,7 @@ def build_fusion(rewriter: Rewriter, comp: Computation, members: Sequence[Instru
     else:
         elems = [mapped[id(o)] for o in outputs]
         shape = tuple_of(e.shape for e in elems)
-        root = Instruction(names.fresh("tuple"), "tuple", shape, elems)
+        root = Instruction(fresh("tuple"), "tuple", shape, elems)
         body.append(root)
     _populate(fused, [*params, *body])
     fused.root = root
@@ -356,22 +380,3 @@ def depends_on(start: Instruction, targets: Iterable[Instruction], position: dic
                limit: int = 1_000_000) -> bool:
     """Does `start` (transitively) use any of `targets`? (`altgraph.order.depends_on`, capped.)"""
     return _depends_on(start, targets, position, limit)
-    floor = min(position.get(t, 0) for t in wanted)
-    seen: set[int] = set()
-    stack = [start]
-    while stack:
-        inst = stack.pop()
-        key = id(inst)
-        if key in wanted:
-            return True
-        if key in seen:
-            continue
-        seen.add(key)
-        if len(seen) > limit:
-            return True
-        pos = position.get(key)
-        if pos is not None and pos < floor:
-            continue
-        stack.extend(inst.operands)
-        stack.extend(inst.control_predecessors)
-    return False

@@ -38,10 +38,17 @@ MAX_OPERANDS_AND_OUTPUTS_PER_FUSION = 96
 
 @dataclass(frozen=True)
 class FusionDecision:
-    """Whether a fusion may happen, and why not."""
+    """Whether a fusion may happen, and why not.
+
+    `final` marks a refusal that cannot turn into a yes while XLA's greedy loop runs: it depends
+    only on what stays fixed while the producer is unfused and the consumer only grows (opcodes,
+    shapes, operand positions, a cluster's reused operands and reductions). The loop then does not
+    ask again for the same pair; refusals that read users (duplication) are never final.
+    """
 
     ok: bool
     reason: str = ""
+    final: bool = False
 
     def __bool__(self) -> bool:
         return self.ok
@@ -50,8 +57,8 @@ class FusionDecision:
 ALLOW = FusionDecision(True)
 
 
-def forbid(reason: str) -> FusionDecision:
-    return FusionDecision(False, reason)
+def forbid(reason: str, final: bool = False) -> FusionDecision:
+    return FusionDecision(False, reason, final)
 
 
 class Node(Protocol):
@@ -66,6 +73,7 @@ class FusionGraph(Protocol):
     def users(self, node: Node) -> Sequence[Node]: ...
     def is_root(self, node: Node) -> bool: ...
     def fused_instructions(self, node: Node) -> Sequence[Instruction] | None: ...
+    def fused_count(self, node: Node, opcode: str) -> int: ...
     def reuses_operand(self, consumer: Node, producer: Node) -> bool: ...
 
 
@@ -202,7 +210,7 @@ def operand_reused(inst: Node, index: int, graph: FusionGraph) -> bool:
 def not_root(producer: Node, graph: FusionGraph) -> FusionDecision:
     # XLA: "not fusing into the output of the root instruction"
     if graph.is_root(producer):
-        return forbid("not fusing into the output of the root instruction")
+        return forbid("not fusing into the output of the root instruction", final=True)
     return ALLOW
 
 
@@ -261,7 +269,7 @@ def in_place_ok(producer: Node, consumer: Node, graph: FusionGraph) -> FusionDec
 def no_large_constant(producer: Node) -> FusionDecision:
     # XLA CPU: "Don't fuse non-scalar constants."
     if producer.opcode == "constant" and not is_effective_scalar(producer.shape):
-        return forbid("Don't fuse non-scalar constants.")
+        return forbid("Don't fuse non-scalar constants.", final=True)
     return ALLOW
 
 
@@ -288,7 +296,7 @@ def cpu_dot_consumer(producer: Node, consumer: Node, graph: FusionGraph) -> Fusi
             return ALLOW
         if ops[1].shape.rank == 1 and index == 0 and ops[1].shape.byte_size < FUSION_THRESHOLD_BYTES:
             return ALLOW
-    return forbid("Not fusing: dot consumers take only small matrix-vector operands")
+    return forbid("Not fusing: dot consumers take only small matrix-vector operands", final=True)
 
 
 def _is_minor_dim_concatenate(node: Node) -> bool:
@@ -306,7 +314,7 @@ def cpu_concatenate_ok(producer: Node, consumer: Node, graph: FusionGraph) -> Fu
     for node in (producer, consumer):
         if node.opcode == "concatenate" and (len(graph.operands(node)) > MAX_CONCATENATE_ARGUMENTS
                                              or _is_minor_dim_concatenate(node)):
-            return forbid("Concatenate fusion is inefficient.")
+            return forbid("Concatenate fusion is inefficient.", final=True)
     return ALLOW
 
 
@@ -374,7 +382,7 @@ def cpu_should_fuse(producer: Node, consumer: Node, graph: FusionGraph,
     if not (d := no_large_constant(producer)):
         return d
     if not is_fusible(producer, graph) or not is_fusible(consumer, graph):
-        return forbid("not fusible")
+        return forbid("not fusible", final=True)
     if cpu_can_be_output_fused(producer, consumer, graph):
         return in_place_ok(producer, consumer, graph)  # output fusion: emitted as kLoop here
     # XLA CPU: "Bailing because producer can be output-fused into some operand."
@@ -382,12 +390,12 @@ def cpu_should_fuse(producer: Node, consumer: Node, graph: FusionGraph,
                                         for o in graph.operands(producer)):
         return forbid("Bailing because producer can be output-fused into some operand.")
     if not cpu_can_be_loop_fused(producer):
-        return forbid("Producer is not loop-fusible.")
+        return forbid("Producer is not loop-fusible.", final=True)
     if not (d := cpu_concatenate_ok(producer, consumer, graph)):
         return d
     # XLA CPU: not (simple, expensive producer) and (consumer reuses operand elements)
     if producer.opcode != "fusion" and cpu_is_expensive(producer, graph) and graph.reuses_operand(consumer, producer):
-        return forbid("Fusion is not profitable.")
+        return forbid("Fusion is not profitable.", final=True)
     if not (d := not_root(producer, graph)):
         return d
     if not (d := duplication_allowed(producer, consumer, graph, may_duplicate, cpu_is_expensive)):
@@ -396,20 +404,19 @@ def cpu_should_fuse(producer: Node, consumer: Node, graph: FusionGraph,
         return d
     # XLA CPU: fusing too many reductions together makes giant LLVM modules
     if producer.opcode == "reduce" and consumer.opcode == "fusion":
-        fused = graph.fused_instructions(consumer) or ()
-        if sum(1 for i in fused if i.opcode == "reduce") > MAX_REDUCTIONS_IN_FUSION:
-            return forbid("Too many reductions inside single fusion.")
+        if graph.fused_count(consumer, "reduce") > MAX_REDUCTIONS_IN_FUSION:
+            return forbid("Too many reductions inside single fusion.", final=True)
     # XLA CPU: fuse constants, but never make a two-instruction fusion of a constant and one node
     if producer.opcode == "constant" and consumer.opcode != "fusion":
-        return forbid("Not fusing: insufficient non-constant nodes.")
+        return forbid("Not fusing: insufficient non-constant nodes.", final=True)
     if producer.opcode == "fusion":
-        return forbid("Not fusing: producer is itself a fusion node.")
+        return forbid("Not fusing: producer is itself a fusion node.", final=True)
     dot = cpu_dot_consumer(producer, consumer, graph)
     if dot is not None:
         return dot
     if is_loop_fusion(consumer, graph) or cpu_can_be_loop_fused(consumer):
         return ALLOW
-    return forbid("Not fusing: not found a fusible case")
+    return forbid("Not fusing: not found a fusible case", final=True)
 
 
 def _is_contiguous_reduction(node: Node, graph: FusionGraph) -> bool:

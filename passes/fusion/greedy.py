@@ -137,22 +137,31 @@ def run_greedy(graph: ClusterGraph, decide: Decide, may_duplicate: bool = True) 
     queue = [graph.node_of(i) if id(i) in graph.cluster_of else i for i in queue]  # type: ignore[arg-type]
     queue = [n for n in queue if n is not None and (isinstance(n, Cluster) or not _fused_away(n, graph))]
     index: dict[int, int] = {id(n): k for k, n in enumerate(queue)}
+    refused: set[tuple[int, int]] = set()  # (producer, consumer) ids the heuristic refused for good
+    # fusibility of an instruction never changes (clusters are fusions: always fusible)
+    unfusible = {id(i) for i in graph.comp.instructions if not fz.is_fusible(i, graph)}
     steps = 0
     while queue:
         node = queue.pop()
         if node is None:
             continue
         index.pop(id(node), None)
-        if not fz.is_fusible(node, graph):
+        if id(node) in unfusible:
             continue
         ops = graph.operands(node)
         for i in _latest_first(ops, index):
             producer = ops[i]
-            if isinstance(producer, Cluster) or not fz.is_fusible(producer, graph):
+            if id(producer) in unfusible or id(producer) in do_not_duplicate or isinstance(producer, Cluster):
                 continue
-            if id(producer) in do_not_duplicate:
+            pair = (id(producer), id(node))
+            if pair in refused:
                 continue
-            if not decide(producer, node, graph, may_duplicate) or not fz.legal_to_fuse(producer, node, graph):
+            decision = decide(producer, node, graph, may_duplicate)
+            if not decision:
+                if decision.final:
+                    refused.add(pair)
+                continue
+            if not fz.legal_to_fuse(producer, node, graph):
                 continue
             fusion = graph.fuse(producer, node)
             steps += 1

@@ -27,6 +27,18 @@ def test_search_agent_returns_a_verified_plan():
     assert agent.report.speedup is not None and agent.report.speedup > 0
     assert env.has_equal_output()
     assert result.steps == len(agent.plan) or result.steps > 0
+    # XLA's own decisions are always among the measured candidates, whatever the cost model says
+    assert sum(row["xla_like"] for row in agent.report.table) == 1
+
+
+def test_search_measures_the_xla_like_module_beside_the_cost_models_pick():
+    env = make()
+    agent = get_agent("search", beam_width=1, random_candidates=0, measure_top=1, max_expansions=3)
+    run_episode(env, agent)
+    rows = agent.report.table
+    assert 1 <= len(rows) <= 2 and any(row["xla_like"] for row in rows)
+    if len(rows) == 2:
+        assert not rows[0]["xla_like"] and rows[1]["xla_like"]  # cheapest first, then XLA's
 
 
 def test_original_agent_changes_nothing_and_all_agent_rewrites():
