@@ -222,6 +222,19 @@ def remove_uncalled_computations(module: Module) -> int:
     return before - len(module.computations)
 
 
+def _shallow_key(inst: Instruction) -> tuple:
+    """What two structurally identical instructions must share (a necessary condition, cheap:
+    no hashing of operand subgraphs or of called computations beyond their opcodes)."""
+    return (inst.opcode, inst.shape, inst.payload, tuple((o.opcode, o.shape) for o in inst.operands),
+            tuple(tuple(sorted(i.opcode for i in c.instructions)) for c in inst.called_computations))
+
+
+def _surely_distinct(options: list[Instruction]) -> bool:
+    """True when no two of `options` can be structurally identical (their shallow keys differ)."""
+    keys = {_shallow_key(o) for o in options}
+    return len(keys) == len(options)
+
+
 def merge_identical_options(module: Module) -> int:
     """Drop options that repeat an earlier one: the same instruction, or (among the rewrites, not
     the original) a structurally identical one, e.g. two rules proposing the same rewrite. The
@@ -231,26 +244,22 @@ def merge_identical_options(module: Module) -> int:
     nodes = alternatives_nodes(module)
     if not nodes:
         return 0
-    from hloenv.altgraph.fingerprint import called_computation_digests, instruction_digests
-    comp_hash: dict[int, bytes] | None = None
-    digests: dict[int, dict[int, bytes]] = {}
+    from hloenv.altgraph.fingerprint import LazyDigests
+    digests = LazyDigests(opaque=is_alternatives)  # built only if some options may be twins
     dropped = 0
     gone: dict[int, set[int]] = {}
     for node in nodes:
         comp = node.parent
         ops = node.operands
-        if len(ops) > 2 or any(op is ops[0] for op in ops[1:]):
-            if comp_hash is None:
-                holders = {id(n.parent): n.parent for n in nodes}
-                comp_hash = called_computation_digests(list(holders.values()))
-            if id(comp) not in digests:
-                digests[id(comp)] = instruction_digests(comp, comp_hash)
-            dig = digests[id(comp)]
+        twin_of_original = any(op is ops[0] for op in ops[1:])
+        if twin_of_original or (len(ops) > 2 and not _surely_distinct(ops[1:])):
             seen: set[bytes] = set()
             keep, rules = [ops[0]], [option_rules(node)[0]]
             for op, rule in zip(ops[1:], option_rules(node)[1:]):
-                d = dig[id(op)]
-                if op is ops[0] or d in seen:
+                if op is ops[0]:
+                    continue
+                d = digests.instruction(op)
+                if d in seen:
                     continue
                 seen.add(d)
                 keep.append(op)

@@ -21,6 +21,7 @@ and Python versions (no use of `hash()`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from hashlib import blake2b
 
 from hloenv.altgraph.computation import Computation
@@ -77,6 +78,45 @@ def called_computation_digests(comps: list[Computation]) -> dict[int, bytes]:
     for comp in callees_first_from(called):
         comp_hash[id(comp)] = _computation_digest(comp, comp_hash)
     return comp_hash
+
+
+class LazyDigests:
+    """Instruction digests computed on demand (memoised), over the operand cone only, with the
+    digests of the computations they call. Instructions for which `opaque` is true hash as their
+    identity (valid within one process, while they live) and are not looked through: comparing two
+    rewrite options then never hashes the rest of the alternative graph behind them. Equal digests
+    still mean structurally identical values (opaque nodes shared by identity)."""
+
+    def __init__(self, opaque: Callable[[Instruction], bool] = lambda inst: False):
+        self.opaque = opaque
+        self.inst: dict[int, bytes] = {}
+        self.comp: dict[int, bytes] = {}
+
+    def instruction(self, inst: Instruction) -> bytes:
+        memo = self.inst
+        stack: list[tuple[Instruction, bool]] = [(inst, False)]
+        while stack:
+            i, ready = stack.pop()
+            if id(i) in memo:
+                continue
+            if self.opaque(i):
+                memo[id(i)] = blake2b(f"opaque:{id(i)}".encode(), digest_size=16).digest()
+            elif not ready:
+                stack.append((i, True))
+                stack.extend((op, False) for op in (*i.operands, *i.control_predecessors) if id(op) not in memo)
+            else:
+                for callee in i.called_computations:
+                    self.computation(callee)
+                memo[id(i)] = _instruction_digest(i, memo, self.comp)
+        return memo[id(inst)]
+
+    def computation(self, comp: Computation) -> bytes:
+        if id(comp) not in self.comp:
+            from hloenv.altgraph.printer import callees_first_from
+            for c in callees_first_from([comp]):
+                if id(c) not in self.comp:
+                    self.comp[id(c)] = _computation_digest(c, self.comp)
+        return self.comp[id(comp)]
 
 
 def canonical_order(comp: Computation, inst_hash: dict[int, bytes]) -> list[Instruction]:

@@ -73,6 +73,46 @@ def test_merge_identical_options_keeps_the_original_and_distinct_rewrites():
     assert [len(n.operands) for n in alternatives_nodes(m)] == [2, 2]
 
 
+TWINS = """HloModule m
+fa {
+  x = f32[4] parameter(0)
+  ROOT n = f32[4] negate(x)
+}
+fb {
+  y = f32[4] parameter(0)
+  ROOT m = f32[4] negate(y)
+}
+fc {
+  z = f32[4] parameter(0)
+  ROOT a = f32[4] abs(z)
+}
+ENTRY e {
+  p = f32[4] parameter(0)
+  e1 = f32[4] exponential(p)
+  e2 = f32[4] exponential(p)
+  orig = f32[4] negate(e1)
+  t1 = f32[4] fusion(e1), kind=kLoop, calls=fa
+  t2 = f32[4] fusion(e2), kind=kLoop, calls=fb
+  t3 = f32[4] fusion(e1), kind=kLoop, calls=fc
+  alt = f32[4] alternatives(orig, t1, t2, t3), hloenv_site="orig", hloenv_rules="original;r1;r2;r3"
+  ROOT r = f32[4] add(alt, alt)
+}
+"""
+
+
+def test_merge_finds_twins_built_separately_and_keeps_look_alikes():
+    # t1 and t2 are different objects over different (but identical) operands, calling different
+    # (but identical) computations: one is dropped. t3 looks alike at the top (a one-operand
+    # fusion of the same shape) but computes abs: it stays.
+    m = parse_hlo(TWINS)
+    assert merge_identical_options(m) == 1
+    node = alternatives_nodes(m)[0]
+    assert [o.name for o in node.operands] == ["orig", "t1", "t3"]
+    assert node.attrs["hloenv_rules"] == '"original;r1;r3"'
+    stats = prune(m)
+    assert stats.computations == 1 and "fb" not in m.to_text()
+
+
 def test_merge_resolves_a_node_whose_only_rewrite_is_the_original():
     m = dry_cse()
     node = alternatives_nodes(m)[0]
