@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
@@ -136,6 +137,11 @@ class PruneStats:
 def prune(module: Module) -> PruneStats:
     """Remove what no longer matters: duplicate options, dead instructions, dead fused parameters,
     uncalled computations. Alternatives nodes left with one distinct option are resolved."""
+    with gc_paused():
+        return _prune(module)
+
+
+def _prune(module: Module) -> PruneStats:
     stats = PruneStats()
     stats.merged_options = merge_identical_options(module)
     changed = True

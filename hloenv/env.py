@@ -19,6 +19,7 @@ import numpy as np
 from gymnasium import spaces
 
 from hloenv.altgraph.alternatives import alternative_id, alternatives_nodes, prune, select
+from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.parser import load_hlo, parse_hlo
 from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
@@ -107,6 +108,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
     # -- gymnasium API ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
+        with gc_paused():  # graph work: see gcpause (collections here would scan the whole graph)
+            return self._reset()
+
+    def _reset(self):
         self.module = self._canonical.clone()
         self.history = []
         self._stage = 0
@@ -120,6 +125,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         return self._get_obs(), self._get_info()
 
     def step(self, action: Sequence[int] | np.ndarray):
+        with gc_paused():
+            return self._step(action)
+
+    def _step(self, action: Sequence[int] | np.ndarray):
         if self._done:
             if self._steps == 0:  # nothing to decide in this module: the first step ends it
                 self._steps = 1
