@@ -144,16 +144,20 @@ def prune(module: Module) -> PruneStats:
 def _prune(module: Module) -> PruneStats:
     stats = PruneStats()
     stats.merged_options = merge_identical_options(module)
-    changed = True
-    while changed:
-        changed = False
-        for comp in module.computations:
+    dirty: list[Computation] = list(module.computations)
+    first = True
+    while dirty:
+        shrunk = []
+        for comp in dirty:
             removed = remove_dead_instructions(comp)
-            stats.instructions += removed
-            changed |= removed > 0
-        params = remove_dead_fused_parameters(module)
+            if removed:
+                stats.instructions += removed
+                shrunk.append(comp)
+        # a fused parameter dies only where its body shrank (the first time: anywhere); dropping
+        # it drops an operand of the fusion, which may leave dead code where the fusion is
+        params, dirty = _remove_dead_fused_parameters(module, module.computations if first else shrunk)
         stats.fused_parameters += params
-        changed |= params > 0
+        first = False
     stats.computations = remove_uncalled_computations(module)
     return stats
 
@@ -184,16 +188,24 @@ def remove_dead_instructions(comp: Computation) -> int:
 
 def remove_dead_fused_parameters(module: Module) -> int:
     """Parameters of fused computations that nothing reads: drop them and the fusion's operand."""
+    return _remove_dead_fused_parameters(module, module.computations)[0]
+
+
+def _remove_dead_fused_parameters(module: Module, comps: list[Computation]) -> tuple[int, list[Computation]]:
+    """`remove_dead_fused_parameters` over `comps` only; also returns the computations holding the
+    fusions that lost operands."""
+    fused = [c for c in comps if any(i.opcode == "parameter" and not i.users for i in c.instructions)]
+    if not fused:
+        return 0, []
     removed = 0
+    holders: dict[int, Computation] = {}
     callers = module.callers()
-    for comp in module.computations:
+    for comp in fused:
         sites = callers.get(comp.name, [])
         if len(sites) != 1 or sites[0].opcode != "fusion":
             continue
         fusion = sites[0]
         dead = [i for i in comp.instructions if i.opcode == "parameter" and not i.users]
-        if not dead:
-            continue
         keep = [p for p in comp.parameters if p.users]
         new_operands = [fusion.operands[p.parameter_number] for p in keep]
         for number, p in enumerate(keep):
@@ -207,7 +219,9 @@ def remove_dead_fused_parameters(module: Module) -> int:
                 op.users = [u for u in op.users if u is not fusion]
         comp._by_name = None
         removed += len(dead)
-    return removed
+        if fusion.parent is not None:
+            holders[id(fusion.parent)] = fusion.parent
+    return removed, list(holders.values())
 
 
 def remove_uncalled_computations(module: Module) -> int:
