@@ -133,7 +133,11 @@ class RecordingRewriter(Rewriter):
         comp = old.parent
         existing = next((u for u in old.users if is_alternatives(u) and u.operands[0] is old), None)
         users = [u for u in old.users if u is not existing and id(u) not in self._fresh]
-        if users and self._depends_on_any(comp, new, users):
+        # the new option must not read anything that will read it: the rerouted users, or the
+        # existing alternatives node it joins (an option built from instructions that already
+        # read that node, e.g. a fusion whose member's operand was rerouted through it)
+        targets = users if existing is None else [existing, *users]
+        if targets and self._depends_on_any(comp, new, targets):
             self.refused += 1
             self._fresh.clear()
             return False

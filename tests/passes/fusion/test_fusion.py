@@ -260,6 +260,30 @@ def test_multi_output_fusion_never_offers_a_cycle():
     assert m.verify()
 
 
+DIVMOD = """  x = s32[] parameter(0)
+  y = s32[] parameter(1)
+  z = s32[] constant(0)
+  r = s32[] remainder(x, y)
+  c1 = pred[] compare(r, z), direction=NE
+  c2 = pred[] compare(r, z), direction=LT
+  c3 = pred[] compare(y, z), direction=LT
+  c4 = pred[] compare(c2, c3), direction=NE
+  a = pred[] and(c4, c1)
+  s = s32[] add(r, y)
+  ROOT sel = s32[] select(a, s, r)"""
+
+
+def test_multi_output_fusion_option_never_reads_the_node_it_joins():
+    # A later candidate's fusion can read, through a member's rerouted operand, the alternatives
+    # node its output already has; offering it there would make a cycle (the recording rewriter
+    # refuses it). Before the fix: "cycle through 'alternatives.N' and 'fusion.M'".
+    m = module(DIVMOD)
+    result = get_pass("multi-output-fusion")(m, dry=True)
+    assert result.rewrites > 0 and result.refused > 0
+    m.verify()
+    _assert_choices_sound(module(DIVMOD).to_text(), "multi-output-fusion", ("original", "fused", "random"))
+
+
 def test_fusion_merger_merges_into_users():
     m = module(CHAIN)
     get_pass("fusion")(m)
