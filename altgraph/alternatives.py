@@ -164,6 +164,11 @@ def _prune(module: Module) -> PruneStats:
 
 def remove_dead_instructions(comp: Computation) -> int:
     """Drop instructions that neither the root nor a side effect needs. Parameters stay."""
+    # Dead code always has an unused instruction at its end (follow users from any dead one), so a
+    # computation where everything but the root and parameters has users needs no walk.
+    root = comp.root
+    if all(i.users or i is root or i.opcode == "parameter" for i in comp.instructions):
+        return 0
     live: set[int] = set()
     stack = [i for i in comp.instructions if i is comp.root or has_side_effect(i) or i.opcode == "parameter"]
     while stack:
