@@ -7,11 +7,10 @@ modules are compiled and timed (evaluation cache: a module seen before costs not
 against the original's outputs, and the fastest correct one wins. `act` then replays its
 decisions. Beams still open when the budget runs out are finished by keeping originals, so every
 candidate is a final module. The XLA-like episode (XLA's heuristic choice at every step) is always
-measured as well, whatever its cost estimate: the cost model ranks fusion decisions poorly (on
-the harvested corpus it often prefers modules that run slower), and the agent should never return
-something slower than the baseline it is meant to beat when that baseline was on offer. If no
-candidate compiles and matches the original, the plan keeps every original. Beam search rather than MCTS: decisions here are per-round vectors with a cheap,
-deterministic cost model, so ranking complete vectors per round spends the budget where the cost
+measured as well, whatever its cost estimate, so the agent never returns something slower than
+XLA's own decisions under the same pipeline (up to timing noise). If no candidate compiles and
+matches the original, the plan keeps every original. Beam search rather than MCTS: decisions
+here are per-round vectors with a cheap, deterministic cost model, so ranking complete vectors per round spends the budget where the cost
 model is informative; MCTS's value backups only pay off with long, noisy rollouts.
 """
 
@@ -124,19 +123,19 @@ class SearchAgent:
         unique: dict[str, Candidate] = {}
         for cand in sorted(finished, key=lambda c: c.cost):
             unique.setdefault(cand.env.module.fingerprint(), cand)
-        top = list(unique.values())[:self.measure_top]
+        top = list(unique.items())[:self.measure_top]  # (fingerprint, candidate), cheapest first
         xla_fp = xla_like.env.module.fingerprint()
-        if all(c.env.module.fingerprint() != xla_fp for c in top):
-            top.append(xla_like)
+        if all(fp != xla_fp for fp, _ in top):
+            top.append((xla_fp, xla_like))
         original = env.original
         try:
             self.report.xla_runtime = evaluate(original, self.backend, pipeline="xla-default",
                                                low_noise=self.low_noise).median
         except Exception:
             self.report.xla_runtime = None
-        best, best_time = top[0], None
-        for cand in top:
-            row = {"cost": cand.cost, "steps": len(cand.actions), "xla_like": cand.env.module.fingerprint() == xla_fp}
+        best, best_time = top[0][1], None
+        for fp, cand in top:
+            row = {"cost": cand.cost, "steps": len(cand.actions), "xla_like": fp == xla_fp}
             try:
                 runtime = evaluate(cand.env.module, self.backend, pipeline="env", low_noise=self.low_noise).median
                 verdict = verify(original, cand.env.module, self.backend)
@@ -157,7 +156,6 @@ class SearchAgent:
         if best_time and self.report.xla_runtime:
             self.report.speedup = self.report.xla_runtime / best_time
         return best.actions
-
 
     def _finish(self, start: Candidate, agent: Any) -> Candidate:
         """Play `agent` from `start` (its env is advanced in place) to the end of the episode."""

@@ -199,18 +199,18 @@ def remove_dead_fused_parameters(module: Module) -> int:
 def _remove_dead_fused_parameters(module: Module, comps: list[Computation]) -> tuple[int, list[Computation]]:
     """`remove_dead_fused_parameters` over `comps` only; also returns the computations holding the
     fusions that lost operands."""
-    fused = [c for c in comps if any(i.opcode == "parameter" and not i.users for i in c.instructions)]
-    if not fused:
+    with_dead = [(c, dead) for c in comps
+                 if (dead := [i for i in c.instructions if i.opcode == "parameter" and not i.users])]
+    if not with_dead:
         return 0, []
     removed = 0
     holders: dict[int, Computation] = {}
     callers = module.callers()
-    for comp in fused:
+    for comp, dead in with_dead:
         sites = callers.get(comp.name, [])
         if len(sites) != 1 or sites[0].opcode != "fusion":
             continue
         fusion = sites[0]
-        dead = [i for i in comp.instructions if i.opcode == "parameter" and not i.users]
         keep = [p for p in comp.parameters if p.users]
         new_operands = [fusion.operands[p.parameter_number] for p in keep]
         for number, p in enumerate(keep):

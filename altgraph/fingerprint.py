@@ -57,29 +57,6 @@ def instruction_digests(comp: Computation, comp_hash: dict[int, bytes]) -> dict[
     return inst_hash
 
 
-def computation_digests_by_id(module: Module) -> dict[int, bytes]:
-    """id(computation) -> digest, for hashing instructions that call computations."""
-    from hloenv.altgraph.printer import callees_first
-    comp_hash: dict[int, bytes] = {}
-    for comp in callees_first(module):
-        comp_hash[id(comp)] = _computation_digest(comp, comp_hash)
-    return comp_hash
-
-
-def called_computation_digests(comps: list[Computation]) -> dict[int, bytes]:
-    """id(computation) -> digest for every computation that `comps` call, directly or not: what
-    `instruction_digests` needs for them. Unlike `computation_digests_by_id`, `comps` themselves
-    are not hashed as a whole (unless one calls another), which saves most of the work when they
-    include the entry computation."""
-    from hloenv.altgraph.printer import callees_first_from
-    called = [callee for comp in comps for inst in comp.instructions if inst.called
-              for callee in inst.called_computations]
-    comp_hash: dict[int, bytes] = {}
-    for comp in callees_first_from(called):
-        comp_hash[id(comp)] = _computation_digest(comp, comp_hash)
-    return comp_hash
-
-
 class LazyDigests:
     """Instruction digests computed on demand (memoised), over the operand cone only, with the
     digests of the computations they call. Instructions for which `opaque` is true hash as their
