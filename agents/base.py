@@ -57,6 +57,49 @@ def agent_factory(name: str) -> Callable[..., Agent]:
     return AGENTS[name]
 
 
+def parse_agent_options(name: str, pairs: list[str] | None) -> dict[str, Any]:
+    """``["checkpoint=gnn.pt", "max_expansions=8"]`` -> keyword options of agent ``name``, each
+    converted to the type of that parameter's default (int, float, bool, str; ``none`` -> None).
+    What ``--agent-option KEY=VALUE`` on the command line becomes.
+
+    Raises:
+        ValueError: a pair without ``=``, an option the agent does not take (the message lists the
+            ones it does), or a value that does not convert.
+    """
+    import inspect
+
+    params = {p.name: p for p in inspect.signature(agent_factory(name)).parameters.values()
+              if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    options: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, text = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise ValueError(f"agent option {pair!r}: expected KEY=VALUE")
+        if key not in params:
+            raise ValueError(f"agent {name!r} has no option {key!r}; it takes: "
+                             f"{', '.join(params) or 'none'}")
+        options[key] = _convert_option(name, key, text.strip(), params[key].default)
+    return options
+
+
+def _convert_option(agent: str, key: str, text: str, default: Any) -> Any:
+    if text.lower() == "none":
+        return None
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError("expected true or false")
+            return text.lower() in ("true", "1", "yes")
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+    except ValueError as err:
+        raise ValueError(f"agent {agent!r} option {key}={text!r}: {err}") from None
+    return text
+
+
 def mask_from(info: dict[str, Any], obs: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
     """(mask [A_max, K] bool, number of live alternatives)."""
     return info["action_mask"], len(obs["alternative_index"])

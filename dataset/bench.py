@@ -52,6 +52,8 @@ class BenchJob:
     timeout: float = 900.0
     seed: int = 0
     low_noise: bool = False
+    #: Keyword options of the agent (``--agent-option KEY=VALUE``), e.g. a gnn checkpoint.
+    agent_options: dict[str, Any] = field(default_factory=dict)
 
 
 def _row(job: BenchJob, **values: Any) -> dict[str, Any]:
@@ -175,11 +177,13 @@ def _episode(module: Any, job: BenchJob) -> Any:
 
 
 def _agent_options(make: Any, job: BenchJob) -> dict[str, Any]:
-    """Options the bench passes on to the agent: ``low_noise`` to agents that measure runtimes."""
+    """Options the bench passes on to the agent: the job's own, and ``low_noise`` to agents that
+    measure runtimes (unless the job set it)."""
     import inspect
+    options = dict(job.agent_options)
     if job.low_noise and "low_noise" in inspect.signature(make).parameters:
-        return {"low_noise": True}
-    return {}
+        options.setdefault("low_noise", True)
+    return options
 
 
 def _compare(original: Any, chosen: Any, job: BenchJob, options: dict[str, Any]) -> tuple[bool, str]:

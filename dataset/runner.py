@@ -71,14 +71,16 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
               backend: str = "cpu", workers: int = 1, ray: str | None = None,
               limit: int | None = None, timeout: float = 900.0, seed: int = 0,
               cache_dir: str | os.PathLike | None = None, plots: bool = True,
-              low_noise: bool = False, log: Log | None = None) -> BenchReport:
+              low_noise: bool = False, agent_options: dict[str, Any] | None = None,
+              log: Log | None = None) -> BenchReport:
     """Run ``agent`` on every module (the first ``limit``) and write tables and plots to ``out``.
 
     Each finished module's row is appended to ``out/results.jsonl`` at once; a re-run skips the
     modules (by fingerprint, agent and backend) already there. ``ray`` is a Ray address or
     ``"local"``; otherwise ``workers`` threads share that many XLA worker processes. ``low_noise``
     times everything (and the agent's own measurements, where it takes the option) in workers
-    pinned to one core each.
+    pinned to one core each. ``agent_options`` are keyword options of the agent (a gnn checkpoint,
+    a search budget); give each configuration its own ``out`` (rows are reused by agent name).
 
     Raises:
         ValueError: Unknown agent or backend.
@@ -90,7 +92,8 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     from hloenv.xla.cache import default_cache_dir
 
     log = log or (lambda line: print(line, flush=True))
-    get_agent(agent)  # unknown name -> ValueError before any work
+    agent_options = dict(agent_options or {})
+    get_agent(agent, **agent_options)  # unknown name or bad option -> error before any work
     _check_backend(backend)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -106,7 +109,7 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     cache = str(Path(cache_dir) if cache_dir else default_cache_dir())
     done = {k: r for k, r in read_results(out).items() if r.get("status") not in RETRIED}
     jobs = [BenchJob(e.name, e.text(), e.fingerprint, agent, backend, pipeline.to_dict(), cache,
-                     timeout, seed, low_noise) for e in entries
+                     timeout, seed, low_noise, agent_options) for e in entries
             if (e.fingerprint, agent, backend) not in done]
     reused = len(entries) - len(jobs)
     log(f"bench: {len(entries)} modules from {ds.root or 'dataset'}, agent {agent!r}, backend "
@@ -130,7 +133,7 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
              for p in ds.problems]
     meta = {"dataset": ds.root, "agent": agent, "backend": backend, "pipeline": pipeline.to_dict(),
             "passes_left_out": missing, "jaxlib": jaxlib_version(), "limit": limit,
-            "low_noise": low_noise}
+            "low_noise": low_noise, "agent_options": agent_options}
     files = list(write_tables(out, rows, meta))
     if plots:
         try:

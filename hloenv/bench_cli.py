@@ -27,6 +27,8 @@ def add_commands(subparsers: Any) -> None:
     p = subparsers.add_parser("bench", help="run an agent over a dataset, measure against XLA")
     p.add_argument("dataset", help="folder, .tar/.tar.gz/.zip, HLO file, or 'default'")
     p.add_argument("--agent", required=True, help="agent name (random, original, all, xla, ...)")
+    p.add_argument("--agent-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the agent, repeatable (e.g. checkpoint=gnn.pt, max_expansions=8)")
     p.add_argument("--backend", default="cpu", choices=("cpu", "gpu"))
     p.add_argument("--workers", type=int, default=1,
                    help="modules run at once (threads sharing as many XLA workers; CPUs of --ray local)")
@@ -90,13 +92,15 @@ def run_harvest(args: argparse.Namespace) -> int:
 
 def run_bench_command(args: argparse.Namespace) -> int:
     """Handler of ``hloenv bench``."""
+    from hloenv.agents.base import parse_agent_options
     from hloenv.dataset import DatasetError
     from hloenv.dataset.runner import run_bench
     from hloenv.xla import BackendUnavailable
     try:
+        options = parse_agent_options(args.agent, args.agent_option)
         run_bench(args.dataset, args.agent, args.out, backend=args.backend, workers=args.workers,
                   ray=args.ray, limit=args.limit, timeout=args.timeout, seed=args.seed,
-                  low_noise=args.low_noise, plots=not args.no_plots)
+                  low_noise=args.low_noise, plots=not args.no_plots, agent_options=options)
     except (ValueError, ImportError, FileNotFoundError, DatasetError, BackendUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -69,6 +69,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("file", nargs="?", help="HLO file (default: the bundled module)")
     p.add_argument("--agent", default="search", help="random, original, all, xla, greedy, search, gnn")
     p.add_argument("--budget", type=int, default=None, help="agent budget (search: max expansions; greedy: cost evaluations)")
+    p.add_argument("--agent-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the agent, repeatable (e.g. checkpoint=gnn.pt for gnn)")
     p.add_argument("-o", "--output", help="where to write the optimized HLO text")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_optimize)
@@ -77,10 +79,11 @@ def add_commands(sub: Any) -> None:
 def _cmd_optimize(args: argparse.Namespace) -> int:
     from hloenv.cli import default_module_path
     path = Path(args.file) if args.file else default_module_path()
-    options: dict[str, Any] = {}
-    if args.budget is not None:
-        options = {"max_expansions": args.budget} if args.agent == "search" else {"budget": args.budget}
+    from hloenv.agents.base import parse_agent_options
     try:
+        options = parse_agent_options(args.agent, args.agent_option)
+        if args.budget is not None:
+            options["max_expansions" if args.agent == "search" else "budget"] = args.budget
         module, result = optimize(path, args.agent, agent_options=options)
     except (ValueError, OSError) as err:
         print(f"FAIL {path}: {err}")

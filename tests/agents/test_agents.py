@@ -72,3 +72,16 @@ def test_non_learning_agents_never_load_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_agent_options_from_the_command_line_are_typed_and_checked():
+    from hloenv.agents.base import parse_agent_options
+    assert parse_agent_options("search", ["max_expansions=8", "low-noise=false"]) == {
+        "max_expansions": 8, "low_noise": False}
+    assert parse_agent_options("random", []) == {}
+    with pytest.raises(ValueError, match="has no option 'budget'.*seed"):
+        parse_agent_options("random", ["budget=3"])
+    with pytest.raises(ValueError, match="expected KEY=VALUE"):
+        parse_agent_options("search", ["max_expansions"])
+    with pytest.raises(ValueError, match="max_expansions='many'"):
+        parse_agent_options("search", ["max_expansions=many"])

@@ -143,6 +143,24 @@ def test_low_noise_reaches_the_timings_and_the_agents_that_measure(tmp_path):
     assert row["status"] == "ok" and row["speedup"] > 0, row
 
 
+def test_agent_options_reach_the_agent(tmp_path, monkeypatch):
+    from hloenv.agents.base import AGENTS, agent_factory
+    from hloenv.altgraph import parse_hlo
+    from hloenv.dataset.bench import _agent_options
+    job = BenchJob("neg", NEG, parse_hlo(NEG).fingerprint(), "search", cache_dir=str(tmp_path),
+                   low_noise=True, agent_options={"max_expansions": 3, "low_noise": False})
+    assert _agent_options(agent_factory("search"), job) == {"max_expansions": 3, "low_noise": False}
+    seen = []
+
+    def spy(seed: int = 0):
+        seen.append(seed)
+        return AGENTS["original"]()
+    monkeypatch.setitem(AGENTS, "spy", spy)
+    row = run_job(BenchJob("neg", NEG, job.fingerprint, "spy", cache_dir=str(tmp_path),
+                           agent_options={"seed": 7}))
+    assert seen == [7] and row["status"] == "ok", row
+
+
 def test_job_failures_are_rows(tmp_path):
     row = run_job(BenchJob("bad", "HloModule x\nENTRY e {", "f" * 32, "xla", cache_dir=str(tmp_path)))
     assert row["status"] == "parse_error" and row["error"]
