@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import os
 import pstats
 import statistics
@@ -29,6 +28,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from hloenv.altgraph.gcpause import collect_now
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 CORPUS_DIRS = ("harvested", "hloenv-tests")
@@ -102,7 +103,7 @@ def measure(module, pipeline, repeats: int) -> tuple[dict[str, float], float, in
     xla: list[float] = []
     alts = 0
     for _ in range(repeats):
-        gc.collect()  # the previous round's graphs: not this round's work
+        collect_now()  # the previous round's graphs: not this round's work
         seconds, alts = env_reset_phases(module, pipeline)
         for p in PHASES:
             phases[p].append(seconds[p])

@@ -11,11 +11,12 @@ favouring either side.
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from hloenv.altgraph.gcpause import collect_now
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
@@ -32,7 +33,7 @@ def measure(text: str, repeats: int) -> tuple[float, float, int]:
     module = hloenv.parse_hlo(text, allow_elided=True)  # warm caches on both sides
     _hlo.hlo_module_from_text(text)
     for _ in range(repeats):
-        gc.collect()
+        collect_now()
         t0 = time.perf_counter()
         hloenv.parse_hlo(text, allow_elided=True)
         t1 = time.perf_counter()
