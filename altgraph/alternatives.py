@@ -242,9 +242,23 @@ def remove_uncalled_computations(module: Module) -> int:
                 if id(callee) not in reachable:
                     reachable.add(id(callee))
                     stack.append(callee)
-    before = len(module.computations)
-    module.computations = [c for c in module.computations if id(c) in reachable]
-    return before - len(module.computations)
+    dropped = [c for c in module.computations if id(c) not in reachable]
+    if dropped:
+        module.computations = [c for c in module.computations if id(c) in reachable]
+        for comp in dropped:
+            _dismantle(comp)
+    return len(dropped)
+
+
+def _dismantle(comp: Computation) -> None:
+    """Break the reference cycles of a computation that is gone (its instructions point back at it
+    and at each other), so reference counting frees it at once instead of a full collection."""
+    for inst in comp.instructions:
+        inst.operands = []
+        inst.users = []
+        inst.parent = None
+    comp.instructions = []
+    comp._by_name = None
 
 
 def _shallow_key(inst: Instruction) -> tuple:

@@ -10,13 +10,14 @@ a third of the step.
 live object is frozen (`gc.freeze()`: moved to the permanent generation, which is never scanned),
 so what the region built skips the two young generations; entering the next region unfreezes them
 into the oldest generation. Garbage cycles among them (discarded graphs) are found by a full
-collection that the region runs itself, once the objects it has added since the last one exceed
-`FULL_COLLECTION_FRACTION` of the objects alive after it: the same amortised rule CPython applies to
-its oldest generation, without the young-generation passes.
+collection that a region runs itself when the tracked objects (alive, or garbage not found yet)
+exceed those alive after the last full collection by `FULL_COLLECTION_FRACTION`: amortised, every
+object is scanned about once, where the young generations scanned it twice more. Most garbage
+never gets that far: pruning breaks the cycles of what it drops, so reference counting frees it.
 
-`gc.collect()` does not look at frozen objects; `collect_now()` does. One caveat: this unfreezes on entry whatever was frozen before, so code that relies on
-`gc.freeze()` for its own purposes (pre-fork servers) should not run graph work in the same process
-between its freeze and its fork.
+`gc.collect()` does not look at frozen objects; `collect_now()` does. One caveat: a region unfreezes
+whatever was frozen before it, so code that relies on `gc.freeze()` for its own purposes (pre-fork
+servers) should not run graph work between its freeze and its fork.
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-#: A full collection runs when the objects added by paused regions since the last one exceed this
-#: fraction of the objects alive after it (CPython uses 0.25 for its oldest generation).
+#: A full collection runs when the objects alive or awaiting collection exceed those alive after the
+#: last one by this fraction (CPython collects its oldest generation at 0.25, after the young scans)...
 FULL_COLLECTION_FRACTION = 1.0
-#: ...and at least this many (small programs never pay for a full collection).
+#: ...and by at least this many (small programs never pay for a full collection).
 MIN_OBJECTS_BEFORE_FULL = 200_000
 
-_added_since_full = 0
 _alive_after_full = 0
 
 
@@ -46,33 +46,31 @@ def gc_paused() -> Iterator[None]:
         return
     gc.disable()
     gc.unfreeze()  # what earlier regions built joins the oldest generation again
-    start = gc.get_count()[0]
     try:
         yield
     finally:
-        _settle(gc.get_count()[0] - start)
+        _settle()
         gc.enable()
 
 
-def _settle(added: int) -> None:
-    """Freeze everything alive, after a full collection when enough has been added since the last."""
-    global _added_since_full, _alive_after_full
-    _added_since_full += max(added, 0)
-    if _added_since_full > max(FULL_COLLECTION_FRACTION * _alive_after_full, MIN_OBJECTS_BEFORE_FULL):
+def _settle() -> None:
+    """Freeze everything alive, after a full collection when the heap has grown enough since the last."""
+    global _alive_after_full
+    gc.freeze()
+    tracked = gc.get_freeze_count()  # alive, or garbage cycles not found yet
+    if tracked > max((1 + FULL_COLLECTION_FRACTION) * _alive_after_full,
+                     _alive_after_full + MIN_OBJECTS_BEFORE_FULL):
+        gc.unfreeze()
         gc.collect()
-        _added_since_full = 0
         gc.freeze()
         _alive_after_full = gc.get_freeze_count()
-    else:
-        gc.freeze()
 
 
 def collect_now() -> int:
     """A full collection that includes what paused regions froze (plain `gc.collect()` skips it);
     returns the number of unreachable objects found. Benchmarks call it between timed rounds."""
-    global _added_since_full, _alive_after_full
+    global _alive_after_full
     gc.unfreeze()
     found = gc.collect()
-    _added_since_full = 0
     _alive_after_full = len(gc.get_objects())
     return found

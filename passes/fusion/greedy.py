@@ -122,6 +122,7 @@ def globally_unfusible(graph: ClusterGraph, decide: Decide) -> set[int]:
         if fz.is_fusible(producer, graph) and all(all_paths(producer, u, 0) for u in producer.users):
             continue
         do_not_duplicate.add(id(producer))
+    all_paths = None  # type: ignore[assignment]  # it calls itself through a closure cell: a cycle
     return do_not_duplicate
 
 
