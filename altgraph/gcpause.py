@@ -10,9 +10,9 @@ a third of the step.
 live object is frozen (`gc.freeze()`: moved to the permanent generation, which is never scanned),
 so what the region built skips the two young generations; entering the next region unfreezes them
 into the oldest generation. Garbage cycles among them (discarded graphs) are found by a full
-collection that a region runs itself when the tracked objects (alive, or garbage not found yet)
-exceed those alive after the last full collection by `FULL_COLLECTION_FRACTION`: amortised, every
-object is scanned about once, where the young generations scanned it twice more. Most garbage
+collection that a region runs itself when the heap (alive, or garbage not found yet) has grown by
+`FULL_COLLECTION_FRACTION` since the last full collection: amortised, every object is scanned
+about once, where the young generations scanned it twice more. Most garbage
 never gets that far: pruning breaks the cycles of what it drops, so reference counting frees it.
 
 `gc.collect()` does not look at frozen objects; `collect_now()` does. One caveat: a region unfreezes
@@ -23,16 +23,18 @@ servers) should not run graph work between its freeze and its fork.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-#: A full collection runs when the objects alive or awaiting collection exceed those alive after the
-#: last one by this fraction (CPython collects its oldest generation at 0.25, after the young scans)...
+#: A full collection runs when the heap (`sys.getallocatedblocks()`: Python's small-object blocks, a
+#: cheap measure of it) has grown by this fraction since the last one (CPython collects its oldest
+#: generation at 0.25, after the young generations have scanned everything twice)...
 FULL_COLLECTION_FRACTION = 1.0
-#: ...and by at least this many (small programs never pay for a full collection).
-MIN_OBJECTS_BEFORE_FULL = 200_000
+#: ...and by at least this many blocks (small programs never pay for a full collection).
+MIN_BLOCKS_BEFORE_FULL = 500_000
 
-_alive_after_full = 0
+_heap_after_full = 0
 
 
 @contextmanager
@@ -55,22 +57,19 @@ def gc_paused() -> Iterator[None]:
 
 def _settle() -> None:
     """Freeze everything alive, after a full collection when the heap has grown enough since the last."""
-    global _alive_after_full
-    gc.freeze()
-    tracked = gc.get_freeze_count()  # alive, or garbage cycles not found yet
-    if tracked > max((1 + FULL_COLLECTION_FRACTION) * _alive_after_full,
-                     _alive_after_full + MIN_OBJECTS_BEFORE_FULL):
-        gc.unfreeze()
+    global _heap_after_full
+    heap = sys.getallocatedblocks()  # alive, or garbage cycles not found yet; O(arenas), not O(objects)
+    if heap > max((1 + FULL_COLLECTION_FRACTION) * _heap_after_full, _heap_after_full + MIN_BLOCKS_BEFORE_FULL):
         gc.collect()
-        gc.freeze()
-        _alive_after_full = gc.get_freeze_count()
+        _heap_after_full = sys.getallocatedblocks()
+    gc.freeze()
 
 
 def collect_now() -> int:
     """A full collection that includes what paused regions froze (plain `gc.collect()` skips it);
     returns the number of unreachable objects found. Benchmarks call it between timed rounds."""
-    global _alive_after_full
+    global _heap_after_full
     gc.unfreeze()
     found = gc.collect()
-    _alive_after_full = len(gc.get_objects())
+    _heap_after_full = sys.getallocatedblocks()
     return found

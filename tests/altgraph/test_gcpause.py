@@ -43,13 +43,13 @@ def test_what_a_region_builds_is_frozen_and_collect_now_finds_its_cycles():
 
 def test_next_region_collects_once_enough_was_added(monkeypatch):
     collect_now()
-    monkeypatch.setattr(gcpause, "MIN_OBJECTS_BEFORE_FULL", 1000)
+    monkeypatch.setattr(gcpause, "MIN_BLOCKS_BEFORE_FULL", 1000)
     monkeypatch.setattr(gcpause, "FULL_COLLECTION_FRACTION", 0.0)
     with gc_paused():
         ref = make_cycle()
     assert ref() is not None  # too little added yet: frozen, not collected
     with gc_paused():
-        keep = [Node() for _ in range(2000)]  # noqa: F841 (objects added by this region)
+        keep = [Node() for _ in range(5000)]  # noqa: F841 (objects added by this region)
     assert ref() is None  # the region's full collection found the earlier cycle
 
 
