@@ -88,7 +88,8 @@ def alternatives_nodes(module: Module) -> list[Instruction]:
     return [inst for comp in module.computations for inst in comp.instructions if inst.opcode == ALTERNATIVES]
 
 
-def select(module: Module, choices: Sequence[int] | Mapping[str, int], prune_after: bool = True) -> int:
+def select(module: Module, choices: Sequence[int] | Mapping[str, int], prune_after: bool = True,
+           nodes: list[Instruction] | None = None) -> int:
     """Reroute every alternatives node to one of its operands; returns how many were resolved.
 
     Args:
@@ -96,11 +97,12 @@ def select(module: Module, choices: Sequence[int] | Mapping[str, int], prune_aft
             node name or `alternative_id` to an option index. Nodes a mapping does not name keep
             the original (index 0).
         prune_after: run `prune(module)` afterwards.
+        nodes: `alternatives_nodes(module)`, when the caller already has it (saves a scan).
 
     Raises:
         ValueError: wrong number of choices, or an index out of range (naming the node).
     """
-    nodes = alternatives_nodes(module)
+    nodes = alternatives_nodes(module) if nodes is None else nodes
     if isinstance(choices, Mapping):
         picks = [choices.get(n.name, choices.get(alternative_id(n), 0)) for n in nodes]
     else:

@@ -20,6 +20,7 @@ from gymnasium import spaces
 
 from hloenv.altgraph.alternatives import alternative_id, alternatives_nodes, prune, select
 from hloenv.altgraph.gcpause import gc_paused
+from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.parser import load_hlo, parse_hlo
 from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
@@ -89,7 +90,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         })
         self.action_space = spaces.MultiDiscrete(np.full(n, max_options, dtype=np.int64))
         self.module: Module = self._canonical.clone()
-        self.graph: Module = self.module
+        self._nodes: list[Instruction] | None = None
+        self.graph = self.module
         self.history: list[dict[str, Any]] = []
         self._stage = 0
         self._steps = 0
@@ -104,6 +106,23 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """An env over the unoptimized HLO of `jax.jit(fn)` on `example_args`."""
         from hloenv.data.generate import hlo_text_of
         return cls(hlo_text_of(fn, *example_args), **env_kwargs)
+
+    @property
+    def graph(self) -> Module:
+        """The current alternative graph (the module itself once the episode is over)."""
+        return self._graph
+
+    @graph.setter
+    def graph(self, graph: Module) -> None:
+        self._graph = graph
+        self._nodes = None
+
+    def _alternatives(self) -> list[Instruction]:
+        """`alternatives_nodes(self.graph)`, kept until the graph is replaced or changed in place
+        (one scan of every instruction per step instead of one per use)."""
+        if self._nodes is None:
+            self._nodes = alternatives_nodes(self._graph)
+        return self._nodes
 
     # -- gymnasium API ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -136,11 +155,11 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             raise RuntimeError("step() after the episode ended: call reset()")
         choices = self._choices(action)
         before = self.module
-        nodes = alternatives_nodes(self.graph)
+        nodes = self._alternatives()
         self.history.append({"pass": self._decision_passes[self._stage].name,
                              "choices": {alternative_id(n): c for n, c in zip(nodes, choices) if c}})
-        select(self.graph, choices)
-        self.module = self.graph
+        select(self.graph, choices, nodes=nodes)
+        self.module = self.graph = self.graph  # changed in place: forget its alternatives
         self._steps += 1
         if not any(choices):
             self._stage += 1  # the agent took nothing from this pass: move on
@@ -168,8 +187,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             prune(graph)
             nodes = alternatives_nodes(graph)
             if nodes:
-                self._limit_options(nodes)
                 self.graph = graph
+                self._limit_options(nodes)
                 return False
             self._stage += 1
         self._finish("no more alternatives")
@@ -192,9 +211,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                 cut = True
         if cut:
             prune(self.graph)
+            self.graph = self.graph  # pruning may resolve nodes left with one option
 
     def _choices(self, action: Sequence[int] | np.ndarray) -> list[int]:
-        nodes = alternatives_nodes(self.graph)
+        nodes = self._alternatives()
         flat = np.asarray(action).reshape(-1)
         if flat.size not in (len(nodes), self.max_alternatives):
             raise ValueError(f"action has {flat.size} entries; expected {len(nodes)} (one per alternatives "
@@ -222,7 +242,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         mask = np.zeros((self.max_alternatives, self.max_options), dtype=bool)
         mask[:, 0] = True
         if not self._done:
-            for k, node in enumerate(alternatives_nodes(self.graph)[:self.max_alternatives]):
+            for k, node in enumerate(self._alternatives()[:self.max_alternatives]):
                 mask[k, :len(node.operands)] = True
         # The action space follows the legal options, seeded from the env so sampling is reproducible.
         self.action_space = spaces.MultiDiscrete(mask.sum(axis=1).astype(np.int64),
@@ -230,7 +250,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         return mask
 
     def _get_info(self) -> dict[str, Any]:
-        nodes = [] if self._done else alternatives_nodes(self.graph)
+        nodes = [] if self._done else self._alternatives()
         info = dict(self._episode_info)
         info.update({
             "action_mask": self.action_mask(),
@@ -279,7 +299,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
     def apply_alternatives(self, choices: Sequence[int]) -> None:
         """Pick options on the current alternative graph without stepping the episode."""
         select(self.graph, list(choices))
-        self.module = self.graph
+        self.module = self.graph = self.graph  # changed in place: forget its alternatives
 
     def evaluate(self, **kwargs: Any):
         """Compile and time the current module with XLA (`hloenv.evaluate`, env pipeline)."""

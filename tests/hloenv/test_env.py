@@ -171,3 +171,16 @@ def test_vector_envs_run_four_environments(vector):
             assert rewards.shape == (4,)
     finally:
         envs.close()
+
+
+def test_max_options_cuts_options_and_prunes_what_they_leave_behind():
+    from hloenv.altgraph.alternatives import alternatives_nodes, prune
+    from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
+    env = make(max_options=2, pipeline=DEFAULT_ENV_PIPELINE)  # fusion offers up to 4 options here
+    _, info = env.reset(seed=0)
+    nodes = alternatives_nodes(env.graph)
+    assert nodes and all(len(n.operands) <= 2 for n in nodes)
+    assert info["action_mask"].shape[1] == 2
+    stats = prune(env.graph)  # the cut options are already gone from the graph
+    assert (stats.instructions, stats.computations) == (0, 0)
+    assert env.graph is env.graph and env._alternatives() == alternatives_nodes(env.graph)
