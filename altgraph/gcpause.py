@@ -12,7 +12,8 @@ so what the region built skips the two young generations; entering the next regi
 into the oldest generation. Garbage cycles among them (discarded graphs) are found by a full
 collection that a region runs itself when the heap (alive, or garbage not found yet) has grown by
 `FULL_COLLECTION_FRACTION` since the last full collection: amortised, every object is scanned
-about once, where the young generations scanned it twice more. Most garbage
+about once, where the young generations scanned it twice more. A collection that finds little
+garbage lets the heap grow further before the next (up to `MAX_GROWTH`). Most garbage
 never gets that far: pruning breaks the cycles of what it drops, so reference counting frees it.
 
 `gc.collect()` does not look at frozen objects; `collect_now()` does. One caveat: a region unfreezes
@@ -33,8 +34,14 @@ from contextlib import contextmanager
 FULL_COLLECTION_FRACTION = 1.0
 #: ...and by at least this many blocks (small programs never pay for a full collection).
 MIN_BLOCKS_BEFORE_FULL = 500_000
+#: A full collection that finds less than this fraction of the heap to be garbage doubles the
+#: growth allowed before the next, up to `MAX_GROWTH` (growth was live data, not garbage); one that
+#: finds more resets it to `FULL_COLLECTION_FRACTION`.
+UNPRODUCTIVE = 0.05
+MAX_GROWTH = 4.0
 
 _heap_after_full = 0
+_growth = FULL_COLLECTION_FRACTION
 
 
 @contextmanager
@@ -57,11 +64,13 @@ def gc_paused() -> Iterator[None]:
 
 def _settle() -> None:
     """Freeze everything alive, after a full collection when the heap has grown enough since the last."""
-    global _heap_after_full
+    global _heap_after_full, _growth
     heap = sys.getallocatedblocks()  # alive, or garbage cycles not found yet; O(arenas), not O(objects)
-    if heap > max((1 + FULL_COLLECTION_FRACTION) * _heap_after_full, _heap_after_full + MIN_BLOCKS_BEFORE_FULL):
-        gc.collect()
+    if heap > max((1 + _growth) * _heap_after_full, _heap_after_full + MIN_BLOCKS_BEFORE_FULL):
+        found = gc.collect()
         _heap_after_full = sys.getallocatedblocks()
+        productive = found > UNPRODUCTIVE * _heap_after_full
+        _growth = FULL_COLLECTION_FRACTION if productive else min(2 * _growth, MAX_GROWTH)
     gc.freeze()
 
 

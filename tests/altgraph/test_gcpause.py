@@ -44,7 +44,7 @@ def test_what_a_region_builds_is_frozen_and_collect_now_finds_its_cycles():
 def test_next_region_collects_once_enough_was_added(monkeypatch):
     collect_now()
     monkeypatch.setattr(gcpause, "MIN_BLOCKS_BEFORE_FULL", 1000)
-    monkeypatch.setattr(gcpause, "FULL_COLLECTION_FRACTION", 0.0)
+    monkeypatch.setattr(gcpause, "_growth", 0.0)
     with gc_paused():
         ref = make_cycle()
     assert ref() is not None  # too little added yet: frozen, not collected
@@ -62,3 +62,19 @@ def test_a_collector_turned_off_by_the_caller_stays_off_and_unfrozen():
         assert not gc.isenabled() and gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+def test_collections_that_find_little_garbage_let_the_heap_grow_further(monkeypatch):
+    collect_now()
+    monkeypatch.setattr(gcpause, "MIN_BLOCKS_BEFORE_FULL", 1000)
+    monkeypatch.setattr(gcpause, "_growth", 1.0)
+    monkeypatch.setattr(gcpause, "_heap_after_full", 0)
+    keep = []
+    with gc_paused():
+        keep.append([Node() for _ in range(5000)])  # live data, no garbage: an unproductive collection
+    assert gcpause._growth == 2.0
+    monkeypatch.setattr(gcpause, "_heap_after_full", 0)
+    with gc_paused():
+        for _ in range(200_000):
+            make_cycle()  # garbage the region's collection finds: back to the base fraction
+    assert gcpause._growth == gcpause.FULL_COLLECTION_FRACTION
