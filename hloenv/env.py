@@ -131,7 +131,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             return self._reset()
 
     def _reset(self):
-        self.module = self._canonical.clone()
+        # shared, not cloned: nothing changes the episode's starting module in place (a step
+        # selects on the graph, a clone; `_finish` clones before its clean-up), and the cost reward
+        # recognises the same object at every reset instead of printing it again
+        self.module = self._canonical
         self.history = []
         self._stage = 0
         self._steps = 0
@@ -196,6 +199,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     def _finish(self, reason: str) -> None:
         if not self._done:
+            if self.module is self._canonical:  # kept for the next reset
+                self.module = self.module.clone()
             self.pipeline.cleanup_pipeline()(self.module)
             self.graph = self.module
             self._done = True

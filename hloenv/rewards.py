@@ -46,6 +46,8 @@ class CostReward:
     #: (module object, estimate) of the last module estimated: a step's "before" is the previous
     #: step's "after", so it is not fingerprinted and analysed twice
     _last: tuple[Any, tuple[float, dict[str, float]]] | None = field(default=None, init=False, repr=False)
+    #: the same for the episode's starting module (an env starts every episode from one object)
+    _first: tuple[Any, tuple[float, dict[str, float]]] | None = field(default=None, init=False, repr=False)
 
     def estimate(self, module: Module) -> tuple[float, dict[str, float]]:
         if self._last is not None and self._last[0] is module:
@@ -58,12 +60,16 @@ class CostReward:
 
     def reset(self, original: Module, start: Module) -> dict[str, Any]:
         try:
-            self._start, raw = self.estimate(start)
+            if self._first is not None and self._first[0] is start:
+                self._last = self._first
+            else:
+                self._first = (start, self.estimate(start))
+            self._start, raw = self._first[1]
         except Exception as err:  # XLA failure on the starting module: report, keep a neutral scale
             self._start = 1.0
             return {"error": f"cost: {err}"}
         self._start = self._start or 1.0
-        return {"cost": self._start, "cost_analysis": raw}
+        return {"cost": self._start, "cost_analysis": dict(raw)}  # each reset: its own info
 
     def __call__(self, before: Module, after: Module, terminated: bool) -> tuple[float, dict[str, Any]]:
         try:
@@ -71,7 +77,7 @@ class CostReward:
             new, raw = self.estimate(after)
         except Exception as err:
             return self.failure_penalty, {"error": f"cost: {err}"}
-        return (old - new) / self._start, {"cost": new, "cost_analysis": raw}
+        return (old - new) / self._start, {"cost": new, "cost_analysis": dict(raw)}
 
 
 @dataclass
