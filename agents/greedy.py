@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from hloenv.agents.base import register_agent
-from hloenv.altgraph.alternatives import alternatives_nodes, select
+from hloenv.altgraph.alternatives import alternatives_nodes
 from hloenv.altgraph.module import Module
+from hloenv.altgraph.selected import selected_copy
 from hloenv.rewards import estimated_seconds
 
 
@@ -28,9 +29,8 @@ def estimated_cost(module: Module, backend: str = "cpu") -> float:
 
 
 def cost_of_choices(graph: Module, choices: list[int], backend: str = "cpu") -> float:
-    trial = graph.clone()
-    select(trial, choices)
-    return estimated_cost(trial, backend)
+    """The estimate of the module `choices` pick (copied without the options it drops)."""
+    return estimated_cost(selected_copy(graph, choices), backend)
 
 
 class GreedyAgent:

@@ -1,0 +1,62 @@
+"""selected_copy: the module select+prune would leave, without copying the dropped options."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hloenv import load_hlo
+from hloenv.altgraph.alternatives import alternatives_nodes, prune, select
+from hloenv.altgraph.selected import selected_copy
+from hloenv.altgraph.verifier import verify_module
+from hloenv.passes import parse_pipeline
+from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
+from tests.conftest import DATA
+
+
+def dry_graphs():
+    """Alternative graphs of the bundled modules: each decision pass of the env pipeline, dry."""
+    for name in ("transformer_block.hlo", "convnet_forward.hlo", "scan_rnn.hlo"):
+        module = load_hlo(DATA / name)
+        parse_pipeline(DEFAULT_ENV_PIPELINE.canonicalize)(module)
+        for decision in DEFAULT_ENV_PIPELINE.decision_passes():
+            graph = module.clone()
+            decision(graph, dry=True)
+            prune(graph)
+            if alternatives_nodes(graph):
+                yield f"{name}:{decision.name}", graph
+
+
+@pytest.mark.parametrize("vector", ["original", "all", "random"])
+def test_selected_copy_prints_what_select_leaves_and_leaves_the_graph_alone(vector):
+    seen = 0
+    for label, graph in dry_graphs():
+        nodes = alternatives_nodes(graph)
+        rng = np.random.default_rng(len(nodes))
+        choices = {"original": [0] * len(nodes), "all": [len(n.operands) - 1 for n in nodes],
+                   "random": [int(rng.integers(len(n.operands))) for n in nodes]}[vector]
+        before = graph.to_text()
+        in_place = graph.clone()
+        select(in_place, choices)
+        copy = selected_copy(graph, choices)
+        assert copy.to_text() == in_place.to_text(), label
+        assert graph.to_text() == before, label
+        verify_module(copy)
+        assert not alternatives_nodes(copy)
+        seen += 1
+    assert seen >= 3
+
+
+def test_selected_copy_copies_fewer_instructions_than_the_graph_holds():
+    label, graph = next(iter(dry_graphs()))
+    copy = selected_copy(graph, [0] * len(alternatives_nodes(graph)))
+    assert copy.instruction_count < graph.instruction_count, label
+
+
+def test_selected_copy_rejects_bad_choices():
+    _, graph = next(iter(dry_graphs()))
+    nodes = alternatives_nodes(graph)
+    with pytest.raises(ValueError, match="expected"):
+        selected_copy(graph, [0])
+    with pytest.raises(ValueError, match="out of range for"):
+        selected_copy(graph, [len(nodes[0].operands)] + [0] * (len(nodes) - 1))
