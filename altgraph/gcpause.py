@@ -13,7 +13,8 @@ into the oldest generation. Garbage cycles among them (discarded graphs) are fou
 collection that a region runs itself when the heap (alive, or garbage not found yet) has grown by
 `FULL_COLLECTION_FRACTION` since the last full collection: amortised, every object is scanned
 about once, where the young generations scanned it twice more. A collection that finds little
-garbage lets the heap grow further before the next (up to `MAX_GROWTH`). Most garbage
+garbage lets the heap grow further before the next (up to `MAX_GROWTH`: at worst, garbage cycles
+hold twice the live data's memory before they are found). Most garbage
 never gets that far: pruning breaks the cycles of what it drops, so reference counting frees it.
 
 `gc.collect()` does not look at frozen objects; `collect_now()` does. One caveat: a region unfreezes
@@ -38,7 +39,7 @@ MIN_BLOCKS_BEFORE_FULL = 500_000
 #: growth allowed before the next, up to `MAX_GROWTH` (growth was live data, not garbage); one that
 #: finds more resets it to `FULL_COLLECTION_FRACTION`.
 UNPRODUCTIVE = 0.05
-MAX_GROWTH = 4.0
+MAX_GROWTH = 2.0
 
 _heap_after_full = 0
 _growth = FULL_COLLECTION_FRACTION
