@@ -81,9 +81,10 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else default_module_path()
     from hloenv.agents.base import parse_agent_options
     try:
-        options = parse_agent_options(args.agent, args.agent_option)
-        if args.budget is not None:
-            options["max_expansions" if args.agent == "search" else "budget"] = args.budget
+        pairs = list(args.agent_option)
+        if args.budget is not None:  # checked like any option: an agent without a budget says so
+            pairs.append(f"{'max_expansions' if args.agent == 'search' else 'budget'}={args.budget}")
+        options = parse_agent_options(args.agent, pairs)
         module, result = optimize(path, args.agent, agent_options=options)
     except (ValueError, OSError) as err:
         print(f"FAIL {path}: {err}")

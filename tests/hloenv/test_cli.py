@@ -33,3 +33,12 @@ def test_demo_round_trip_part(capsys):
     assert main(["demo", "--no-optimize"]) == 0
     out = capsys.readouterr().out
     assert "identical outputs" in out and "162 instructions" in out
+
+
+def test_optimize_passes_agent_options_and_rejects_unknown_ones(tmp_path, capsys):
+    out = tmp_path / "out.hlo"
+    assert main(["optimize", "--agent", "random", "--agent-option", "seed=3", "-o", str(out)]) == 0
+    assert out.read_text().startswith("HloModule")
+    assert "verified" in capsys.readouterr().out
+    assert main(["optimize", "--agent", "random", "--budget", "3"]) == 1
+    assert "has no option 'budget'; it takes: seed" in capsys.readouterr().out
