@@ -1,0 +1,44 @@
+"""RecordingRewriter: options recorded as alternatives, cycle checks on a rank map kept up to date."""
+
+from __future__ import annotations
+
+from hloenv import parse_hlo
+from hloenv.altgraph.opcodes import ALTERNATIVES
+from hloenv.passes.rewriter import RecordingRewriter
+
+TWO_CHAINS = """HloModule m
+
+ENTRY e {
+  p = f32[8] parameter(0)
+  q = f32[8] parameter(1)
+  a = f32[8] negate(p)
+  b = f32[8] exponential(a)
+  u = f32[8] add(a, p)
+  q1 = f32[8] negate(q)
+  q2 = f32[8] exponential(q1)
+  q3 = f32[8] negate(q2)
+  q4 = f32[8] exponential(q3)
+  ROOT r = (f32[8], f32[8], f32[8]) tuple(b, u, q4)
+}
+"""
+
+
+def test_a_reroute_through_a_deeper_option_raises_user_ranks_instead_of_dropping_the_map():
+    module = parse_hlo(TWO_CHAINS)
+    comp = module.entry
+    rw = RecordingRewriter(module)
+    a, b, u, q4 = (comp.instruction(n) for n in ("a", "b", "u", "q4"))
+    assert not rw._depends_on_any(comp, a, [u])  # builds the rank map
+    position = rw._position[id(comp)]
+    assert position[id(b)] < position[id(q4)]
+    # an option for `a` as deep as the other chain: the alternatives node ranks above b and u
+    option = rw.create(comp, "add", a.shape, [p := comp.instruction("p"), q4])
+    assert p is not None and rw.replace(a, option, "test")
+    assert id(comp) in rw._position  # repaired, not dropped (dropping meant an O(N) rebuild)
+    position = rw._position[id(comp)]
+    assert all(position[id(op)] <= position[id(i)] for i in comp.instructions for op in i.operands)
+    alt = next(i for i in comp.instructions if i.opcode == ALTERNATIVES)
+    assert position[id(b)] >= position[id(alt)] and position[id(u)] >= position[id(alt)]
+    assert rw._depends_on_any(comp, comp.root, [alt])  # the answers stay exact
+    assert rw._depends_on_any(comp, b, [q4])
+    assert not rw._depends_on_any(comp, q4, [alt])
