@@ -88,6 +88,26 @@ def alternatives_nodes(module: Module) -> list[Instruction]:
     return [inst for comp in module.computations for inst in comp.instructions if inst.opcode == ALTERNATIVES]
 
 
+def check_choices(nodes: list[Instruction], choices: Sequence[int] | Mapping[str, int]) -> list[int]:
+    """One option index per node of `nodes` (`choices` in their order, or a mapping from node name
+    or `alternative_id` to index; unnamed nodes keep the original, 0).
+
+    Raises:
+        ValueError: wrong number of choices, or an index out of range (naming the node).
+    """
+    if isinstance(choices, Mapping):
+        picks = [choices.get(n.name, choices.get(alternative_id(n), 0)) for n in nodes]
+    else:
+        picks = list(choices)
+        if len(picks) != len(nodes):
+            raise ValueError(f"expected {len(nodes)} choices (one per alternatives node), got {len(picks)}")
+    for node, pick in zip(nodes, picks):
+        if not 0 <= int(pick) < len(node.operands):
+            raise ValueError(f"choice {pick} out of range for {node.name} ({alternative_id(node)}), "
+                             f"which has {len(node.operands)} options")
+    return [int(p) for p in picks]
+
+
 def select(module: Module, choices: Sequence[int] | Mapping[str, int], prune_after: bool = True,
            nodes: list[Instruction] | None = None) -> int:
     """Reroute every alternatives node to one of its operands; returns how many were resolved.
@@ -103,19 +123,10 @@ def select(module: Module, choices: Sequence[int] | Mapping[str, int], prune_aft
         ValueError: wrong number of choices, or an index out of range (naming the node).
     """
     nodes = alternatives_nodes(module) if nodes is None else nodes
-    if isinstance(choices, Mapping):
-        picks = [choices.get(n.name, choices.get(alternative_id(n), 0)) for n in nodes]
-    else:
-        picks = list(choices)
-        if len(picks) != len(nodes):
-            raise ValueError(f"expected {len(nodes)} choices (one per alternatives node), got {len(picks)}")
-    for node, pick in zip(nodes, picks):
-        if not 0 <= int(pick) < len(node.operands):
-            raise ValueError(f"choice {pick} out of range for {node.name} ({alternative_id(node)}), "
-                             f"which has {len(node.operands)} options")
+    picks = check_choices(nodes, choices)
     # Resolve innermost first so a chosen option that is itself an alternatives node is resolved too.
     for node, pick in zip(nodes, picks):
-        chosen = node.operands[int(pick)]
+        chosen = node.operands[pick]
         node.replace_all_uses_with(chosen)
     gone = {id(node) for node in nodes}
     for node in nodes:

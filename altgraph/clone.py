@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
@@ -10,35 +12,47 @@ from hloenv.altgraph.module import Module
 
 def clone_module(module: Module) -> Module:
     with gc_paused():  # every object made here stays alive
-        return _clone(module)
+        return copy_module(module, module.computations)
 
 
-def _clone(module: Module) -> Module:
+def copy_module(module: Module, computations: Sequence[Computation], keep: set[int] | None = None,
+                resolve: Callable[[Instruction], Instruction] | None = None) -> Module:
+    """A copy of `module` made of `computations` (in that order; they must include the entry and
+    everything the kept instructions call).
+
+    Args:
+        keep: ids of the instructions to copy (default: all); every operand, control predecessor
+            and root of a kept instruction must be kept too, after `resolve`.
+        resolve: what each operand and root is read as (`selected_copy`: an alternatives node as
+            its chosen option); default: itself.
+    """
     comp_map: dict[int, Computation] = {}
-    inst_map: dict[int, Instruction] = {}
-    comps = []
-    for comp in module.computations:
+    for comp in computations:
         new_comp = Computation(comp.name, is_entry=comp.is_entry)
         new_comp.attrs = dict(comp.attrs)
         comp_map[id(comp)] = new_comp
-        comps.append(new_comp)
-    for comp in module.computations:
+    inst_map: dict[int, Instruction] = {}
+    for comp in computations:
         new_comp = comp_map[id(comp)]
         new_insts = []
         for inst in comp.instructions:
-            new = copy_instruction(inst, new_comp, [inst_map[id(op)] for op in inst.operands], inst_map, comp_map)
+            if keep is not None and id(inst) not in keep:
+                continue
+            ops = inst.operands if resolve is None else [resolve(op) for op in inst.operands]
+            new = _copy_instruction(inst, new_comp, [inst_map[id(op)] for op in ops], inst_map, comp_map)
             inst_map[id(inst)] = new
             new_insts.append(new)
         new_comp.instructions = new_insts
-        new_comp.root = inst_map[id(comp.root)] if comp.root is not None else None
-    out = Module(module.name, comps, comp_map[id(module.entry)] if module.entry else None,
-                 dict(module.attrs))
+        root = comp.root if comp.root is None or resolve is None else resolve(comp.root)
+        new_comp.root = inst_map[id(root)] if root is not None else None
+    out = Module(module.name, [comp_map[id(c)] for c in computations],
+                 comp_map[id(module.entry)] if module.entry else None, dict(module.attrs))
     out.has_elided_constants = module.has_elided_constants
     return out
 
 
-def copy_instruction(inst: Instruction, parent: Computation, operands: list[Instruction],
-                     inst_map: dict[int, Instruction], comp_map: dict[int, Computation]) -> Instruction:
+def _copy_instruction(inst: Instruction, parent: Computation, operands: list[Instruction],
+                      inst_map: dict[int, Instruction], comp_map: dict[int, Computation]) -> Instruction:
     """A copy of `inst` in `parent` that reads `operands` (copies already made) and is added to
     their users; its control predecessors and callees are mapped through `inst_map`/`comp_map`."""
     new = Instruction(inst.name, inst.opcode, inst.shape, None,

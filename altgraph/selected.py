@@ -12,33 +12,26 @@ computations and instructions the chosen program keeps:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from hloenv.altgraph.alternatives import alternative_id, alternatives_nodes, has_side_effect, prune
-from hloenv.altgraph.clone import copy_instruction
-from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.alternatives import alternatives_nodes, check_choices, has_side_effect, prune
+from hloenv.altgraph.clone import copy_module
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
 
 
-def selected_copy(module: Module, choices: Sequence[int]) -> Module:
+def selected_copy(module: Module, choices: Sequence[int] | Mapping[str, int]) -> Module:
     """The module `select(clone, choices)` would leave (pruned, same names and order), built
-    without copying what that selection drops; `module` is untouched.
+    without copying what that selection drops; `module` is untouched. `choices` as for `select`.
 
     Raises:
         ValueError: wrong number of choices, or an index out of range (naming the node).
     """
     nodes = alternatives_nodes(module)
-    if len(choices) != len(nodes):
-        raise ValueError(f"expected {len(nodes)} choices (one per alternatives node), got {len(choices)}")
-    chosen: dict[int, Instruction] = {}
-    for node, pick in zip(nodes, choices):
-        if not 0 <= int(pick) < len(node.operands):
-            raise ValueError(f"choice {pick} out of range for {node.name} ({alternative_id(node)}), "
-                             f"which has {len(node.operands)} options")
-        chosen[id(node)] = node.operands[int(pick)]
+    picks = check_choices(nodes, choices)
+    chosen = {id(node): node.operands[pick] for node, pick in zip(nodes, picks)}
     with gc_paused():
         copy = _copy_live(module, _resolver(chosen))
         prune(copy)  # dead fused parameters of the kept fusions
@@ -84,25 +77,4 @@ def _copy_live(module: Module, resolve) -> Module:
         return module.clone()
     live, live_comps = _live(module, resolve)
     kept = [c for c in module.computations if id(c) in live_comps]
-    comp_map: dict[int, Computation] = {}
-    for comp in kept:
-        new_comp = Computation(comp.name, is_entry=comp.is_entry)
-        new_comp.attrs = dict(comp.attrs)
-        comp_map[id(comp)] = new_comp
-    inst_map: dict[int, Instruction] = {}
-    for comp in kept:
-        new_comp = comp_map[id(comp)]
-        new_insts = []
-        for inst in comp.instructions:
-            if id(inst) not in live:
-                continue
-            operands = [inst_map[id(resolve(op))] for op in inst.operands]
-            new = copy_instruction(inst, new_comp, operands, inst_map, comp_map)
-            inst_map[id(inst)] = new
-            new_insts.append(new)
-        new_comp.instructions = new_insts
-        new_comp.root = inst_map[id(resolve(comp.root))] if comp.root is not None else None
-    out = Module(module.name, [comp_map[id(c)] for c in kept], comp_map[id(module.entry)],
-                 dict(module.attrs))
-    out.has_elided_constants = module.has_elided_constants
-    return out
+    return copy_module(module, kept, keep=live, resolve=resolve)

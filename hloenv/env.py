@@ -162,7 +162,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self.history.append({"pass": self._decision_passes[self._stage].name,
                              "choices": {alternative_id(n): c for n, c in zip(nodes, choices) if c}})
         select(self.graph, choices, nodes=nodes)
-        self.module = self.graph = self.graph  # changed in place: forget its alternatives
+        self._nodes = None  # the graph changed in place
+        self.module = self.graph
         self._steps += 1
         if not any(choices):
             self._stage += 1  # the agent took nothing from this pass: move on
@@ -216,7 +217,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                 cut = True
         if cut:
             prune(self.graph)
-            self.graph = self.graph  # pruning may resolve nodes left with one option
+            self._nodes = None  # pruning may resolve nodes left with one option
 
     def _choices(self, action: Sequence[int] | np.ndarray) -> list[int]:
         nodes = self._alternatives()
@@ -304,7 +305,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
     def apply_alternatives(self, choices: Sequence[int]) -> None:
         """Pick options on the current alternative graph without stepping the episode."""
         select(self.graph, list(choices))
-        self.module = self.graph = self.graph  # changed in place: forget its alternatives
+        self._nodes = None  # the graph changed in place
+        self.module = self.graph
 
     def evaluate(self, **kwargs: Any):
         """Compile and time the current module with XLA (`hloenv.evaluate`, env pipeline)."""

@@ -132,9 +132,12 @@ class RecordingRewriter(Rewriter):
             return
         self._rank_new(comp, alt)
         rank = position.get(id(alt))
-        if rank is None or id(comp) in self._has_control_edges:
-            if rank is None or any(position.get(id(u), -1) < rank for u in users):
-                self._position.pop(id(comp), None)  # control successors are not in `users`
+        if rank is None:
+            self._position.pop(id(comp), None)
+            return
+        if id(comp) in self._has_control_edges:  # control successors are not in `users`: no repair
+            if any(position.get(id(u), -1) < rank for u in users):
+                self._position.pop(id(comp), None)
             return
         stack = list(users)
         raised = 0
