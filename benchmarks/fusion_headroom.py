@@ -1,10 +1,11 @@
 """Headroom and fidelity of the `fusion` pass over the CPU-runnable corpus.
 
 Per module: alternatives offered by a dry run of each pass that records decisions (on the canonical
-module; `multi-output-fusion` and `fusion-merger` on it fused as XLA would), and the median runtime (env pipeline) of all-original, xla-like, all-fused and
-3 random choice vectors of the `fusion` pass, next to XLA's default pipeline on the original.
-Headroom (issue 4): the spread, worst / best of those six runtimes. Fidelity: xla-like vs
-xla-default within 5%, geometric mean. `--low-noise` times in workers pinned to one core.
+module; `multi-output-fusion` and `fusion-merger` on it fused as XLA would), and the median runtime
+(env pipeline) of all-original, xla-like, all-fused and 3 random choice vectors of the `fusion`
+pass, next to XLA's default pipeline on the original. Headroom (issue 4): the spread, worst / best
+of those six runtimes. Fidelity: xla-like vs xla-default within 5%, geometric mean. `--low-noise`
+times in workers pinned to one core.
 
     python benchmarks/fusion_headroom.py --limit 5
     python benchmarks/fusion_headroom.py ../shared/corpus/harvested/haiku__mobilenetv1_forward.hlo.txt
@@ -77,12 +78,13 @@ def main() -> None:
         get_pass("fusion")(dry, dry=True)
         dry_s = time.perf_counter() - t0
         nodes = alternatives_nodes(dry)
-        fused = selected_copy(dry, xla_like_choices(dry))
+        xla = xla_like_choices(dry)
+        fused = selected_copy(dry, xla)
         counts += [offered_by(name, fused) for name in FUSED_PASSES]
         for name, n in zip(passes, counts):
             offered[name] += n
         rng = random.Random(0)
-        vectors = [[0] * len(nodes), xla_like_choices(dry), [len(n.operands) - 1 for n in nodes]]
+        vectors = [[0] * len(nodes), xla, [len(n.operands) - 1 for n in nodes]]
         vectors += [[rng.randrange(len(n.operands)) for n in nodes] for _ in range(3)]
         times = []
         for v in vectors:
