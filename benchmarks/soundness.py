@@ -10,11 +10,16 @@ so its fusion regions run instruction by instruction; equal there means the deci
 right values and XLA's fused kernels do not reproduce them. Different there is a wrong rewrite.
 
     python benchmarks/soundness.py ../shared/corpus/harvested/*.hlo.txt --random 3
+
+A long run (the harvested corpus with 20 random vectors takes hours) can be spread over several
+sittings with `--rows FILE`: each finished module's row is appended to FILE as one JSON line, and
+modules already in FILE (same seed and vector count) are reported from it instead of re-run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -91,12 +96,32 @@ def check_module(path: Path, n_random: int, seed: int) -> dict:
     return row
 
 
+def load_rows(path: Path, n_random: int, seed: int) -> dict[str, dict]:
+    """Rows of modules already checked with this `--random` and `--seed`, keyed by resolved path."""
+    if not path.exists():
+        return {}
+    rows = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise SystemExit(f"{path}:{number}: not a JSON row ({err.msg}); remove the line to re-check it")
+        if row.get("random") == n_random and row.get("seed") == seed:
+            rows[row["path"]] = row
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="+", type=Path, help="HLO files or folders")
     ap.add_argument("--random", type=int, default=20, help="random choice vectors per module")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rows", type=Path, help="JSON-lines file of finished modules: appended to, "
+                    "and read back to skip modules already checked with the same seed and --random")
     args = ap.parse_args(argv)
+    done = load_rows(args.rows, args.random, args.seed) if args.rows else {}
     print("| module | sites | vectors | equal (f32) | rounding only (equal in f64) | "
           "XLA's fused kernels differ (equal unfused) | wrong | errors | s |")
     print("|---|---:|---:|---:|---:|---:|---|---|---:|")
@@ -106,7 +131,15 @@ def main(argv: list[str] | None = None) -> int:
     total = {"vectors": 0, "equal": 0, "rounding": 0, "xla_fusion": 0, "wrong": 0, "errors": 0}
     for path in files:
         t0 = time.perf_counter()
-        row = check_module(path, args.random, args.seed)
+        if str(path.resolve()) in done:
+            row = done[str(path.resolve())]
+        else:
+            row = check_module(path, args.random, args.seed)
+            row["seconds"] = time.perf_counter() - t0
+            if args.rows:
+                with args.rows.open("a") as out:
+                    out.write(json.dumps({"path": str(path.resolve()), "random": args.random,
+                                          "seed": args.seed, **row}) + "\n")
         if row.get("skipped"):
             skipped += 1
             print(f"| {row['module']} | skipped: {row['skipped']} |", flush=True)
@@ -119,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {row['module']} | {row['sites']} | {n} | {row['equal']} | {row['rounding']} | "
               f"{row['xla_fusion']} | "
               f"{', '.join(row['wrong']) or '-'} | {'; '.join(row['errors']) or '-'} | "
-              f"{time.perf_counter() - t0:.0f} |", flush=True)
+              f"{row['seconds']:.0f} |", flush=True)
     print(f"\ntotal: {total['vectors']} vectors over {len(files) - skipped} modules ({skipped} skipped): {total['equal']} equal, "
           f"{total['rounding']} rounding only, {total['xla_fusion']} equal only unfused, {total['wrong']} wrong, {total['errors']} errors")
     return 1 if total["wrong"] else 0
