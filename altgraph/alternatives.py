@@ -147,16 +147,22 @@ class PruneStats:
     merged_options: int = 0
 
 
-def prune(module: Module) -> PruneStats:
+def prune(module: Module, merge: bool = True) -> PruneStats:
     """Remove what no longer matters: duplicate options, dead instructions, dead fused parameters,
-    uncalled computations. Alternatives nodes left with one distinct option are resolved."""
+    uncalled computations. Alternatives nodes left with one distinct option are resolved.
+
+    Args:
+        merge: run `merge_identical_options` first; a caller that has just merged (and since only
+            dropped options) passes False.
+    """
     with gc_paused():
-        return _prune(module)
+        return _prune(module, merge)
 
 
-def _prune(module: Module) -> PruneStats:
+def _prune(module: Module, merge: bool = True) -> PruneStats:
     stats = PruneStats()
-    stats.merged_options = merge_identical_options(module)
+    if merge:
+        stats.merged_options = merge_identical_options(module)
     dirty: list[Computation] = list(module.computations)
     first = True
     while dirty:
@@ -180,7 +186,10 @@ def remove_dead_instructions(comp: Computation) -> int:
     # Dead code always has an unused instruction at its end (follow users from any dead one), so a
     # computation where everything but the root and parameters has users needs no walk.
     root = comp.root
-    if all(i.users or i is root or i.opcode == "parameter" for i in comp.instructions):
+    for inst in comp.instructions:  # a plain loop: this check runs on every computation of a prune
+        if not inst.users and inst is not root and inst.opcode != "parameter":
+            break
+    else:
         return 0
     live: set[int] = set()
     stack = [i for i in comp.instructions if i is comp.root or has_side_effect(i) or i.opcode == "parameter"]
@@ -252,10 +261,12 @@ def remove_uncalled_computations(module: Module) -> int:
     while stack:
         comp = stack.pop()
         for inst in comp.instructions:
-            for callee in inst.called_computations:
-                if id(callee) not in reachable:
-                    reachable.add(id(callee))
-                    stack.append(callee)
+            if inst.called:  # most instructions call nothing: skip building their callee list
+                for callees in inst.called.values():
+                    for callee in callees:
+                        if id(callee) not in reachable:
+                            reachable.add(id(callee))
+                            stack.append(callee)
     dropped = [c for c in module.computations if id(c) not in reachable]
     if dropped:
         module.computations = [c for c in module.computations if id(c) in reachable]

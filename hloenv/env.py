@@ -18,7 +18,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from hloenv.altgraph.alternatives import alternative_id, alternatives_nodes, prune, select
+from hloenv.altgraph.alternatives import (alternative_id, alternatives_nodes, merge_identical_options,
+                                          prune, select)
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
@@ -188,11 +189,14 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         while self._stage < len(self._decision_passes):
             graph = self.module.clone()
             self._decision_passes[self._stage](graph, dry=True)
-            prune(graph)
+            # duplicates go first, so the options cut to `max_options` are distinct ones; then
+            # one prune clears what the merge and the cut left behind
+            merge_identical_options(graph)
+            self._limit_options(alternatives_nodes(graph))
+            prune(graph, merge=False)
             nodes = alternatives_nodes(graph)
             if nodes:
                 self.graph = graph
-                self._limit_options(nodes)
                 return False
             self._stage += 1
         self._finish("no more alternatives")
@@ -207,17 +211,13 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             self._done = True
             self._episode_info["stop_reason"] = reason
 
-    def _limit_options(self, nodes) -> None:
-        cut = False
+    def _limit_options(self, nodes: list[Instruction]) -> None:
+        """Keep the first `max_options` options of each node (the caller prunes what is cut off)."""
         for node in nodes:
             if len(node.operands) > self.max_options:
                 for op in node.operands[self.max_options:]:
                     op.users = [u for u in op.users if u is not node]
                 node.operands = node.operands[:self.max_options]
-                cut = True
-        if cut:
-            prune(self.graph)
-            self._nodes = None  # pruning may resolve nodes left with one option
 
     def _choices(self, action: Sequence[int] | np.ndarray) -> list[int]:
         nodes = self._alternatives()
