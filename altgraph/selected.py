@@ -22,19 +22,21 @@ from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
 
 
-def selected_copy(module: Module, choices: Sequence[int] | Mapping[str, int]) -> Module:
+def selected_copy(module: Module, choices: Sequence[int] | Mapping[str, int],
+                  nodes: list[Instruction] | None = None) -> Module:
     """The module `select(clone, choices)` would leave (pruned, same names and order), built
-    without copying what that selection drops; `module` is untouched. `choices` as for `select`.
+    without copying what that selection drops; `module` is untouched. `choices` and `nodes` as
+    for `select`.
 
     Raises:
         ValueError: wrong number of choices, or an index out of range (naming the node).
     """
-    nodes = alternatives_nodes(module)
+    nodes = alternatives_nodes(module) if nodes is None else nodes
     picks = check_choices(nodes, choices)
     chosen = {id(node): node.operands[pick] for node, pick in zip(nodes, picks)}
     with gc_paused():
         copy = _copy_live(module, _resolver(chosen))
-        prune(copy)  # dead fused parameters of the kept fusions
+        prune(copy, merge=False)  # dead fused parameters of the kept fusions (no options are left)
     return copy
 
 

@@ -1,12 +1,15 @@
 """Env speed: `reset` and mean `step` time (cost reward) against XLA compiling the same module.
 
-    python benchmarks/env_step.py [--top 4] [--steps 5] [FILE ...]
+    python benchmarks/env_step.py [--steps 5] [--repeat 3] [FILE ...]
 
 Per module (default: the largest corpus modules that run on CPU), in one run: XLA's compile time
 of the module (bare jaxlib, in process, default pipeline), then HloEnv's reset time and the mean
 time of `--steps` random steps with the cost reward. Target: reset and step each at most 5% of
-XLA's compile time. Prints steps per second too, and the time of a later `reset` (an env keeps
-its first dry round, so every reset after the first clones it instead of redoing it).
+XLA's compile time. "new env" is `HloEnv(module)` itself (a copy of the module and the
+canonicalising passes); "first reset" is new env + the first `reset` (the first dry round), the
+honest cost of starting on a module. Each module runs `--repeat` times from scratch (this machine is
+shared and noisy); every column is the median. Prints steps per second too, and the time of a later `reset`
+(an env keeps its first dry round, so every later reset reuses it instead of redoing it).
 """
 
 from __future__ import annotations
@@ -37,10 +40,37 @@ def xla_compile_seconds(text: str) -> float:
     return time.perf_counter() - t0
 
 
+def _one_run(env_cls, module, text: str, steps: int) -> tuple[float, ...]:
+    """XLA compile, new env, first reset, mean step, later reset (seconds) and the alternatives."""
+    from hloenv.altgraph.gcpause import collect_now
+    compile_s = xla_compile_seconds(text)
+    collect_now()  # the previous run's garbage is not this run's cost
+    t0 = time.perf_counter()
+    env = env_cls(module, reward="cost", max_steps=steps)
+    new_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, info = env.reset(seed=0)
+    reset_s = time.perf_counter() - t0
+    alts = info["num_alternatives"]
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        _, _, term, trunc, _ = env.step(env.action_space.sample())
+        times.append(time.perf_counter() - t0)
+        if term or trunc:
+            break
+    t0 = time.perf_counter()
+    env.reset(seed=1)
+    again_s = time.perf_counter() - t0
+    return compile_s, new_s, reset_s, float(np.mean(times)), again_s, alts
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*", type=Path)
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="whole runs per module (XLA compile included); medians are printed")
     args = ap.parse_args(argv)
     files = args.files or [CORPUS / f for f in DEFAULT_FILES if (CORPUS / f).exists()]
     if not files:
@@ -49,31 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     from hloenv import HloEnv, load_hlo
     from hloenv.xla import warm_up
     warm_up()
-    print(f"{'module':46s} {'instrs':>7s} {'XLA compile s':>13s} {'reset s':>8s} {'step s':>8s} "
-          f"{'reset/XLA':>9s} {'step/XLA':>9s} {'steps/s':>8s} {'alts':>6s} {'reset again s':>13s} {'/XLA':>6s}")
+    print(f"{'module':42s} {'instrs':>6s} {'XLA compile s':>13s} {'new env s':>9s} {'reset s':>7s} "
+          f"{'first reset/XLA':>15s} {'step s':>6s} {'step/XLA':>8s} {'steps/s':>7s} {'alts':>5s} "
+          f"{'later reset s':>13s} {'/XLA':>6s}")
     for path in files:
         module = load_hlo(path)
         text = module.to_text()
-        compile_s = xla_compile_seconds(text)
-        env = HloEnv(module, reward="cost", max_steps=args.steps)
-        t0 = time.perf_counter()
-        obs, info = env.reset(seed=0)
-        reset_s = time.perf_counter() - t0
-        alts = info["num_alternatives"]
-        times = []
-        for _ in range(args.steps):
-            t0 = time.perf_counter()
-            obs, _, term, trunc, info = env.step(env.action_space.sample())
-            times.append(time.perf_counter() - t0)
-            if term or trunc:
-                break
-        step_s = float(np.mean(times))
-        t0 = time.perf_counter()
-        env.reset(seed=1)
-        again_s = time.perf_counter() - t0
-        print(f"{path.name[:46]:46s} {module.instruction_count:7d} {compile_s:13.2f} {reset_s:8.2f} {step_s:8.2f} "
-              f"{reset_s / compile_s:9.1%} {step_s / compile_s:9.1%} {1 / step_s:8.2f} {alts:6d} "
-              f"{again_s:13.2f} {again_s / compile_s:6.1%}", flush=True)
+        runs = [_one_run(HloEnv, module, text, args.steps) for _ in range(args.repeat)]
+        compile_s, new_s, reset_s, step_s, again_s, alts = (float(np.median(col)) for col in zip(*runs))
+        print(f"{path.name[:42]:42s} {module.instruction_count:6d} {compile_s:13.2f} {new_s:9.2f} {reset_s:7.2f} "
+              f"{(new_s + reset_s) / compile_s:15.1%} {step_s:6.2f} {step_s / compile_s:8.1%} {1 / step_s:7.2f} "
+              f"{alts:5.0f} {again_s:13.2f} {again_s / compile_s:6.1%}", flush=True)
     return 0
 
 

@@ -18,8 +18,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from hloenv.altgraph.alternatives import (alternative_id, alternatives_nodes, merge_identical_options,
-                                          prune, select)
+from hloenv.altgraph.alternatives import alternative_id, alternatives_nodes, merge_identical_options, prune
+from hloenv.altgraph.selected import selected_copy
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
@@ -110,7 +110,12 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     @property
     def graph(self) -> Module:
-        """The current alternative graph (the module itself once the episode is over)."""
+        """The current alternative graph (the module itself once the episode is over).
+
+        Read-only: the env never changes a graph in place (a step builds the chosen program with
+        `selected_copy`), so the first round's graph is shared by every later `reset` instead of
+        copied. To edit one, `clone()` it first.
+        """
         return self._graph
 
     @graph.setter
@@ -132,8 +137,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             return self._reset()
 
     def _reset(self):
-        # shared, not cloned: nothing changes the episode's starting module in place (a step
-        # selects on the graph, a clone; `_finish` clones before its clean-up), and the cost reward
+        # shared, not cloned: nothing changes the episode's starting module or a graph in place (a
+        # step copies what it selects; `_finish` clones before its clean-up), and the cost reward
         # recognises the same object at every reset instead of printing it again
         self.module = self._canonical
         self.history = []
@@ -142,9 +147,9 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._done = False
         self._episode_info = dict(self.reward_fn.reset(self.original, self.module))
         if self._first_round is not None:  # the first dry round depends only on the canonical module
-            self._stage, self.graph = self._first_round[0], self._first_round[1].clone()
+            self._stage, self.graph = self._first_round
         elif not self._next_round():
-            self._first_round = (self._stage, self.graph.clone())
+            self._first_round = (self._stage, self.graph)
         return self._get_obs(), self._get_info()
 
     def step(self, action: Sequence[int] | np.ndarray):
@@ -162,9 +167,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         nodes = self._alternatives()
         self.history.append({"pass": self._decision_passes[self._stage].name,
                              "choices": {alternative_id(n): c for n, c in zip(nodes, choices) if c}})
-        select(self.graph, choices, nodes=nodes)
-        self._nodes = None  # the graph changed in place
-        self.module = self.graph
+        self.module = self.graph = selected_copy(self.graph, choices, nodes=nodes)
         self._steps += 1
         if not any(choices):
             self._stage += 1  # the agent took nothing from this pass: move on
@@ -274,7 +277,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         other = object.__new__(type(self))
         other.__dict__.update(self.__dict__)
         other.module = self.module.clone()
-        other.graph = other.module if self.graph is self.module else self.graph.clone()
+        other.graph = other.module if self.graph is self.module else self.graph  # read-only: shared
         other.history = [dict(h) for h in self.history]
         other._episode_info = dict(self._episode_info)
         other._np_random = None
@@ -304,9 +307,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     def apply_alternatives(self, choices: Sequence[int]) -> None:
         """Pick options on the current alternative graph without stepping the episode."""
-        select(self.graph, list(choices))
-        self._nodes = None  # the graph changed in place
-        self.module = self.graph
+        self.module = self.graph = selected_copy(self.graph, list(choices))
 
     def evaluate(self, **kwargs: Any):
         """Compile and time the current module with XLA (`hloenv.evaluate`, env pipeline)."""

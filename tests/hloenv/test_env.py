@@ -140,6 +140,23 @@ def test_fork_is_independent():
     assert env._steps == 0 and child._steps == 1
 
 
+def test_steps_leave_graphs_intact_so_resets_and_forks_share_them():
+    env = make()
+    env.reset(seed=0)
+    first = env.graph
+    text = first.to_text()
+    child = env.fork()
+    for agent in (env, child):  # option 1 everywhere: every step changes the program
+        while True:
+            _, _, terminated, truncated, _ = agent.step(np.minimum(agent.action_mask().sum(axis=1) - 1, 1))
+            if terminated or truncated:
+                break
+    assert env.module.fingerprint() != env._canonical.fingerprint()  # the episode rewrote something
+    assert first.to_text() == text  # neither episode touched the first round's graph
+    env.reset(seed=1)
+    assert env.graph is first
+
+
 def test_direct_api():
     env = make()
     env.reset(seed=0)
