@@ -275,6 +275,19 @@ def remove_uncalled_computations(module: Module) -> int:
     return len(dropped)
 
 
+def dismantle(module: Module) -> None:
+    """Break every reference cycle of a module nobody will use again, so reference counting frees
+    it at once (a graph's instructions, computations and the module point at each other: left
+    alone, they wait for a full collection, which scans everything alive). `module` is empty
+    afterwards."""
+    for comp in module.computations:
+        _dismantle(comp)
+        comp.root = None
+        comp.module = None
+    module.computations = []
+    module.entry = None
+
+
 def _dismantle(comp: Computation) -> None:
     """Break the reference cycles of a computation that is gone (its instructions point back at it
     and at each other), so reference counting frees it at once instead of a full collection."""

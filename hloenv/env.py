@@ -18,7 +18,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from hloenv.altgraph.alternatives import alternative_id, alternatives_nodes, merge_identical_options, prune
+from hloenv.altgraph.alternatives import (alternative_id, alternatives_nodes, dismantle, merge_identical_options,
+                                          prune)
 from hloenv.altgraph.selected import selected_copy
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
@@ -92,6 +93,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self.action_space = spaces.MultiDiscrete(np.full(n, max_options, dtype=np.int64))
         self.module: Module = self._canonical.clone()
         self._nodes: list[Instruction] | None = None
+        #: the dry round's graph while only the env has seen it (see `_discard_graph`)
+        self._private_graph: Module | None = None
         self.graph = self.module
         self.history: list[dict[str, Any]] = []
         self._stage = 0
@@ -116,6 +119,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         `selected_copy`), so the first round's graph is shared by every later `reset` instead of
         copied. To edit one, `clone()` it first.
         """
+        self._private_graph = None  # seen outside: the env no longer dismantles it when done with it
         return self._graph
 
     @graph.setter
@@ -145,11 +149,16 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._stage = 0
         self._steps = 0
         self._done = False
-        self._episode_info = dict(self.reward_fn.reset(self.original, self.module))
+        self._episode_info = {}
+        start = self.module
         if self._first_round is not None:  # the first dry round depends only on the canonical module
-            self._stage, self.graph = self._first_round
-        elif not self._next_round():
-            self._first_round = (self._stage, self.graph)
+            self._stage, self._graph = self._first_round
+            self._nodes = None
+        else:
+            self._prefetch(start)
+            if not self._next_round():
+                self._first_round = (self._stage, self._graph)
+        self._episode_info = {**self.reward_fn.reset(self.original, start), **self._episode_info}
         return self._get_obs(), self._get_info()
 
     def step(self, action: Sequence[int] | np.ndarray):
@@ -167,10 +176,13 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         nodes = self._alternatives()
         self.history.append({"pass": self._decision_passes[self._stage].name,
                              "choices": {alternative_id(n): c for n, c in zip(nodes, choices) if c}})
-        self.module = self.graph = selected_copy(self.graph, choices, nodes=nodes)
+        old = self._graph
+        self.module = self.graph = selected_copy(old, choices, nodes=nodes)
+        self._discard_graph(old)
         self._steps += 1
         if not any(choices):
             self._stage += 1  # the agent took nothing from this pass: move on
+        self._prefetch(self.module)  # the reward's work on it runs beside the next dry round
         terminated = self._next_round()
         truncated = not terminated and self._steps >= self.max_steps
         if truncated:
@@ -183,7 +195,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":
-            return self.graph.to_text()
+            return self._graph.to_text()
         return None
 
     # -- episode logic ---------------------------------------------------------------------------
@@ -199,16 +211,32 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             prune(graph, merge=False)
             nodes = alternatives_nodes(graph)
             if nodes:
-                self.graph = graph
+                self.graph = self._private_graph = graph
                 return False
             self._stage += 1
         self._finish("no more alternatives")
         return True
 
+    def _discard_graph(self, graph: Module) -> None:
+        """Dismantle `graph`, which a step has left behind, if nothing else can hold it: a dry
+        round's graph that was never handed out (`graph`, `fork`) and is not the first round's,
+        kept for resets. Its cycles would otherwise wait for a full collection, which scans
+        everything alive (0.5-1 s on resnet50, every few steps)."""
+        if graph is self._private_graph and (self._first_round is None or graph is not self._first_round[1]):
+            with gc_paused():
+                dismantle(graph)
+        self._private_graph = None
+
+    def _prefetch(self, module: Module) -> None:
+        prefetch = getattr(self.reward_fn, "prefetch", None)
+        if prefetch is not None:
+            prefetch(module)
+
     def _finish(self, reason: str) -> None:
         if not self._done:
-            if self.module is self._canonical:  # kept for the next reset
-                self.module = self.module.clone()
+            # a copy: the canonical module is kept for the next reset, and a step's module may
+            # be out for the reward (`_prefetch`), which recognises modules by identity
+            self.module = self.module.clone()
             self.pipeline.cleanup_pipeline()(self.module)
             self.graph = self.module
             self._done = True
@@ -244,7 +272,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     # -- observation and info --------------------------------------------------------------------
     def _get_obs(self) -> dict[str, np.ndarray]:
-        return build_observation(self.graph)
+        return build_observation(self._graph)
 
     def action_mask(self) -> np.ndarray:
         """[max_alternatives, max_options] bool: which option of which node is legal now."""
@@ -277,7 +305,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         other = object.__new__(type(self))
         other.__dict__.update(self.__dict__)
         other.module = self.module.clone()
-        other.graph = other.module if self.graph is self.module else self.graph  # read-only: shared
+        other.graph = other.module if self._graph is self.module else self._graph  # read-only: shared
+        self._private_graph = other._private_graph = None  # shared now
         other.history = [dict(h) for h in self.history]
         other._episode_info = dict(self._episode_info)
         other._np_random = None

@@ -26,7 +26,12 @@ def estimated_seconds(flops: float, transcendentals: float, bytes_accessed: floa
 
 
 class Reward(Protocol):
-    """What HloEnv calls; `deterministic` says whether the same decisions always earn the same reward."""
+    """What HloEnv calls; `deterministic` says whether the same decisions always earn the same reward.
+
+    A reward may also define `prefetch(module)`: the env calls it with a step's module (and at
+    reset with the starting module) before its next dry round, which leaves that module as it is,
+    so slow work such as XLA's analysis can start early and run beside the round.
+    """
 
     deterministic: bool
 
@@ -49,11 +54,27 @@ class CostReward:
     #: the same for the episode's starting module (an env starts every episode from one object)
     _first: tuple[Any, tuple[float, dict[str, float]]] | None = field(default=None, init=False, repr=False)
 
+    #: (module object, waiter) of an analysis `prefetch` started and nobody has collected yet
+    _pending: tuple[Any, Callable[[], Any]] | None = field(default=None, init=False, repr=False)
+
+    def prefetch(self, module: Module) -> None:
+        """Start estimating `module` in XLA's worker; `estimate(module)` collects it. The env
+        calls this before its next dry round, so XLA's analysis and our pass run side by side.
+        `module` must not change until it is estimated."""
+        if self._last is not None and self._last[0] is module:
+            return
+        from hloenv.xla import cost_async
+        self._pending = (module, cost_async(module, self.backend))
+
     def estimate(self, module: Module) -> tuple[float, dict[str, float]]:
         if self._last is not None and self._last[0] is module:
             return self._last[1]
-        from hloenv.xla import cost
-        c = cost(module, self.backend)
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[0] is module:
+            c = pending[1]()
+        else:
+            from hloenv.xla import cost
+            c = cost(module, self.backend)
         result = estimated_seconds(c.flops, c.transcendentals, c.bytes_accessed), c.to_dict()
         self._last = (module, result)
         return result

@@ -6,7 +6,7 @@ asks XLA's HloCostAnalysis without compiling. Nothing here imports jax in the ca
 
 from __future__ import annotations
 
-from hloenv.xla.api import compare, cost, evaluate, verify, warm_up
+from hloenv.xla.api import compare, cost, cost_async, evaluate, verify, warm_up
 from hloenv.xla.errors import (BackendUnavailable, EvaluationError, UnsupportedOnBackend,
                                XlaBackendError)
 from hloenv.xla.inputs import make_inputs
@@ -15,6 +15,6 @@ from hloenv.xla.results import Comparison, Cost, Evaluation, OutputDiff
 
 __all__ = [
     "BackendUnavailable", "Comparison", "Cost", "ENV_DISABLED_PASSES", "Evaluation",
-    "EvaluationError", "OutputDiff", "UnsupportedOnBackend", "XlaBackendError", "compare", "cost", "verify",
+    "EvaluationError", "OutputDiff", "UnsupportedOnBackend", "XlaBackendError", "compare", "cost", "cost_async", "verify",
     "evaluate", "make_inputs", "warm_up",
 ]

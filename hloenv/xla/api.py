@@ -8,9 +8,10 @@ import functools
 import importlib.util
 import os
 import platform
+import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -308,6 +309,7 @@ def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", se
 
 _COST_MEMO: OrderedDict[str, Cost] = OrderedDict()
 _COST_MEMO_SIZE = 4096
+_COST_LOCK = threading.Lock()
 
 
 def cost(module: ModuleLike, backend: str = "cpu", *, timeout: float | None = 120.0) -> Cost:
@@ -317,23 +319,53 @@ def cost(module: ModuleLike, backend: str = "cpu", *, timeout: float | None = 12
     malformed module cannot take the caller down) and is memoised by the exact text XLA reads
     (printing is needed for a miss anyway and costs a third of the structural fingerprint).
     """
+    return cost_async(module, backend, timeout=timeout)()
+
+
+def cost_async(module: ModuleLike, backend: str = "cpu", *,
+               timeout: float | None = 120.0) -> Callable[[], Cost]:
+    """Start `cost` and return a function that waits for its result (or raises its error).
+
+    The module is printed now, in the caller's thread (so it may change afterwards); XLA's
+    analysis runs in the worker process while the caller goes on, e.g. with the env's next dry
+    round: two cores instead of one waiting on the other.
+    """
     mod, text = _load(module)
     text = text if text is not None else mod.to_text()
     key = hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
-    hit = _COST_MEMO.get(key)
+    with _COST_LOCK:
+        hit = _COST_MEMO.get(key)
+        if hit is not None:
+            _COST_MEMO.move_to_end(key)
     if hit is not None:
-        _COST_MEMO.move_to_end(key)
-        return hit
-    reply, _ = get_pool("cpu").call({"op": "cost", "text": text}, timeout)
-    if not reply.get("ok"):
-        _raise_failure(reply, backend)
-    c = reply["cost"]
-    result = Cost(flops=c.get("flops", 0.0), transcendentals=c.get("transcendentals", 0.0),
-                  bytes_accessed=c.get("bytes accessed", 0.0))
-    _COST_MEMO[key] = result
-    if len(_COST_MEMO) > _COST_MEMO_SIZE:
-        _COST_MEMO.popitem(last=False)
-    return result
+        return lambda: hit
+    outcome: list[Any] = []
+
+    def ask() -> None:
+        try:
+            outcome.append(get_pool("cpu").call({"op": "cost", "text": text}, timeout)[0])
+        except BaseException as err:  # handed to the waiting caller
+            outcome.append(err)
+
+    thread = threading.Thread(target=ask, name="hloenv-cost", daemon=True)
+    thread.start()
+
+    def wait() -> Cost:
+        thread.join()
+        reply = outcome[0]
+        if isinstance(reply, BaseException):
+            raise reply
+        if not reply.get("ok"):
+            _raise_failure(reply, backend)
+        c = reply["cost"]
+        result = Cost(flops=c.get("flops", 0.0), transcendentals=c.get("transcendentals", 0.0),
+                      bytes_accessed=c.get("bytes accessed", 0.0))
+        with _COST_LOCK:
+            _COST_MEMO[key] = result
+            if len(_COST_MEMO) > _COST_MEMO_SIZE:
+                _COST_MEMO.popitem(last=False)
+        return result
+    return wait
 
 
 def warm_up(backend: str = "cpu", low_noise: bool = False,

@@ -79,6 +79,31 @@ def test_cost_reward_is_seeded_deterministic():
     assert a[0] == b[0] and a[1]["stop_reason"] == "no more alternatives"
 
 
+def test_prefetched_cost_gives_the_same_rewards():
+    """The env starts XLA's analysis of a step's module before its next dry round (`_prefetch`);
+    collecting it later must give what an analysis on the spot gives."""
+    inline = make()
+    inline._prefetch = lambda module: None
+    assert run_episode(make(), seed=5)[0] == run_episode(inline, seed=5)[0]
+
+
+def test_a_step_dismantles_the_graph_it_leaves_only_if_nobody_else_saw_it():
+    def step_through(env):
+        before = env._graph
+        _, _, terminated, truncated, _ = env.step(np.minimum(env.action_mask().sum(axis=1) - 1, 1))
+        assert not (terminated or truncated), "the test needs three steps"
+        return before
+
+    env = make(max_steps=10)
+    env.reset(seed=0)
+    first = step_through(env)  # the first round's graph: kept for resets
+    private = step_through(env)  # built by the env, never handed out: dismantled
+    seen = env.graph
+    step_through(env)
+    assert first.computations and seen.computations and not private.computations
+    assert seen.fingerprint() and first.fingerprint()
+
+
 def test_random_episode_keeps_outputs():
     env = make()
     run_episode(env, seed=1)

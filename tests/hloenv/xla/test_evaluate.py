@@ -5,7 +5,7 @@ import pytest
 
 import hloenv
 from hloenv.xla import (BackendUnavailable, EvaluationError, UnsupportedOnBackend,
-                        XlaBackendError, compare, cost, evaluate, make_inputs)
+                        XlaBackendError, compare, cost, cost_async, evaluate, make_inputs)
 
 from .conftest import GPU_ONLY, MIXED, MLP, MLP_WRONG, MULTI_OUTPUT_FUSION
 
@@ -70,6 +70,21 @@ def test_cost_is_deterministic_and_counts_the_dot():
     c2 = cost(hloenv.parse_hlo(MLP).to_text())
     assert c1 == c2
     assert c1.flops >= 2 * 4 * 8 * 3 and c1.bytes_accessed > 0
+
+
+def test_cost_async_gives_costs_result_and_hands_over_worker_errors(monkeypatch):
+    from hloenv.xla import api
+    assert cost_async(MLP)() == cost(MLP)
+
+    class FailingPool:
+        def call(self, request, timeout):
+            raise EvaluationError("timeout", "no result within 1 s")
+
+    monkeypatch.setattr(api, "get_pool", lambda *a, **k: FailingPool())
+    monkeypatch.setattr(api, "_COST_MEMO", type(api._COST_MEMO)())
+    wait = cost_async(MLP)  # returns at once: the error waits for whoever collects the result
+    with pytest.raises(EvaluationError, match="no result"):
+        wait()
 
 
 def test_gpu_without_plugin_is_backend_unavailable():
