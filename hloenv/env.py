@@ -28,7 +28,7 @@ from hloenv.altgraph.parser import load_hlo, parse_hlo
 from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 from hloenv.passes.pipeline import parse_pipeline
-from hloenv.rewards import Reward, make_reward
+from hloenv.rewards import CostReward, Reward, RuntimeReward, make_reward
 from hloenv.spaces import ArraySpace
 
 ModuleSource = str | Path | Module
@@ -91,11 +91,14 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             "option_xla": ArraySpace((None,), np.float32, 0, 1),
         })
         self.action_space = spaces.MultiDiscrete(np.full(n, max_options, dtype=np.int64))
-        self.module: Module = self._canonical.clone()
         self._nodes: list[Instruction] | None = None
-        #: the dry round's graph while only the env has seen it (see `_discard_graph`)
-        self._private_graph: Module | None = None
-        self.graph = self.module
+        #: graphs and modules the env built and has not handed out (see `_discard`); at most the
+        #: current graph and module, and what a step is about to discard
+        self._owned: list[Module] = []
+        #: our own rewards keep no module they are given, so the env may dismantle old ones
+        self._reward_keeps_modules = not isinstance(self.reward_fn, (CostReward, RuntimeReward))
+        self.module = self._canonical
+        self.graph = self._module
         self.history: list[dict[str, Any]] = []
         self._stage = 0
         self._steps = 0
@@ -112,6 +115,28 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         return cls(hlo_text_of(fn, *example_args), **env_kwargs)
 
     @property
+    def module(self) -> Module:
+        """The current program (no alternatives nodes): the episode's decisions so far applied.
+
+        Read-only, like `graph`: the env builds a new one at each step.
+        """
+        self._disown(self._module)
+        return self._module
+
+    @module.setter
+    def module(self, module: Module) -> None:
+        self._module = module
+
+    def _own(self, module: Module) -> Module:
+        """Note that the env has just built `module` and nobody else has seen it; returns it."""
+        self._owned.append(module)
+        return module
+
+    def _disown(self, module: Module) -> None:
+        """`module` has been seen outside (or is gone): the env must not dismantle it."""
+        self._owned = [m for m in self._owned if m is not module]
+
+    @property
     def graph(self) -> Module:
         """The current alternative graph (the module itself once the episode is over).
 
@@ -119,7 +144,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         `selected_copy`), so the first round's graph is shared by every later `reset` instead of
         copied. To edit one, `clone()` it first.
         """
-        self._private_graph = None  # seen outside: the env no longer dismantles it when done with it
+        self._disown(self._graph)
         return self._graph
 
     @graph.setter
@@ -144,13 +169,14 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         # shared, not cloned: nothing changes the episode's starting module or a graph in place (a
         # step copies what it selects; `_finish` clones before its clean-up), and the cost reward
         # recognises the same object at every reset instead of printing it again
+        last = (self._module, self._graph)
         self.module = self._canonical
         self.history = []
         self._stage = 0
         self._steps = 0
         self._done = False
         self._episode_info = {}
-        start = self.module
+        start = self._module
         if self._first_round is not None:  # the first dry round depends only on the canonical module
             self._stage, self._graph = self._first_round
             self._nodes = None
@@ -159,6 +185,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             if not self._next_round():
                 self._first_round = (self._stage, self._graph)
         self._episode_info = {**self.reward_fn.reset(self.original, start), **self._episode_info}
+        self._discard(*last)
         return self._get_obs(), self._get_info()
 
     def step(self, action: Sequence[int] | np.ndarray):
@@ -172,22 +199,27 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                 return self._get_obs(), 0.0, True, False, self._get_info()
             raise RuntimeError("step() after the episode ended: call reset()")
         choices = self._choices(action)
-        before = self.module
+        before = self._module
         nodes = self._alternatives()
         self.history.append({"pass": self._decision_passes[self._stage].name,
                              "choices": {alternative_id(n): c for n, c in zip(nodes, choices) if c}})
         old = self._graph
-        self.module = self.graph = selected_copy(old, choices, nodes=nodes)
-        self._discard_graph(old)
+        self.module = self.graph = self._own(selected_copy(old, choices, nodes=nodes))
+        self._discard(old)
         self._steps += 1
         if not any(choices):
             self._stage += 1  # the agent took nothing from this pass: move on
-        self._prefetch(self.module)  # the reward's work on it runs beside the next dry round
+        self._prefetch(self._module)  # the reward's work on it runs beside the next dry round
         terminated = self._next_round()
         truncated = not terminated and self._steps >= self.max_steps
         if truncated:
             self._finish("step limit")
-        reward, extra = self.reward_fn(before, self.module, terminated or truncated)
+        reward, extra = self.reward_fn(before, self._module, terminated or truncated)
+        if self._reward_keeps_modules:
+            self._disown(self._module)  # the reward may hold it
+        else:
+            self._discard(before)
+        self._owned = [m for m in self._owned if m is self._module or m is self._graph]
         self._episode_info.update(extra)
         if "error" not in extra:
             self._episode_info.pop("error", None)
@@ -202,7 +234,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
     def _next_round(self) -> bool:
         """Run dry decision passes until one offers alternatives; True when none is left."""
         while self._stage < len(self._decision_passes):
-            graph = self.module.clone()
+            graph = self._module.clone()
             self._decision_passes[self._stage](graph, dry=True)
             # duplicates go first, so the options cut to `max_options` are distinct ones; then
             # one prune clears what the merge and the cut left behind
@@ -211,21 +243,28 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             prune(graph, merge=False)
             nodes = alternatives_nodes(graph)
             if nodes:
-                self.graph = self._private_graph = graph
+                self.graph = self._own(graph)
                 return False
+            dismantle(graph)  # nothing to decide in it: a plain copy of the module
             self._stage += 1
         self._finish("no more alternatives")
         return True
 
-    def _discard_graph(self, graph: Module) -> None:
-        """Dismantle `graph`, which a step has left behind, if nothing else can hold it: a dry
-        round's graph that was never handed out (`graph`, `fork`) and is not the first round's,
-        kept for resets. Its cycles would otherwise wait for a full collection, which scans
-        everything alive (0.5-1 s on resnet50, every few steps)."""
-        if graph is self._private_graph and (self._first_round is None or graph is not self._first_round[1]):
-            with gc_paused():
-                dismantle(graph)
-        self._private_graph = None
+    def _discard(self, *done: Module) -> None:
+        """Dismantle the graphs and modules in `done`, which the env no longer needs, when nothing
+        else can hold them: built by the env (a step's module, a dry round's graph), never handed
+        out (`module`, `graph`, `fork`, a reward that keeps what it is given) and not kept (the
+        current ones, the canonical module and the first round's graph, which resets reuse). Their
+        reference cycles would otherwise wait for a full collection, which scans everything alive
+        (0.5-1 s on resnet50, every few steps)."""
+        kept = [self._canonical, self._graph, self._module]
+        if self._first_round is not None:
+            kept.append(self._first_round[1])
+        for module in done:
+            if any(m is module for m in self._owned) and not any(k is module for k in kept):
+                with gc_paused():
+                    dismantle(module)
+                self._disown(module)
 
     def _prefetch(self, module: Module) -> None:
         prefetch = getattr(self.reward_fn, "prefetch", None)
@@ -236,9 +275,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         if not self._done:
             # a copy: the canonical module is kept for the next reset, and a step's module may
             # be out for the reward (`_prefetch`), which recognises modules by identity
-            self.module = self.module.clone()
-            self.pipeline.cleanup_pipeline()(self.module)
-            self.graph = self.module
+            old = self._module
+            self.module = self.graph = self._own(old.clone())
+            self.pipeline.cleanup_pipeline()(self._module)
+            self._discard(old)  # not given to the reward, which gets the cleaned copy
             self._done = True
             self._episode_info["stop_reason"] = reason
 
@@ -295,7 +335,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             "alternatives_truncated": max(0, len(nodes) - self.max_alternatives),
             "pass": self._decision_passes[self._stage].name if not self._done else None,
             "steps": self._steps,
-            "instructions": self.module.instruction_count,
+            "instructions": self._module.instruction_count,
         })
         return info
 
@@ -304,9 +344,9 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """An independent copy of this env in its current state (for search)."""
         other = object.__new__(type(self))
         other.__dict__.update(self.__dict__)
-        other.module = self.module.clone()
-        other.graph = other.module if self._graph is self.module else self._graph  # read-only: shared
-        self._private_graph = other._private_graph = None  # shared now
+        other.module = self._module.clone()
+        other.graph = other.module if self._graph is self._module else self._graph  # read-only: shared
+        self._owned, other._owned = [], []  # what they hold is shared now
         other.history = [dict(h) for h in self.history]
         other._episode_info = dict(self._episode_info)
         other._np_random = None
@@ -316,13 +356,13 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """Write what `hloenv.replay` needs to rebuild this episode's module (JSON)."""
         data = {"format": "hloenv-episode/1", "hlo": self.original_text, "pipeline": self.pipeline.to_dict(),
                 "max_options": self.max_options, "history": self.history, "finished": self._done,
-                "fingerprint": self.module.fingerprint()}
+                "fingerprint": self._module.fingerprint()}
         Path(path).write_text(json.dumps(data, indent=1))
 
     # -- HloEnv-style direct API -----------------------------------------------------------------
     def run(self, pipeline: str, dry: bool = False):
         """Run passes on the current module (`"algsimp,cse"`), in dry mode or for real."""
-        target = self.module.clone()
+        target = self._module.clone()
         result = parse_pipeline(pipeline)(target, dry=dry)
         if dry:
             self.graph = target
@@ -342,13 +382,13 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """Compile and time the current module with XLA (`hloenv.evaluate`, env pipeline)."""
         from hloenv.xla import evaluate
         kwargs.setdefault("pipeline", "env")
-        return evaluate(self.module, self.backend, **kwargs)
+        return evaluate(self._module, self.backend, **kwargs)
 
     def has_equal_output(self, other: Module | str | None = None, **kwargs: Any) -> bool:
         """Does the current module compute what `other` (default: the original) computes?"""
         from hloenv.xla import compare
         kwargs.setdefault("pipeline_b", "env")
-        return compare(other if other is not None else self.original_text, self.module, self.backend,
+        return compare(other if other is not None else self.original_text, self._module, self.backend,
                        **kwargs).equal
 
 

@@ -8,7 +8,7 @@ import functools
 import importlib.util
 import os
 import platform
-import threading
+import threading  # _COST_LOCK: the memo is shared by every thread
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -326,9 +326,10 @@ def cost_async(module: ModuleLike, backend: str = "cpu", *,
                timeout: float | None = 120.0) -> Callable[[], Cost]:
     """Start `cost` and return a function that waits for its result (or raises its error).
 
-    The module is printed now, in the caller's thread (so it may change afterwards); XLA's
-    analysis runs in the worker process while the caller goes on, e.g. with the env's next dry
-    round: two cores instead of one waiting on the other.
+    The module is printed and sent now (so it may change afterwards); XLA's analysis runs in the
+    worker process while the caller goes on, e.g. with the env's next dry round: two cores
+    instead of one waiting on the other. Until the result is collected the worker is busy; a
+    request that needs it reads the result first and keeps it for the returned function.
     """
     mod, text = _load(module)
     text = text if text is not None else mod.to_text()
@@ -339,22 +340,10 @@ def cost_async(module: ModuleLike, backend: str = "cpu", *,
             _COST_MEMO.move_to_end(key)
     if hit is not None:
         return lambda: hit
-    outcome: list[Any] = []
-
-    def ask() -> None:
-        try:
-            outcome.append(get_pool("cpu").call({"op": "cost", "text": text}, timeout)[0])
-        except BaseException as err:  # handed to the waiting caller
-            outcome.append(err)
-
-    thread = threading.Thread(target=ask, name="hloenv-cost", daemon=True)
-    thread.start()
+    receive = get_pool("cpu").submit({"op": "cost", "text": text}, timeout)
 
     def wait() -> Cost:
-        thread.join()
-        reply = outcome[0]
-        if isinstance(reply, BaseException):
-            raise reply
+        reply = receive()
         if not reply.get("ok"):
             _raise_failure(reply, backend)
         c = reply["cost"]

@@ -12,7 +12,8 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from hloenv.xla import protocol
 from hloenv.xla.errors import BackendUnavailable, EvaluationError
@@ -138,6 +139,11 @@ class Worker:
     def call(self, request: dict[str, Any], timeout: float | None) -> dict[str, Any]:
         """Send ``request``; return the reply dict. Crashes and timeouts raise EvaluationError
         and leave a fresh process starting in this worker's place."""
+        return self.submit(request, timeout)()
+
+    def submit(self, request: dict[str, Any], timeout: float | None) -> Callable[[], dict[str, Any]]:
+        """Send ``request`` now; returns a function that waits for the reply (``call`` in two
+        halves: the process works while the caller goes on). Call it exactly once."""
         self.ensure_ready()
         if self._stderr.seek(0, os.SEEK_END) > _STDERR_ROTATE:
             self._stderr.truncate(0)
@@ -145,21 +151,32 @@ class Worker:
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             protocol.send(self.proc.stdin, request)
+        except BaseException as err:
+            self._fail(err, offset, timeout)
+        return lambda: self._receive(deadline, offset, timeout)
+
+    def _receive(self, deadline: float | None, offset: int, timeout: float | None) -> dict[str, Any]:
+        try:
             return self._read(deadline)
-        except TimeoutError:
+        except BaseException as err:
+            self._fail(err, offset, timeout)
+
+    def _fail(self, err: BaseException, offset: int, timeout: float | None) -> NoReturn:
+        """Restart the process after ``err`` and raise what the caller should see."""
+        self_inflicted = isinstance(err, TimeoutError)  # (a TimeoutError is an OSError too)
+        if self_inflicted:
             self.restart()
             raise EvaluationError("timeout", f"no result within {timeout:g} s; worker killed "
                                   "and restarted") from None
-        except (protocol.ChannelClosed, BrokenPipeError, OSError):
+        if isinstance(err, (protocol.ChannelClosed, BrokenPipeError, OSError)):
             code = self.proc.wait()
             tail = self.stderr_tail(offset)
             self.restart()
             raise _death_error(code, tail) from None
-        except BaseException:
-            # Interrupted mid-request (e.g. KeyboardInterrupt): the reply would arrive for the
-            # wrong request later, so this process cannot be reused.
-            self.restart()
-            raise
+        # Interrupted mid-request (e.g. KeyboardInterrupt): the reply would arrive for the
+        # wrong request later, so this process cannot be reused.
+        self.restart()
+        raise err
 
 
 def _death_error(code: int, tail: str) -> EvaluationError:
@@ -180,6 +197,34 @@ def _death_error(code: int, tail: str) -> EvaluationError:
     return EvaluationError("oom" if oom else "crash", f"worker exited with code {code}", tail)
 
 
+class _Pending:
+    """A request sent to a pool's worker whose reply nobody has read yet (`WorkerPool.submit`)."""
+
+    def __init__(self, pool: "WorkerPool", worker: Worker, receive: Callable[[], dict[str, Any]]) -> None:
+        self._pool, self._worker, self._receive = pool, worker, receive
+        self._lock = threading.Lock()
+        self._outcome: tuple[bool, Any] | None = None
+
+    def collect(self) -> None:
+        """Read the reply (or the failure) and give the worker back to the pool; idempotent."""
+        with self._lock:
+            if self._outcome is not None:
+                return
+            try:
+                self._outcome = (True, self._receive())
+            except BaseException as err:
+                self._outcome = (False, err)
+            finally:
+                self._pool._release(self._worker, parked=self)
+
+    def __call__(self) -> dict[str, Any]:
+        self.collect()
+        ok, value = self._outcome  # type: ignore[misc]
+        if not ok:
+            raise value
+        return value
+
+
 class WorkerPool:
     """A fixed number of interchangeable workers; thread-safe ``call`` on any free one."""
 
@@ -188,20 +233,29 @@ class WorkerPool:
         self.size = max(1, size)
         self._workers: list[Worker] = []
         self._free: list[Worker] = []
+        #: submitted requests whose replies nobody has read: their workers are busy until then
+        self._parked: list[_Pending] = []
         self._cond = threading.Condition()
 
     def _acquire(self) -> Worker:
-        with self._cond:
-            while not self._free:
+        while True:
+            with self._cond:
+                if self._free:
+                    return self._free.pop()
                 if len(self._workers) < self.size:
                     w = Worker(self.config, len(self._workers))
                     self._workers.append(w)
                     return w
-                self._cond.wait()
-            return self._free.pop()
+                parked = self._parked[0] if self._parked else None
+                if parked is None:
+                    self._cond.wait()
+                    continue
+            parked.collect()  # a reply left unread: read it for its owner, then reuse the worker
 
-    def _release(self, worker: Worker) -> None:
+    def _release(self, worker: Worker, parked: _Pending | None = None) -> None:
         with self._cond:
+            if parked is not None:
+                self._parked = [p for p in self._parked if p is not parked]
             self._free.append(worker)
             self._cond.notify()
 
@@ -231,6 +285,22 @@ class WorkerPool:
             return w.call(request, timeout), info
         finally:
             self._release(w)
+
+    def submit(self, request: dict[str, Any], timeout: float | None) -> Callable[[], dict[str, Any]]:
+        """Send ``request`` to a free worker now and return a function that waits for its reply
+        (raising as ``call`` would). The worker stays busy until the reply is read: by that
+        function, or by a later request that needs the worker (the reply is kept for its owner)."""
+        w = self._acquire()
+        try:
+            w.ensure_ready()
+            receive = w.submit(request, timeout)
+        except BaseException:
+            self._release(w)
+            raise
+        pending = _Pending(self, w, receive)
+        with self._cond:
+            self._parked.append(pending)
+        return pending
 
     def close(self) -> None:
         """Kill every worker."""

@@ -104,6 +104,23 @@ def test_a_step_dismantles_the_graph_it_leaves_only_if_nobody_else_saw_it():
     assert seen.fingerprint() and first.fingerprint()
 
 
+def test_modules_handed_out_or_given_to_a_custom_reward_stay_whole():
+    given = []
+
+    def reward(before, after, terminated):
+        given.append((after, after.fingerprint()))
+        return 0.0
+
+    env = make(reward=reward, max_steps=10)
+    env.reset(seed=0)
+    seen = []
+    for _ in range(2):
+        run_episode(env, seed=1)
+        seen.append((env.module, env.module.fingerprint()))
+    assert len(given) > 2
+    assert all(m.fingerprint() == fp for m, fp in given + seen)
+
+
 def test_random_episode_keeps_outputs():
     env = make()
     run_episode(env, seed=1)

@@ -77,8 +77,10 @@ def test_cost_async_gives_costs_result_and_hands_over_worker_errors(monkeypatch)
     assert cost_async(MLP)() == cost(MLP)
 
     class FailingPool:
-        def call(self, request, timeout):
-            raise EvaluationError("timeout", "no result within 1 s")
+        def submit(self, request, timeout):
+            def receive():
+                raise EvaluationError("timeout", "no result within 1 s")
+            return receive
 
     monkeypatch.setattr(api, "get_pool", lambda *a, **k: FailingPool())
     monkeypatch.setattr(api, "_COST_MEMO", type(api._COST_MEMO)())

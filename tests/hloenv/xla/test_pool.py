@@ -1,0 +1,45 @@
+"""Worker pool: a request sent now and collected later (`submit`), alone or among other calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from hloenv.xla import EvaluationError
+from hloenv.xla.pool import WorkerConfig, WorkerPool, default_memory_limit
+
+from .conftest import ABORTS, MLP
+from .test_crash import _raw_request
+
+SMALLER = MLP.replace("f32[4,8]", "f32[2,8]").replace("f32[4,3]", "f32[2,3]")
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = WorkerPool(WorkerConfig("cpu", default_memory_limit()), size=1)
+    yield pool
+    pool.close()
+
+
+def _flops(reply: dict) -> float:
+    assert reply["ok"], reply
+    return reply["cost"]["flops"]
+
+
+def test_submitted_request_gives_what_call_gives(pool):
+    receive = pool.submit({"op": "cost", "text": MLP}, 60.0)
+    assert _flops(receive()) == _flops(pool.call({"op": "cost", "text": MLP}, 60.0)[0])
+
+
+def test_a_call_that_needs_the_busy_worker_keeps_the_unread_reply_for_its_owner(pool):
+    receive = pool.submit({"op": "cost", "text": MLP}, 60.0)
+    smaller = _flops(pool.call({"op": "cost", "text": SMALLER}, 60.0)[0])  # one worker: it reads MLP's reply first
+    assert _flops(receive()) > smaller > 0
+    assert _flops(receive()) > smaller  # collecting twice gives the same reply
+
+
+def test_a_submitted_request_that_kills_the_worker_raises_when_collected(pool):
+    receive = pool.submit(_raw_request(ABORTS), 60.0)
+    with pytest.raises(EvaluationError) as info:
+        receive()
+    assert info.value.status == "abort"
+    assert _flops(pool.call({"op": "cost", "text": MLP}, 60.0)[0]) > 0
