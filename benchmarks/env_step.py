@@ -9,7 +9,9 @@ XLA's compile time. "new env" is `HloEnv(module)` itself (a copy of the module a
 canonicalising passes); "first reset" is new env + the first `reset` (the first dry round), the
 honest cost of starting on a module. Each module runs `--repeat` times from scratch (this machine is
 shared and noisy); every column is the median. Prints steps per second too, and the time of a later `reset`
-(an env keeps its first dry round, so every later reset reuses it instead of redoing it).
+(an env keeps its first dry round, so every later reset reuses it instead of redoing it). "loop
+s/step" is a training loop's view: `--episodes` more episodes of at most `--steps` random steps,
+resets and all (and whatever garbage collection they cause), divided by the steps taken.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ def xla_compile_seconds(text: str) -> float:
     return time.perf_counter() - t0
 
 
-def _one_run(env_cls, module, text: str, steps: int) -> tuple[float, ...]:
-    """XLA compile, new env, first reset, mean step, later reset (seconds) and the alternatives."""
+def _one_run(env_cls, module, text: str, steps: int, episodes: int) -> tuple[float, ...]:
+    """XLA compile, new env, first reset, mean step, later reset, loop time per step (seconds) and
+    the alternatives."""
     from hloenv.altgraph.gcpause import collect_now
     compile_s = xla_compile_seconds(text)
     collect_now()  # the previous run's garbage is not this run's cost
@@ -62,13 +65,24 @@ def _one_run(env_cls, module, text: str, steps: int) -> tuple[float, ...]:
     t0 = time.perf_counter()
     env.reset(seed=1)
     again_s = time.perf_counter() - t0
-    return compile_s, new_s, reset_s, float(np.mean(times)), again_s, alts
+    taken = 0
+    t0 = time.perf_counter()
+    for episode in range(episodes):
+        env.reset(seed=2 + episode)
+        while True:
+            _, _, term, trunc, _ = env.step(env.action_space.sample())
+            taken += 1
+            if term or trunc:
+                break
+    loop_s = (time.perf_counter() - t0) / max(taken, 1)
+    return compile_s, new_s, reset_s, float(np.mean(times)), again_s, loop_s, alts
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*", type=Path)
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--episodes", type=int, default=3, help="episodes of the training-loop column")
     ap.add_argument("--repeat", type=int, default=3,
                     help="whole runs per module (XLA compile included); medians are printed")
     args = ap.parse_args(argv)
@@ -81,15 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     warm_up()
     print(f"{'module':42s} {'instrs':>6s} {'XLA compile s':>13s} {'new env s':>9s} {'reset s':>7s} "
           f"{'first reset/XLA':>15s} {'step s':>6s} {'step/XLA':>8s} {'steps/s':>7s} {'alts':>5s} "
-          f"{'later reset s':>13s} {'/XLA':>6s}")
+          f"{'later reset s':>13s} {'/XLA':>6s} {'loop s/step':>11s} {'/XLA':>6s}")
     for path in files:
         module = load_hlo(path)
         text = module.to_text()
-        runs = [_one_run(HloEnv, module, text, args.steps) for _ in range(args.repeat)]
-        compile_s, new_s, reset_s, step_s, again_s, alts = (float(np.median(col)) for col in zip(*runs))
+        runs = [_one_run(HloEnv, module, text, args.steps, args.episodes) for _ in range(args.repeat)]
+        compile_s, new_s, reset_s, step_s, again_s, loop_s, alts = (float(np.median(col)) for col in zip(*runs))
         print(f"{path.name[:42]:42s} {module.instruction_count:6d} {compile_s:13.2f} {new_s:9.2f} {reset_s:7.2f} "
               f"{(new_s + reset_s) / compile_s:15.1%} {step_s:6.2f} {step_s / compile_s:8.1%} {1 / step_s:7.2f} "
-              f"{alts:5.0f} {again_s:13.2f} {again_s / compile_s:6.1%}", flush=True)
+              f"{alts:5.0f} {again_s:13.2f} {again_s / compile_s:6.1%} {loop_s:11.2f} {loop_s / compile_s:6.1%}",
+              flush=True)
     return 0
 
 

@@ -275,10 +275,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         if not self._done:
             # a copy: the canonical module is kept for the next reset, and a step's module may
             # be out for the reward (`_prefetch`), which recognises modules by identity
-            old = self._module
+            old, old_graph = self._module, self._graph
             self.module = self.graph = self._own(old.clone())
             self.pipeline.cleanup_pipeline()(self._module)
-            self._discard(old)  # not given to the reward, which gets the cleaned copy
+            self._discard(old, old_graph)  # not given to the reward, which gets the cleaned copy
             self._done = True
             self._episode_info["stop_reason"] = reason
 
