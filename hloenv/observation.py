@@ -64,60 +64,52 @@ _CONST_ID = OPCODE_IDS["constant"]
 def build_observation(module: Module, xla_choices: dict[int, int] | None = None) -> dict[str, np.ndarray]:
     """The observation arrays of `module` (an alternative graph or a plain module).
 
-    The Python loop only collects small integers per node and edge; features are then gathered
-    and stacked by numpy.
+    Python only collects small integers per node and edge, in list comprehensions over the
+    instructions; features are then gathered and stacked by numpy.
 
     Args:
         xla_choices: id(alternatives node) -> option XLA's heuristic picks, if known.
     """
-    fused = set()
-    node_id: dict[int, int] = {}
-    shape_index: dict[Shape, int] = {}
+    comps_list = module.computations
+    insts = [inst for comp in comps_list for inst in comp.instructions]
+    n = len(insts)
+    node_id = {id(inst): k for k, inst in enumerate(insts)}
+    get_op = OPCODE_IDS.get
+    unknown_op = len(OPCODES)
+    opcodes = [get_op(inst.opcode, unknown_op) for inst in insts]
+    shape_index: dict[int, int] = {}  # by identity: shapes are interned, and equal twins only cost a row
     shapes: list[Shape] = []
-    opcodes: list[int] = []
-    node_shape: list[int] = []
-    comps: list[int] = []
-    n_users: list[int] = []
-    roots: list[int] = []
-    src: list[int] = []
-    dst: list[int] = []
-    pos: list[int] = []
+    node_shape = []
+    for inst in insts:
+        k = shape_index.get(id(inst.shape))
+        if k is None:
+            k = shape_index[id(inst.shape)] = len(shapes)
+            shapes.append(inst.shape)
+        node_shape.append(k)
+    n_users = [len(inst.users) for inst in insts]
+    operand_counts = [len(inst.operands) for inst in insts]
+    src = [node_id[id(op)] for inst in insts for op in inst.operands]
+    sizes = [len(comp.instructions) for comp in comps_list]
+    starts = np.cumsum([0] + sizes[:-1]).tolist()
+    roots = [start + comp.instructions.index(comp.root) for start, comp in zip(starts, comps_list)
+             if comp.root is not None]
+    alts = [inst for inst in insts if inst.opcode == ALTERNATIVES]
+    callers = [(k, inst) for k, inst in enumerate(insts) if inst.called]
+    fused = {id(cc) for _, inst in callers if inst.opcode == "fusion" for cc in inst.called_computations}
     call_src: list[int] = []
     call_dst: list[int] = []
-    alts = []
-    unknown_op = len(OPCODES)
-    get_op = OPCODE_IDS.get
-    n = 0
-    for c, comp in enumerate(module.computations):
-        roots.append(n + comp.instructions.index(comp.root) if comp.root is not None else -1)
-        for inst in comp.instructions:
-            node_id[id(inst)] = n
-            opcodes.append(get_op(inst.opcode, unknown_op))
-            k = shape_index.get(inst.shape)
-            if k is None:
-                k = shape_index[inst.shape] = len(shapes)
-                shapes.append(inst.shape)
-            node_shape.append(k)
-            n_users.append(len(inst.users))
-            ops = inst.operands
-            if ops:
-                src.extend([node_id[id(o)] for o in ops])
-                dst.extend([n] * len(ops))
-                pos.extend(range(len(ops)))
-                if inst.opcode == ALTERNATIVES:
-                    alts.append(inst)
-            if inst.called:
-                if inst.opcode == "fusion":
-                    fused.update(id(cc) for cc in inst.called_computations)
-                for callee in inst.called_computations:
-                    call_src.append(id(callee.root))
-                    call_dst.append(n)
-            n += 1
-        comps.extend([c] * len(comp.instructions))
+    for k, inst in callers:
+        for callee in inst.called_computations:
+            call_src.append(id(callee.root))
+            call_dst.append(k)
+    counts = np.asarray(operand_counts, dtype=np.int64)
+    dst_arr = np.repeat(np.arange(n, dtype=np.int64), counts)
+    first_edge = np.cumsum(counts) - counts
+    pos_arr = np.arange(len(src), dtype=np.int64) - np.repeat(first_edge, counts)
+    comp_ids = np.repeat(np.arange(len(comps_list), dtype=np.int64), sizes)
     sfeat = np.asarray([shape_features(s) for s in shapes], dtype=np.float32).reshape(len(shapes), 11)
     op = np.asarray(opcodes, dtype=np.int64)
     shp = np.asarray(node_shape, dtype=np.int64)
-    comp_ids = np.asarray(comps, dtype=np.int64)
     x = np.zeros((n, len(NODE_FEATURES)), dtype=np.float32)
     x[:, 0] = op
     x[:, 1:12] = sfeat[shp] if n else 0
@@ -128,18 +120,18 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     x[root_ids, 14] = 1.0
     x[:, 15] = op == _PARAM_ID
     x[:, 16] = op == _CONST_ID
-    operand_counts = np.bincount(np.asarray(dst, dtype=np.int64), minlength=n)[:n] if dst else np.zeros(n)
-    x[:, 17] = operand_counts
+    x[:, 17] = counts
     x[:, 18] = n_users
     x[:, 19] = comp_ids
     call_s = [node_id[r] for r in call_src if r in node_id]
     call_d = [d for r, d in zip(call_src, call_dst) if r in node_id]
     all_src = np.asarray(src + call_s, dtype=np.int64)
-    all_dst = np.asarray(dst + call_d, dtype=np.int64)
+    all_dst = np.concatenate([dst_arr, np.asarray(call_d, dtype=np.int64)])
     e = len(all_src)
     edge_attr = np.zeros((e, len(EDGE_FEATURES)), dtype=np.float32)
     if e:
-        edge_attr[:, 0] = np.asarray(pos + [-1] * len(call_s), dtype=np.float32)
+        edge_attr[:len(src), 0] = pos_arr
+        edge_attr[len(src):, 0] = -1
         src_shape = sfeat[shp[all_src]]
         edge_attr[:, 1] = src_shape[:, 9]
         edge_attr[:, 2] = src_shape[:, 0]
