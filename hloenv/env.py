@@ -18,8 +18,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from hloenv.altgraph.alternatives import (alternative_id, alternatives_nodes, dismantle, merge_identical_options,
-                                          prune)
+from hloenv.altgraph.alternatives import (RULES_ATTR, alternative_id, alternatives_nodes, dismantle,
+                                          merge_identical_options, option_rules, prune)
 from hloenv.altgraph.selected import selected_copy
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
@@ -288,7 +288,9 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             if len(node.operands) > self.max_options:
                 for op in node.operands[self.max_options:]:
                     op.users = [u for u in op.users if u is not node]
+                rules = option_rules(node)[:self.max_options]
                 node.operands = node.operands[:self.max_options]
+                node.set_attr(RULES_ATTR, '"' + ";".join(rules) + '"')
 
     def _choices(self, action: Sequence[int] | np.ndarray) -> list[int]:
         nodes = self._alternatives()

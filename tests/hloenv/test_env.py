@@ -239,6 +239,7 @@ def test_max_options_cuts_options_and_prunes_what_they_leave_behind():
     _, info = env.reset(seed=0)
     nodes = alternatives_nodes(env.graph)
     assert nodes and all(len(n.operands) <= 2 for n in nodes)
+    assert all(len(n.attrs["hloenv_rules"].strip('"').split(";")) == len(n.operands) for n in nodes)  # rules cut too
     assert info["action_mask"].shape[1] == 2
     stats = prune(env.graph)  # the cut options are already gone from the graph
     assert (stats.instructions, stats.computations) == (0, 0)
