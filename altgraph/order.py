@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
@@ -22,27 +22,34 @@ def topological_sort(comp: Computation) -> None:
     for start in insts:
         if id(start) in state:
             continue
-        stack: list[tuple[Instruction, int]] = [(start, 0)]
         state[id(start)] = 1
+        # (instruction, iterator over its predecessors): each edge is looked at once, however
+        # many operands an instruction has (a tuple of thousands of outputs)
+        stack = [(start, _predecessors(start))]
         while stack:
-            inst, j = stack.pop()
-            preds = (*inst.operands, *inst.control_predecessors)
-            if j < len(preds):
-                stack.append((inst, j + 1))
-                pred = preds[j]
+            inst, preds = stack[-1]
+            for pred in preds:
                 s = state.get(id(pred))
-                if s == 1:
-                    raise ValueError(f"cycle through {pred.name!r} and {inst.name!r} in {comp.name!r}")
                 if s is None:
                     if pred.parent is not comp:
                         raise ValueError(f"{inst.name!r} uses {pred.name!r} from another computation")
                     state[id(pred)] = 1
-                    stack.append((pred, 0))
+                    stack.append((pred, _predecessors(pred)))
+                    break
+                if s == 1:
+                    raise ValueError(f"cycle through {pred.name!r} and {inst.name!r} in {comp.name!r}")
             else:
+                stack.pop()
                 state[id(inst)] = 2
                 order.append(inst)
     comp.instructions = order
     comp._by_name = None
+
+
+def _predecessors(inst: Instruction) -> Iterator[Instruction]:
+    if inst.control_predecessors:
+        return iter((*inst.operands, *inst.control_predecessors))
+    return iter(inst.operands)
 
 
 def is_topologically_sorted(insts: list[Instruction]) -> bool:
