@@ -106,6 +106,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._episode_info: dict[str, Any] = {}
         #: (stage, graph) of the first dry round with alternatives, reused by every `reset`.
         self._first_round: tuple[int, Module] | None = None
+        #: its observation (graphs are read-only, so it holds for every reset; handed out as copies)
+        self._first_obs: dict[str, np.ndarray] | None = None
 
     # -- construction helpers --------------------------------------------------------------------
     @classmethod
@@ -314,6 +316,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     # -- observation and info --------------------------------------------------------------------
     def _get_obs(self) -> dict[str, np.ndarray]:
+        if self._first_round is not None and self._graph is self._first_round[1]:
+            if self._first_obs is None:
+                self._first_obs = build_observation(self._graph)
+            return {k: v.copy() for k, v in self._first_obs.items()}  # the caller may write to its arrays
         return build_observation(self._graph)
 
     def action_mask(self) -> np.ndarray:

@@ -199,6 +199,17 @@ def test_steps_leave_graphs_intact_so_resets_and_forks_share_them():
     assert env.graph is first
 
 
+def test_later_resets_give_the_first_rounds_observation_and_writes_to_it_do_not_stick():
+    env = make()
+    first, _ = env.reset(seed=0)
+    expected = {k: v.copy() for k, v in first.items()}
+    first["x"][:] = -1  # the agent's own copy
+    run_episode(env, seed=1)
+    again, _ = env.reset(seed=2)
+    assert set(again) == set(expected)
+    assert all(np.array_equal(again[k], expected[k]) for k in expected)
+
+
 def test_direct_api():
     env = make()
     env.reset(seed=0)
