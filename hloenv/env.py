@@ -74,6 +74,9 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self.backend = backend
         self.render_mode = render_mode
         self._decision_passes = pipeline.decision_passes()
+        start = getattr(self.reward_fn, "start", None)
+        if start is not None:  # e.g. XLA's worker: it imports jax while the passes below run
+            start()
         self._canonical = self.original.clone()
         pipeline.canonicalize_pipeline()(self._canonical)
         n = max_alternatives or max(1, self._canonical.instruction_count)

@@ -28,9 +28,11 @@ def estimated_seconds(flops: float, transcendentals: float, bytes_accessed: floa
 class Reward(Protocol):
     """What HloEnv calls; `deterministic` says whether the same decisions always earn the same reward.
 
-    A reward may also define `prefetch(module)`: the env calls it with a step's module (and at
-    reset with the starting module) before its next dry round, which leaves that module as it is,
-    so slow work such as XLA's analysis can start early and run beside the round.
+    A reward may also define `start()`, which the env calls when it is made (before its
+    canonicalising passes), to start slow resources in the background, and `prefetch(module)`: the
+    env calls it with a step's module (and at reset with the starting module) before its next dry
+    round, which leaves that module as it is, so slow work such as XLA's analysis can start early
+    and run beside the round.
     """
 
     deterministic: bool
@@ -57,11 +59,20 @@ class CostReward:
     #: (module object, waiter) of an analysis `prefetch` started and nobody has collected yet
     _pending: tuple[Any, Callable[[], Any]] | None = field(default=None, init=False, repr=False)
 
+    def start(self) -> None:
+        """Start XLA's worker process now: it imports jax (seconds) while the env canonicalises."""
+        from hloenv.xla.pool import get_pool
+        get_pool("cpu").start()
+
     def prefetch(self, module: Module) -> None:
         """Start estimating `module` in XLA's worker; `estimate(module)` collects it. The env
         calls this before its next dry round, so XLA's analysis and our pass run side by side.
-        `module` must not change until it is estimated."""
+        `module` must not change until it is estimated. A worker still starting is not waited
+        for (the estimate asks later, when it may be ready)."""
         if self._last is not None and self._last[0] is module:
+            return
+        from hloenv.xla.pool import get_pool
+        if not get_pool("cpu").ready():
             return
         from hloenv.xla import cost_async
         self._pending = (module, cost_async(module, self.backend))

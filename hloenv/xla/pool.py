@@ -116,6 +116,18 @@ class Worker:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError
 
+    def poll_ready(self) -> bool:
+        """Has the process finished starting? Never waits (reads the handshake if it is there)."""
+        if self.info is not None and self.alive:
+            return True
+        if not self.alive:
+            return False
+        ready, _, _ = select.select([self.proc.stdout.fileno()], [], [], 0)
+        if not ready:
+            return False
+        self.ensure_ready()
+        return True
+
     def ensure_ready(self) -> dict[str, Any]:
         """Wait for the start-up handshake; returns device facts."""
         if self.info is not None and self.alive:
@@ -258,6 +270,25 @@ class WorkerPool:
                 self._parked = [p for p in self._parked if p is not parked]
             self._free.append(worker)
             self._cond.notify()
+
+    def start(self) -> None:
+        """Spawn the missing workers now without waiting for them: they import jax in the
+        background while the caller goes on (`warm` waits)."""
+        with self._cond:
+            while len(self._workers) < self.size:
+                w = Worker(self.config, len(self._workers))
+                self._workers.append(w)
+                self._free.append(w)
+                self._cond.notify()
+
+    def ready(self) -> bool:
+        """Would a request start at once: is a free worker there and done starting? Never waits."""
+        with self._cond:
+            free = list(self._free)
+        try:
+            return any(w.poll_ready() for w in free)
+        except (EvaluationError, BackendUnavailable):
+            return False  # a worker that failed to start: the next request says why
 
     def warm(self) -> dict[str, Any]:
         """Start every worker and wait until each is ready; returns one worker's device facts."""

@@ -19,6 +19,16 @@ def test_import_hloenv_does_not_import_heavy_dependencies():
     assert out.strip() == "[]"
 
 
+def test_making_an_env_does_not_import_jax_or_ml_dtypes():
+    # ml_dtypes alone takes ~0.9 s to import; it loads when a bf16/f8 constant or input needs it
+    code = ("import sys, hloenv; from tests.conftest import DATA; "
+            "env = hloenv.HloEnv(DATA / 'transformer_block.hlo', reward=lambda b, a, t: 0.0); env.reset(seed=0); "
+            "from hloenv.xla import inputs; "
+            "print(sorted(m for m in ('jax', 'jaxlib', 'ml_dtypes') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_xla_names_are_exported_lazily():
     import hloenv
     from hloenv.xla import compare

@@ -46,3 +46,12 @@ def test_adding_a_parameter_keeps_the_others():
     one = inputs_from_specs([("array", "f32", (3,))], 7)
     two = inputs_from_specs([("array", "f32", (3,)), ("array", "s32", (2,))], 7)
     assert np.array_equal(one[0], two[0])
+
+
+def test_every_ml_dtypes_type_resolves_on_first_use_and_unknown_types_are_value_errors():
+    import ml_dtypes
+    from hloenv.xla.inputs import ML_DTYPES, numpy_dtype
+    for hlo_type, name in ML_DTYPES.items():
+        assert numpy_dtype(hlo_type) == np.dtype(getattr(ml_dtypes, name))
+    with pytest.raises(ValueError, match="no numpy dtype"):
+        numpy_dtype("f7")

@@ -43,3 +43,20 @@ def test_a_submitted_request_that_kills_the_worker_raises_when_collected(pool):
         receive()
     assert info.value.status == "abort"
     assert _flops(pool.call({"op": "cost", "text": MLP}, 60.0)[0]) > 0
+
+
+def test_a_started_pool_is_not_ready_at_once_and_a_cost_prefetch_does_not_wait_for_it(monkeypatch):
+    from hloenv.rewards import CostReward
+    from hloenv.xla import pool as pool_module
+    fresh = WorkerPool(WorkerConfig("cpu", default_memory_limit()), size=1)
+    try:
+        fresh.start()  # spawns, does not wait: the worker imports jax for seconds
+        assert not fresh.ready()
+        monkeypatch.setattr(pool_module, "get_pool", lambda *a, **k: fresh)
+        reward = CostReward()
+        reward.prefetch(object())  # not ready: nothing is sent, nothing waits
+        assert reward._pending is None
+        fresh.warm()
+        assert fresh.ready()
+    finally:
+        fresh.close()

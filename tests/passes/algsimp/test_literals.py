@@ -57,3 +57,11 @@ def test_prints_special_values_and_nesting():
     assert format_literal(np.array([[1, 2], [3, 4]], np.int32), "s32") == "{ {1, 2}, {3, 4} }"
     assert format_literal(np.array(True), "pred") == "true"
     assert format_literal(np.array(np.iinfo(np.int64).min), "s64") == str(np.iinfo(np.int64).min)
+
+
+def test_numpy_types_resolve_bf16_through_ml_dtypes():
+    from hloenv.passes.algsimp.literals import NUMPY_TYPES
+    assert "bf16" in NUMPY_TYPES and "c64" not in NUMPY_TYPES and NUMPY_TYPES.get("c64") is None
+    assert NUMPY_TYPES["bf16"] == np.dtype(ml_dtypes.bfloat16) and NUMPY_TYPES["f32"] == np.dtype(np.float32)
+    assert set(NUMPY_TYPES) == {"pred", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64",
+                                "f16", "bf16", "f32", "f64"}
