@@ -283,12 +283,16 @@ class WorkerPool:
 
     def ready(self) -> bool:
         """Would a request start at once: is a free worker there and done starting? Never waits."""
-        with self._cond:
-            free = list(self._free)
+        with self._cond:  # taken while polled: no request may read a handshake at the same time
+            free, self._free = self._free, []
         try:
             return any(w.poll_ready() for w in free)
         except (EvaluationError, BackendUnavailable):
             return False  # a worker that failed to start: the next request says why
+        finally:
+            with self._cond:
+                self._free.extend(free)
+                self._cond.notify_all()
 
     def warm(self) -> dict[str, Any]:
         """Start every worker and wait until each is ready; returns one worker's device facts."""
