@@ -62,7 +62,7 @@ class CostReward:
     def start(self) -> None:
         """Start XLA's worker process now: it imports jax (seconds) while the env canonicalises."""
         from hloenv.xla.pool import get_pool
-        get_pool("cpu").start()
+        get_pool("cpu").start(1)  # one is all a step's analysis needs
 
     def prefetch(self, module: Module) -> None:
         """Start estimating `module` in XLA's worker; `estimate(module)` collects it. The env

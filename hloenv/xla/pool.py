@@ -271,11 +271,12 @@ class WorkerPool:
             self._free.append(worker)
             self._cond.notify()
 
-    def start(self) -> None:
-        """Spawn the missing workers now without waiting for them: they import jax in the
-        background while the caller goes on (`warm` waits)."""
+    def start(self, count: int | None = None) -> None:
+        """Spawn workers now, up to `count` (default: the pool's size), without waiting for them:
+        they import jax in the background while the caller goes on (`warm` waits)."""
+        target = self.size if count is None else min(count, self.size)
         with self._cond:
-            while len(self._workers) < self.size:
+            while len(self._workers) < target:
                 w = Worker(self.config, len(self._workers))
                 self._workers.append(w)
                 self._free.append(w)
