@@ -175,8 +175,7 @@ class Worker:
 
     def _fail(self, err: BaseException, offset: int, timeout: float | None) -> NoReturn:
         """Restart the process after ``err`` and raise what the caller should see."""
-        self_inflicted = isinstance(err, TimeoutError)  # (a TimeoutError is an OSError too)
-        if self_inflicted:
+        if isinstance(err, TimeoutError):  # (checked first: a TimeoutError is an OSError too)
             self.restart()
             raise EvaluationError("timeout", f"no result within {timeout:g} s; worker killed "
                                   "and restarted") from None
