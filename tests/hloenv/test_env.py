@@ -104,6 +104,28 @@ def test_a_step_dismantles_the_graph_it_leaves_only_if_nobody_else_saw_it():
     assert seen.fingerprint() and first.fingerprint()
 
 
+@pytest.mark.parametrize("max_steps", [2, 50])  # truncated, and run to the end
+def test_episodes_leave_no_graph_for_the_garbage_collector(max_steps):
+    import gc
+    from hloenv.altgraph import Computation, Instruction, Module
+    from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
+    gc.unfreeze()  # gc_paused freezes what graph work builds: let the collector see everything
+    gc.collect()  # what earlier tests left
+    env = make(max_steps=max_steps, pipeline=DEFAULT_ENV_PIPELINE)
+    for seed in range(2):
+        run_episode(env, seed)
+    env.reset(seed=5)
+    gc.unfreeze()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, (Module, Computation, Instruction))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert left == []
+
+
 def test_modules_handed_out_or_given_to_a_custom_reward_stay_whole():
     given = []
 
