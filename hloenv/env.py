@@ -35,6 +35,10 @@ ModuleSource = str | Path | Module
 
 
 def _load(source: ModuleSource) -> tuple[Module, str]:
+    if isinstance(source, str) and not source.strip():
+        raise ValueError("HloEnv got an empty string: pass a path to an HLO file, HLO text or a Module")
+    if not isinstance(source, (str, Path, Module)):
+        raise TypeError(f"HloEnv takes a path, HLO text or a Module, not {type(source).__name__}")
     if isinstance(source, Module):
         return source.clone(), source.to_text()
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and "{" not in source):

@@ -232,6 +232,15 @@ def test_later_resets_give_the_first_rounds_observation_and_writes_to_it_do_not_
     assert all(np.array_equal(again[k], expected[k]) for k in expected)
 
 
+def test_bad_sources_are_typed_errors_that_say_what_was_expected():
+    with pytest.raises(ValueError, match="empty string"):
+        HloEnv("  ")
+    with pytest.raises(TypeError, match="path, HLO text or a Module, not int"):
+        HloEnv(42)
+    with pytest.raises(FileNotFoundError):
+        HloEnv("no/such/model.hlo")
+
+
 def test_direct_api():
     env = make()
     env.reset(seed=0)
