@@ -17,24 +17,11 @@ from typing import Any, Union
 
 import numpy as np
 
+from hloenv.altgraph.numpy_types import ML_DTYPES, NUMPY_DTYPES  # noqa: F401  (re-exported)
+from hloenv.altgraph.numpy_types import numpy_dtype as hlo_numpy_dtype
+
 #: Integers are drawn from ``[0, INT_HIGH)``: small, non-negative, safe as indices and shifts.
 INT_HIGH = 5
-
-#: HLO element type -> numpy dtype, for the types numpy has itself...
-NUMPY_DTYPES: dict[str, Any] = {
-    "pred": np.bool_,
-    "s8": np.int8, "s16": np.int16, "s32": np.int32, "s64": np.int64,
-    "u8": np.uint8, "u16": np.uint16, "u32": np.uint32, "u64": np.uint64,
-    "f16": np.float16, "f32": np.float32, "f64": np.float64,
-    "c64": np.complex64, "c128": np.complex128,
-}
-#: ...and HLO element type -> ml_dtypes attribute, for the rest (ml_dtypes is imported at the first
-#: use of one: importing it takes 0.9 s, which every process that imports `hloenv.xla` paid)
-ML_DTYPES: dict[str, str] = {
-    "bf16": "bfloat16", "s4": "int4", "u4": "uint4", "f8e4m3fn": "float8_e4m3fn",
-    "f8e5m2": "float8_e5m2", "f8e4m3fnuz": "float8_e4m3fnuz", "f8e5m2fnuz": "float8_e5m2fnuz",
-    "f8e4m3b11fnuz": "float8_e4m3b11fnuz",
-}
 
 # A parameter spec is plain data so it pickles cheaply into a worker:
 #   ("array", dtype, dims) | ("tuple", (spec, ...)) | ("token",)
@@ -58,13 +45,10 @@ def parameter_specs(module: Any) -> list[Spec]:
 
 def numpy_dtype(dtype: str) -> np.dtype:
     """The numpy dtype of an HLO element type; ValueError if there is none."""
-    numpy_type = NUMPY_DTYPES.get(dtype)
-    if numpy_type is None:
-        if dtype not in ML_DTYPES:
-            raise ValueError(f"no numpy dtype for HLO element type {dtype!r}")
-        import ml_dtypes
-        numpy_type = NUMPY_DTYPES[dtype] = getattr(ml_dtypes, ML_DTYPES[dtype])
-    return np.dtype(numpy_type)
+    np_dtype = hlo_numpy_dtype(dtype)
+    if np_dtype is None:
+        raise ValueError(f"no numpy dtype for HLO element type {dtype!r}")
+    return np_dtype
 
 
 def random_array(dtype: str, dims: Sequence[int], rng: np.random.Generator) -> np.ndarray:

@@ -15,25 +15,21 @@ from functools import lru_cache
 import numpy as np
 
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.numpy_types import numpy_dtype
 from hloenv.altgraph.shape import Shape
 
 
 class _NumpyTypes(Mapping[str, np.dtype]):
-    """HLO element type -> numpy dtype. bf16's dtype comes from ml_dtypes, imported at its first
-    use: importing ml_dtypes takes 0.9 s here, and most programs never fold a bf16 constant."""
+    """HLO element type -> numpy dtype, for the types literals are read and folded in (through
+    `numpy_dtype`: bf16's comes from ml_dtypes, imported at its first use)."""
 
-    def __init__(self, types: dict[str, np.dtype], lazy: tuple[str, ...]):
-        self._types = types
-        self._keys = (*types, *lazy)
+    def __init__(self, hlo_types: tuple[str, ...]):
+        self._keys = hlo_types
 
     def __getitem__(self, hlo_type: str) -> np.dtype:
-        dtype = self._types.get(hlo_type)
-        if dtype is None:
-            if hlo_type != "bf16":
-                raise KeyError(hlo_type)
-            import ml_dtypes
-            dtype = self._types["bf16"] = np.dtype(ml_dtypes.bfloat16)
-        return dtype
+        if hlo_type not in self._keys:
+            raise KeyError(hlo_type)
+        return numpy_dtype(hlo_type)  # type: ignore[return-value]  (every key has one)
 
     def __contains__(self, hlo_type: object) -> bool:
         return hlo_type in self._keys
@@ -45,13 +41,8 @@ class _NumpyTypes(Mapping[str, np.dtype]):
         return len(self._keys)
 
 
-#: HLO element type -> numpy dtype, for the types literals are read and folded in.
-NUMPY_TYPES: Mapping[str, np.dtype] = _NumpyTypes({
-    "pred": np.dtype(np.bool_),
-    "s8": np.dtype(np.int8), "s16": np.dtype(np.int16), "s32": np.dtype(np.int32), "s64": np.dtype(np.int64),
-    "u8": np.dtype(np.uint8), "u16": np.dtype(np.uint16), "u32": np.dtype(np.uint32), "u64": np.dtype(np.uint64),
-    "f16": np.dtype(np.float16), "f32": np.dtype(np.float32), "f64": np.dtype(np.float64),
-}, lazy=("bf16",))
+NUMPY_TYPES: Mapping[str, np.dtype] = _NumpyTypes(("pred", "s8", "s16", "s32", "s64", "u8", "u16", "u32",
+                                                   "u64", "f16", "bf16", "f32", "f64"))
 FLOATS = frozenset({"f16", "bf16", "f32", "f64"})
 SIGNED = frozenset({"s8", "s16", "s32", "s64"})
 UNSIGNED = frozenset({"u8", "u16", "u32", "u64"})
