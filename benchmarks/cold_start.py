@@ -41,14 +41,11 @@ XLA = """
 import json, sys, time
 t0 = time.perf_counter()
 import jax
-from jax._src.lib import xla_client as xc
-from jaxlib import _hlo, _jax
-text = open(sys.argv[1]).read()
-client = jax.devices("cpu")[0].client
+jax.devices("cpu")
 t1 = time.perf_counter()
-proto = _hlo.hlo_module_from_text(text).as_serialized_hlo_module_proto()
-client.compile_and_load(_jax.mlir.hlo_to_stablehlo(proto), _jax.DeviceList((client.local_devices()[0],)),
-                        xc.CompileOptions())
+sys.path.insert(0, sys.argv[2])
+from env_step import xla_compile_seconds  # the bare-jaxlib compile env_step.py times
+xla_compile_seconds(open(sys.argv[1]).read())
 t2 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "compile": t2 - t1, "total": t2 - t0}))
 """
@@ -58,8 +55,8 @@ def _run(code: str, path: Path) -> dict[str, float]:
     env = dict(os.environ)
     env.setdefault("JAX_PLATFORMS", "cpu")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
-                         env=env)
+    out = subprocess.run([sys.executable, "-c", code, str(path), str(Path(__file__).resolve().parent)],
+                         capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

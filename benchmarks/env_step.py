@@ -42,14 +42,15 @@ def xla_compile_seconds(text: str) -> float:
     return time.perf_counter() - t0
 
 
-def _one_run(env_cls, module, text: str, steps: int, episodes: int) -> tuple[float, ...]:
+def _one_run(module, text: str, steps: int, episodes: int) -> tuple[float, ...]:
     """XLA compile, new env, first reset, mean step, later reset, loop time per step (seconds) and
     the alternatives."""
+    from hloenv import HloEnv
     from hloenv.altgraph.gcpause import collect_now
     compile_s = xla_compile_seconds(text)
     collect_now()  # the previous run's garbage is not this run's cost
     t0 = time.perf_counter()
-    env = env_cls(module, reward="cost", max_steps=steps)
+    env = HloEnv(module, reward="cost", max_steps=steps)
     new_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     _, info = env.reset(seed=0)
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         print(f"no files: pass some, or put the corpus at {CORPUS}")
         return 2
-    from hloenv import HloEnv, load_hlo
+    from hloenv import load_hlo
     from hloenv.xla import warm_up
     warm_up()
     print(f"{'module':42s} {'instrs':>6s} {'XLA compile s':>13s} {'new env s':>9s} {'reset s':>7s} "
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in files:
         module = load_hlo(path)
         text = module.to_text()
-        runs = [_one_run(HloEnv, module, text, args.steps, args.episodes) for _ in range(args.repeat)]
+        runs = [_one_run(module, text, args.steps, args.episodes) for _ in range(args.repeat)]
         compile_s, new_s, reset_s, step_s, again_s, loop_s, alts = (float(np.median(col)) for col in zip(*runs))
         print(f"{path.name[:42]:42s} {module.instruction_count:6d} {compile_s:13.2f} {new_s:9.2f} {reset_s:7.2f} "
               f"{(new_s + reset_s) / compile_s:15.1%} {step_s:6.2f} {step_s / compile_s:8.1%} {1 / step_s:7.2f} "

@@ -187,8 +187,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._episode_info = {}
         start = self._module
         if self._first_round is not None:  # the first dry round depends only on the canonical module
-            self._stage, self._graph = self._first_round
-            self._nodes = None
+            self._stage, self.graph = self._first_round
         else:
             self._prefetch(start)
             if not self._next_round():

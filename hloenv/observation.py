@@ -116,8 +116,7 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     x[:, 12] = op == _ALT_ID
     fused_comp = np.asarray([id(cc) in fused for cc in module.computations], dtype=np.float32)
     x[:, 13] = fused_comp[comp_ids] if n else 0
-    root_ids = np.asarray([r for r in roots if r >= 0], dtype=np.int64)
-    x[root_ids, 14] = 1.0
+    x[np.asarray(roots, dtype=np.int64), 14] = 1.0
     x[:, 15] = op == _PARAM_ID
     x[:, 16] = op == _CONST_ID
     x[:, 17] = counts
