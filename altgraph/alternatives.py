@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.lazy import is_unbuilt, materialize
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
 
@@ -124,6 +125,9 @@ def select(module: Module, choices: Sequence[int] | Mapping[str, int], prune_aft
     """
     nodes = alternatives_nodes(module) if nodes is None else nodes
     picks = check_choices(nodes, choices)
+    chosen_lazy = [op for node, pick in zip(nodes, picks) if (op := node.operands[pick]).lazy is not None]
+    for option in chosen_lazy:  # built before any rerouting (they copy their members as they are)
+        materialize(option)
     # Resolve innermost first so a chosen option that is itself an alternatives node is resolved too.
     for node, pick in zip(nodes, picks):
         chosen = node.operands[pick]
@@ -134,6 +138,8 @@ def select(module: Module, choices: Sequence[int] | Mapping[str, int], prune_aft
     for comp in {id(n.parent): n.parent for n in nodes}.values():
         comp.instructions = [i for i in comp.instructions if id(i) not in gone]
         comp._by_name = None
+    for option in chosen_lazy:  # plain fusions now: a module has no lazy options
+        option.lazy = None
     if prune_after:
         prune(module)
     return len(nodes)
@@ -206,6 +212,7 @@ def remove_dead_instructions(comp: Computation) -> int:
     for inst in dead:  # no detach (quadratic in the users of a widely used operand): the live
         inst.operands = []  # instructions' user lists are filtered once below; dead ones are emptied,
         inst.users = []  # which also breaks their cycles for reference counting
+        inst.lazy = None
     comp.instructions = [i for i in comp.instructions if id(i) in live]
     for inst in comp.instructions:
         if inst.users:
@@ -295,15 +302,20 @@ def _dismantle(comp: Computation) -> None:
         inst.operands = []
         inst.users = []
         inst.parent = None
+        inst.lazy = None
     comp.instructions = []
     comp._by_name = None
 
 
 def _shallow_key(inst: Instruction) -> tuple:
     """What two structurally identical instructions must share (a necessary condition, cheap:
-    no hashing of operand subgraphs or of called computations beyond their opcodes)."""
-    return (inst.opcode, inst.shape, inst.payload, tuple((o.opcode, o.shape) for o in inst.operands),
-            tuple(tuple(sorted(i.opcode for i in c.instructions)) for c in inst.called_computations))
+    no hashing of operand subgraphs or of called computations beyond their opcodes; a lazy option's
+    body is described without building it)."""
+    if is_unbuilt(inst):
+        bodies: tuple = (inst.lazy.body_opcodes(),)
+    else:
+        bodies = tuple(tuple(sorted(i.opcode for i in c.instructions)) for c in inst.called_computations)
+    return (inst.opcode, inst.shape, inst.payload, tuple((o.opcode, o.shape) for o in inst.operands), bodies)
 
 
 def _surely_distinct(options: list[Instruction]) -> bool:

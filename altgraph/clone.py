@@ -7,10 +7,13 @@ from collections.abc import Callable, Sequence
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
 
 
 def clone_module(module: Module) -> Module:
+    """A deep copy; lazy options are built first (in `module`) and stay marked as such."""
+    materialize_all(module)
     with gc_paused():  # every object made here stays alive
         return copy_module(module, module.computations)
 
@@ -22,7 +25,8 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
 
     Args:
         keep: ids of the instructions to copy (default: all); every operand, control predecessor
-            and root of a kept instruction must be kept too, after `resolve`.
+            and root of a kept instruction must be kept too, after `resolve`. A full copy keeps
+            the records of (built) lazy options; a partial one makes plain instructions of them.
         resolve: what each operand and root is read as (`selected_copy`: an alternatives node as
             its chosen option); default: itself.
     """
@@ -45,6 +49,10 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
         new_comp.instructions = new_insts
         root = comp.root if comp.root is None or resolve is None else resolve(comp.root)
         new_comp.root = inst_map[id(root)] if root is not None else None
+    if keep is None:
+        for inst in module.instructions():
+            if inst.lazy is not None:
+                inst_map[id(inst)].lazy = inst.lazy.mapped(inst_map)
     out = Module(module.name, [comp_map[id(c)] for c in computations],
                  comp_map[id(module.entry)] if module.entry else None, dict(module.attrs))
     out.has_elided_constants = module.has_elided_constants

@@ -26,6 +26,7 @@ from hashlib import blake2b
 
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import NON_SEMANTIC_ATTRS, Instruction
+from hloenv.altgraph.lazy import materialize, materialize_all
 from hloenv.altgraph.module import Module
 
 _SPACES_OUTSIDE_STRINGS = re.compile(r'("(?:[^"\\]|\\.)*")|\s+')
@@ -38,8 +39,9 @@ def _normalize(value: str) -> str:
 
 
 def computation_fingerprints(module: Module) -> dict[str, bytes]:
-    """Computation name -> 16-byte digest, computed callees first."""
+    """Computation name -> 16-byte digest, computed callees first (lazy options built first)."""
     from hloenv.altgraph.printer import callees_first
+    materialize_all(module)
     comp_hash: dict[int, bytes] = {}
     out: dict[str, bytes] = {}
     for comp in callees_first(module):
@@ -82,6 +84,7 @@ class LazyDigests:
                 stack.append((i, True))
                 stack.extend((op, False) for op in (*i.operands, *i.control_predecessors) if id(op) not in memo)
             else:
+                materialize(i)  # a lazy option's digest covers the body it stands for
                 for callee in i.called_computations:
                     self.computation(callee)
                 memo[id(i)] = _instruction_digest(i, memo, self.comp)

@@ -9,6 +9,7 @@ from hloenv.altgraph.shape import Shape
 
 if TYPE_CHECKING:
     from hloenv.altgraph.computation import Computation
+    from hloenv.altgraph.lazy import LazyOption
 
 #: Attributes whose value names computations; a list-valued one is written `{a, b}`.
 CALLED_COMPUTATION_ATTRS = frozenset({
@@ -44,10 +45,12 @@ class Instruction:
             (its full literal); None for every other opcode.
         parent: the computation that holds this instruction.
         line: the 1-based source line, 0 for instructions built in code.
+        lazy: for a lazy rewrite option, the record that builds its called computation on demand
+            (`hloenv.altgraph.lazy`); None for every other instruction.
     """
 
     __slots__ = ("name", "opcode", "shape", "operands", "users", "attrs", "called",
-                 "control_predecessors", "payload", "parent", "line", "__weakref__")
+                 "control_predecessors", "payload", "parent", "line", "lazy", "__weakref__")
 
     def __init__(self, name: str, opcode: str, shape: Shape, operands: list[Instruction] | None = None,
                  attrs: dict[str, str | None] | None = None, payload: str | None = None,
@@ -64,6 +67,7 @@ class Instruction:
         self.payload = payload
         self.parent: Computation | None = None
         self.line = line
+        self.lazy: LazyOption | None = None
 
     # -- convenience -----------------------------------------------------------------------------
     @property

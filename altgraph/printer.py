@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import CONTROL_PREDECESSORS, LIST_VALUED_CALL_ATTRS, Instruction
+from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
 
 
 def print_module(module: Module) -> str:
-    """Module -> HLO text accepted by `jaxlib._hlo.hlo_module_from_text`."""
+    """Module -> HLO text accepted by `jaxlib._hlo.hlo_module_from_text` (lazy options are built)."""
+    materialize_all(module)
     out = ["HloModule ", module.name, _attrs_text(module.attrs), "\n"]
     for comp in callees_first(module):
         out.append("\n")

@@ -18,6 +18,7 @@ from hloenv.altgraph.alternatives import alternatives_nodes, check_choices, has_
 from hloenv.altgraph.clone import copy_module
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.lazy import materialize
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
 
@@ -65,6 +66,8 @@ def _live(module: Module, resolve) -> tuple[set[int], set[int]]:
             if id(inst) in live:
                 continue
             live.add(id(inst))
+            if inst.lazy is not None:  # a chosen lazy option: build its body (kept in `module`)
+                materialize(inst)
             stack.extend(resolve(op) for op in inst.operands)
             stack.extend(inst.control_predecessors)
             for callee in inst.called_computations:

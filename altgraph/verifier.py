@@ -19,6 +19,7 @@ from hloenv.altgraph import attributes as A
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.errors import HloVerifyError
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.shape import (COMPLEX_TYPES, ELEMENT_BITS, FLOAT_TYPES, SIGNED_TYPES, UNSIGNED_TYPES,
                                    Shape, _parse_at, tuple_of)
@@ -41,7 +42,9 @@ Rule = Callable[[Instruction], "Shape | None"]
 
 # -- entry point ------------------------------------------------------------------------------------
 def verify_module(module: Module) -> None:
-    """Check every computation of `module`; raises HloVerifyError at the first problem."""
+    """Check every computation of `module` (lazy options built first); raises HloVerifyError at the
+    first problem."""
+    materialize_all(module)
     if not module.computations or module.entry is None:
         raise HloVerifyError(f"module {module.name!r} has no entry computation")
     for comp in module.computations:

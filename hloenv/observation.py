@@ -7,7 +7,7 @@ Schema (N nodes, E edges, A alternatives nodes, O options in total):
 | `x` | [N, F] float32 | node features, columns named by `NODE_FEATURES` |
 | `node_opcode` | [N] int64 | opcode id in `hloenv.altgraph.opcodes.OPCODES` (for embeddings) |
 | `node_computation` | [N] int64 | computation id (module order) |
-| `edge_index` | [2, E] int64 | source, target node ids; operand -> user, and call edges |
+| `edge_index` | [2, E] int64 | source, target node ids; operand -> user, call edges, member edges |
 | `edge_attr` | [E, D] float32 | edge features, columns named by `EDGE_FEATURES` |
 | `alternative_index` | [A] int64 | node id of each alternatives node, in action order |
 | `option_count` | [A] int64 | options of each alternatives node (option 0 = keep the original) |
@@ -17,6 +17,13 @@ Schema (N nodes, E edges, A alternatives nodes, O options in total):
 
 Node ids are positions in computation order, then instruction order. Shape features are computed
 once per distinct shape (shapes are interned), so the per-node work is a few dictionary lookups.
+
+Edges: operand edges (operand -> user, `operand_position` its index), call edges (root of a called
+computation -> the caller, `is_call_edge`) and member edges (each instruction a lazy rewrite option
+stands for -> the option, `is_member_edge`; `hloenv.altgraph.lazy`). A lazy fusion option is
+described by its members, which are nodes of the graph, not by a copy of them in a fused body:
+its body, even once built (an agent picked it, or the graph was printed), is not part of the
+observation, so the observation of a graph never depends on what was done with it.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ NODE_FEATURES: tuple[str, ...] = (
     "is_tuple", "is_alternatives", "in_fusion", "is_root", "is_parameter", "is_constant",
     "num_operands", "num_users", "computation",
 )
-EDGE_FEATURES: tuple[str, ...] = ("operand_position", "log2_bytes", "dtype", "is_call_edge")
+EDGE_FEATURES: tuple[str, ...] = ("operand_position", "log2_bytes", "dtype", "is_call_edge", "is_member_edge")
 DTYPE_IDS = {d: i for i, d in enumerate(DTYPES)}
 _shape_features: dict[Shape, tuple[float, ...]] = {}
 OBSERVATION_KEYS = ("x", "node_opcode", "node_computation", "edge_index", "edge_attr", "alternative_index",
@@ -72,6 +79,11 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     """
     comps_list = module.computations
     insts = [inst for comp in comps_list for inst in comp.instructions]
+    lazy = [inst for inst in insts if inst.lazy is not None]
+    bodies = {id(c) for inst in lazy if inst.lazy.built for c in inst.called_computations}
+    if bodies:  # built bodies of lazy options: described by member edges, as before they were built
+        comps_list = [c for c in comps_list if id(c) not in bodies]
+        insts = [inst for comp in comps_list for inst in comp.instructions]
     n = len(insts)
     node_id = {id(inst): k for k, inst in enumerate(insts)}
     get_op = OPCODE_IDS.get
@@ -114,7 +126,7 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     x[:, 0] = op
     x[:, 1:12] = sfeat[shp] if n else 0
     x[:, 12] = op == _ALT_ID
-    fused_comp = np.asarray([id(cc) in fused for cc in module.computations], dtype=np.float32)
+    fused_comp = np.asarray([id(cc) in fused for cc in comps_list], dtype=np.float32)
     x[:, 13] = fused_comp[comp_ids] if n else 0
     x[np.asarray(roots, dtype=np.int64), 14] = 1.0
     x[:, 15] = op == _PARAM_ID
@@ -124,8 +136,10 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     x[:, 19] = comp_ids
     call_s = [node_id[r] for r in call_src if r in node_id]
     call_d = [d for r, d in zip(call_src, call_dst) if r in node_id]
-    all_src = np.asarray(src + call_s, dtype=np.int64)
-    all_dst = np.concatenate([dst_arr, np.asarray(call_d, dtype=np.int64)])
+    member_s = [node_id[id(m)] for inst in lazy for m in inst.lazy.members if id(m) in node_id]
+    member_d = [node_id[id(inst)] for inst in lazy for m in inst.lazy.members if id(m) in node_id]
+    all_src = np.asarray(src + call_s + member_s, dtype=np.int64)
+    all_dst = np.concatenate([dst_arr, np.asarray(call_d + member_d, dtype=np.int64)])
     e = len(all_src)
     edge_attr = np.zeros((e, len(EDGE_FEATURES)), dtype=np.float32)
     if e:
@@ -134,7 +148,8 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
         src_shape = sfeat[shp[all_src]]
         edge_attr[:, 1] = src_shape[:, 9]
         edge_attr[:, 2] = src_shape[:, 0]
-        edge_attr[len(src):, 3] = 1.0
+        edge_attr[len(src):len(src) + len(call_s), 3] = 1.0
+        edge_attr[len(src) + len(call_s):, 4] = 1.0
     alt_index = [node_id[id(a)] for a in alts]
     option_count = [len(a.operands) for a in alts]
     option_index = [node_id[id(o)] for a in alts for o in a.operands]

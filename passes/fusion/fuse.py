@@ -23,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from hloenv.altgraph.alternatives import has_side_effect
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.lazy import materialize
+from hloenv.altgraph.names import NameUniquer
 from hloenv.altgraph.order import depends_on as _depends_on
 from hloenv.altgraph.shape import Shape, tuple_of
 from hloenv.passes.fusion import fusibility as fz
@@ -267,7 +269,53 @@ def build_fusion(rewriter: Rewriter, comp: Computation, members: Sequence[Instru
     first-use order). One output: the fusion has its shape; several: a tuple root (multi-output).
     Member fusions are inlined. The fused computation gets fresh, module-unique names.
     """
-    fresh = rewriter.names.fresh
+    fused, externals, shape = fused_body(rewriter.names.fresh, members, [m.operands for m in members], outputs)
+    rewriter.add_computation(fused)
+    return rewriter.create(comp, "fusion", shape, externals, {"kind": "kLoop", "calls": None},
+                           called={"calls": [fused]}, name=name)
+
+
+def lazy_fusion(rewriter: Rewriter, comp: Computation, members: Sequence[Instruction],
+                outputs: Sequence[Instruction], name: str = "fusion") -> Instruction:
+    """`build_fusion`'s instruction without its fused computation, which `LazyFusion` builds when
+    something needs it (`hloenv.altgraph.lazy`): same operands, shape and attributes."""
+    snapshot = [tuple(m.operands) for m in members]
+    externals = fusion_operands(members, snapshot)
+    shape = _fusion_shape(outputs)
+    fusion = rewriter.create(comp, "fusion", shape, externals, {"kind": "kLoop", "calls": None}, name=name)
+    fusion.lazy = LazyFusion(tuple(members), tuple(snapshot), tuple(outputs), rewriter.names)
+    return fusion
+
+
+def fusion_operands(members: Sequence[Instruction], member_operands: Sequence[Sequence[Instruction]]) -> list[Instruction]:
+    """The operands `fused_body` gives the fusion of `members`: each distinct non-member operand,
+    in first-use order."""
+    member_ids = {id(m) for m in members}
+    seen: set[int] = set()
+    out: list[Instruction] = []
+    for m, ops in zip(members, member_operands):
+        for op in ops:
+            if id(op) not in seen:
+                seen.add(id(op))
+                if id(op) in member_ids:
+                    continue
+                out.append(op)
+        seen.add(id(m))
+    return out
+
+
+def _fusion_shape(outputs: Sequence[Instruction]) -> Shape:
+    for o in outputs:
+        materialize(o)
+    shapes = [(o.called_computations[0].root.shape if o.opcode == "fusion" else o.shape).without_layout()
+              for o in outputs]
+    return shapes[0] if len(shapes) == 1 else tuple_of(shapes)
+
+
+def fused_body(fresh, members: Sequence[Instruction], member_operands: Sequence[Sequence[Instruction]],
+               outputs: Sequence[Instruction]) -> tuple[Computation, list[Instruction], Shape]:
+    """The fused computation of `members` reading `member_operands` (one list per member), the
+    fusion's operands (one per parameter) and its shape; names come from `fresh`."""
     member_ids = {id(m) for m in members}
     fused = Computation(fresh("fused_computation"))
     params: list[Instruction] = []
@@ -275,7 +323,7 @@ def build_fusion(rewriter: Rewriter, comp: Computation, members: Sequence[Instru
     mapped: dict[int, Instruction] = {}  # member or external id -> its value inside the fusion
     body: list[Instruction] = []
 
-    def values(ops: list[Instruction]) -> list[Instruction]:
+    def values(ops: Sequence[Instruction]) -> list[Instruction]:
         out = []
         for op in ops:
             v = mapped.get(id(op))
@@ -289,11 +337,12 @@ def build_fusion(rewriter: Rewriter, comp: Computation, members: Sequence[Instru
             out.append(v)
         return out
 
-    for m in members:
+    for m, ops in zip(members, member_operands):
         if m.opcode == "fusion":
-            mapped[id(m)] = _inline(m, values(m.operands), body, rewriter.names)
+            materialize(m)
+            mapped[id(m)] = _inline(m, values(ops), body, fresh)
         else:
-            new = Instruction(fresh(m.name), m.opcode, m.shape.without_layout(), values(m.operands),
+            new = Instruction(fresh(m.name), m.opcode, m.shape.without_layout(), values(ops),
                               dict(m.attrs) if m.attrs else None, m.payload,
                               dict(m.called) if m.called else None)
             body.append(new)
@@ -308,9 +357,54 @@ def build_fusion(rewriter: Rewriter, comp: Computation, members: Sequence[Instru
         body.append(root)
     _populate(fused, [*params, *body])
     fused.root = root
-    rewriter.add_computation(fused)
-    return rewriter.create(comp, "fusion", shape, externals, {"kind": "kLoop", "calls": None},
-                           called={"calls": [fused]}, name=name)
+    return fused, externals, shape
+
+
+class LazyFusion:
+    """The record of a lazy fusion option (`lazy_fusion`): its members, their operands when the
+    option was made, and the dry run's name uniquer (the body's names are fresh in the module)."""
+
+    __slots__ = ("members", "member_operands", "outputs", "names", "built")
+
+    def __init__(self, members: tuple[Instruction, ...], member_operands: tuple[tuple[Instruction, ...], ...],
+                 outputs: tuple[Instruction, ...], names: NameUniquer | None, built: bool = False):
+        self.members = members
+        self.member_operands = member_operands
+        self.outputs = outputs
+        self.names = names
+        self.built = built
+
+    def build(self, inst: Instruction) -> None:
+        fused, externals, _ = fused_body(self.names.fresh, self.members, self.member_operands, self.outputs)
+        if len(externals) != len(inst.operands):
+            raise AssertionError(f"lazy fusion {inst.name}: {len(externals)} parameters for {len(inst.operands)} operands")
+        module = inst.parent.module if inst.parent is not None else None
+        if module is None:
+            raise RuntimeError(f"lazy fusion {inst.name} is not in a module: its body can no longer be built")
+        fused.module = module
+        module.computations.insert(max(0, len(module.computations) - 1), fused)
+        inst.set_called("calls", [fused])
+        self.built = True
+        self.member_operands = self.outputs = ()  # only the build read them
+        self.names = None
+
+    def body_opcodes(self) -> tuple[str, ...]:
+        """The sorted opcodes of the body `build` makes (parameters, member copies, inlined bodies)."""
+        ops = ["parameter"] * len(fusion_operands(self.members, self.member_operands))
+        for m in self.members:
+            if m.opcode == "fusion":
+                materialize(m)
+                ops.extend(i.opcode for i in m.called_computations[0].instructions if i.opcode != "parameter")
+            else:
+                ops.append(m.opcode)
+        if len(self.outputs) > 1:
+            ops.append("tuple")
+        return tuple(sorted(ops))
+
+    def mapped(self, inst_map: dict[int, Instruction]) -> "LazyFusion":
+        if not self.built:
+            raise ValueError("only a built lazy fusion can be copied")
+        return LazyFusion(tuple(inst_map[id(m)] for m in self.members if id(m) in inst_map), (), (), None, True)
 
 
 def _populate(comp: Computation, instructions: list[Instruction]) -> None:
@@ -325,7 +419,7 @@ def _populate(comp: Computation, instructions: list[Instruction]) -> None:
                 users.append(inst)
 
 
-def _inline(fusion: Instruction, args: list[Instruction], body: list[Instruction], names) -> Instruction:
+def _inline(fusion: Instruction, args: list[Instruction], body: list[Instruction], fresh) -> Instruction:
     """Clone the fused computation of `fusion` with its parameters bound to `args`; returns the root."""
     callee = fusion.called_computations[0]
     local: dict[int, Instruction] = {}
@@ -333,7 +427,7 @@ def _inline(fusion: Instruction, args: list[Instruction], body: list[Instruction
         if inst.opcode == "parameter":
             local[id(inst)] = args[inst.parameter_number]
             continue
-        new = Instruction(names.fresh(inst.name), inst.opcode, inst.shape.without_layout(),
+        new = Instruction(fresh(inst.name), inst.opcode, inst.shape.without_layout(),
                           [local[id(o)] for o in inst.operands],
                           dict(inst.attrs) if inst.attrs else None, inst.payload,
                           dict(inst.called) if inst.called else None)

@@ -21,6 +21,8 @@ dry run cannot replay XLA's chain of fusions one producer at a time. It offers, 
 Choosing `fusion:xla` wherever it is offered (`xla_like_choices`) rebuilds XLA's own fusion
 decisions; other choices mix one-producer fusions freely (fusions read other sites' choices, so
 picking options at a producer and its consumer gives two nested fusions, never a wrong program).
+Options are lazy (`hloenv.altgraph.lazy`): a fused computation is built only for an option that is
+chosen (or printed, cloned, verified), as it would have been built during the dry run.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.passes.base import Pass, register
 from hloenv.passes.fusion import fusibility as fz
-from hloenv.passes.fusion.fuse import Cluster, ClusterGraph, build_fusion, fusion_computations, remove_dead
+from hloenv.passes.fusion.fuse import (Cluster, ClusterGraph, build_fusion, fusion_computations, lazy_fusion,
+                                       remove_dead)
 from hloenv.passes.fusion.greedy import run_greedy
 from hloenv.passes.rewriter import Rewriter
 
@@ -117,6 +120,6 @@ class InstructionFusion(Pass):
                 options.append(([producer, consumer], rule))
             if xla_ids is not None:
                 options.append((self._members(graph, cluster), "fusion" + XLA_SUFFIX))  # type: ignore[arg-type]
-            for members, rule in options:
-                fusion = build_fusion(rewriter, comp, members, [consumer])
+            for members, rule in options:  # lazy: only the options an agent picks get a fused body
+                fusion = lazy_fusion(rewriter, comp, members, [consumer])
                 rewriter.replace(consumer, fusion, rule)
