@@ -307,21 +307,29 @@ def _dismantle(comp: Computation) -> None:
     comp._by_name = None
 
 
-def _shallow_key(inst: Instruction) -> tuple:
-    """What two structurally identical instructions must share (a necessary condition, cheap:
-    no hashing of operand subgraphs or of called computations beyond their opcodes; a lazy option's
-    body is described without building it)."""
+def _operand_key(inst: Instruction) -> tuple:
+    """What two structurally identical instructions must share, before looking at what they call:
+    opcode, shape, payload and, per operand, its opcode and shape (an alternatives operand: its
+    identity, which is how `merge_identical_options`' digests hash it)."""
+    operands = tuple(id(o) if o.opcode == ALTERNATIVES else (o.opcode, o.shape) for o in inst.operands)
+    return (inst.opcode, inst.shape, inst.payload, operands)
+
+
+def _body_key(inst: Instruction) -> tuple:
+    """The sorted opcodes of each called computation (a lazy option's, described without building it)."""
     if is_unbuilt(inst):
-        bodies: tuple = (inst.lazy.body_opcodes(),)
-    else:
-        bodies = tuple(tuple(sorted(i.opcode for i in c.instructions)) for c in inst.called_computations)
-    return (inst.opcode, inst.shape, inst.payload, tuple((o.opcode, o.shape) for o in inst.operands), bodies)
+        return (inst.lazy.body_opcodes(len(inst.operands)),)
+    return tuple(tuple(sorted(i.opcode for i in c.instructions)) for c in inst.called_computations)
 
 
 def _surely_distinct(options: list[Instruction]) -> bool:
-    """True when no two of `options` can be structurally identical (their shallow keys differ)."""
-    keys = {_shallow_key(o) for o in options}
-    return len(keys) == len(options)
+    """True when no two of `options` can be structurally identical: their keys differ (a necessary
+    condition, cheap: no hashing of operand subgraphs, called computations seen as opcodes only,
+    and only when the operands alone do not tell the options apart)."""
+    keys = [_operand_key(o) for o in options]
+    if len(set(keys)) == len(options):
+        return True
+    return len({(k, _body_key(o)) for k, o in zip(keys, options)}) == len(options)
 
 
 def merge_identical_options(module: Module) -> int:

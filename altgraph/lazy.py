@@ -38,7 +38,7 @@ _BUILD_LOCK = threading.RLock()
 class LazyOption(Protocol):
     """What `inst.lazy` holds. `members`: the existing instructions the option stands for (the
     observation links them to it); `build(inst)` gives `inst` its called computation(s) and sets
-    `built`; `body_opcodes()` the sorted opcodes the body will have (for `merge_identical_options`
+    `built`; `body_opcodes(parameters)` the sorted opcodes the body will have (for `merge_identical_options`
     without building); `mapped(inst_map)` the record for a copy of the graph (built records only)."""
 
     built: bool
@@ -46,7 +46,7 @@ class LazyOption(Protocol):
 
     def build(self, inst: Instruction) -> None: ...
 
-    def body_opcodes(self) -> tuple[str, ...]: ...
+    def body_opcodes(self, parameters: int) -> tuple[str, ...]: ...
 
     def mapped(self, inst_map: dict[int, Instruction]) -> "LazyOption": ...
 

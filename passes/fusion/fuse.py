@@ -388,9 +388,10 @@ class LazyFusion:
         self.member_operands = self.outputs = ()  # only the build read them
         self.names = None
 
-    def body_opcodes(self) -> tuple[str, ...]:
-        """The sorted opcodes of the body `build` makes (parameters, member copies, inlined bodies)."""
-        ops = ["parameter"] * len(fusion_operands(self.members, self.member_operands))
+    def body_opcodes(self, parameters: int) -> tuple[str, ...]:
+        """The sorted opcodes of the body `build` makes (`parameters`: one per operand of the
+        option, member copies, inlined bodies)."""
+        ops = ["parameter"] * parameters
         for m in self.members:
             if m.opcode == "fusion":
                 materialize(m)
