@@ -25,9 +25,11 @@ _NEVER = frozenset({"parameter", ALTERNATIVES, "rng", "rng-bit-generator", "rng-
 
 
 def cse_key(inst: Instruction) -> tuple:
-    attrs = tuple(sorted((k, v) for k, v in inst.attrs.items() if k not in NON_SEMANTIC_ATTRS and v is not None))
-    called = tuple((k, tuple(id(c) for c in v)) for k, v in sorted(inst.called.items()))
-    return (inst.opcode, inst.shape, inst.payload, attrs, called, tuple(id(op) for op in inst.operands))
+    # most instructions have no attributes and call nothing: no sorting for them
+    attrs = tuple(sorted((k, v) for k, v in inst.attrs.items() if k not in NON_SEMANTIC_ATTRS and v is not None)) \
+        if inst.attrs else ()
+    called = tuple((k, tuple(id(c) for c in v)) for k, v in sorted(inst.called.items())) if inst.called else ()
+    return (inst.opcode, inst.shape, inst.payload, attrs, called, tuple(map(id, inst.operands)))
 
 
 @register
