@@ -104,6 +104,12 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._owned: list[Module] = []
         #: our own rewards keep no module they are given, so the env may dismantle old ones
         self._reward_keeps_modules = not isinstance(self.reward_fn, (CostReward, RuntimeReward))
+        #: True when the current dry round ran in the step's module object itself (no copy; see
+        #: `_next_round`): `_module` is then the graph, and the module is rebuilt from it on demand
+        self._module_in_graph = False
+        self._module_instructions = 0  # the module's size while it is in the graph
+        #: False once forked: envs sharing a reward must not change modules it may print again
+        self._round_in_place = True
         self.module = self._canonical
         self.graph = self._module
         self.history: list[dict[str, Any]] = []
@@ -129,12 +135,22 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
         Read-only, like `graph`: the env builds a new one at each step.
         """
-        self._disown(self._module)
-        return self._module
+        module = self._current_module()
+        self._disown(module)
+        return module
 
     @module.setter
     def module(self, module: Module) -> None:
         self._module = module
+        self._module_in_graph = False
+
+    def _current_module(self) -> Module:
+        """The current program, rebuilt from the graph (every original kept) if the dry round
+        ran in it; the rebuilt module then is the current one."""
+        if self._module_in_graph:
+            nodes = self._alternatives()
+            self.module = self._own(selected_copy(self._graph, [0] * len(nodes), nodes=nodes))
+        return self._module
 
     def _own(self, module: Module) -> Module:
         """Note that the env has just built `module` and nobody else has seen it; returns it."""
@@ -207,7 +223,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                 return self._get_obs(), 0.0, True, False, self._get_info()
             raise RuntimeError("step() after the episode ended: call reset()")
         choices = self._choices(action)
-        before = self._module
+        before = self._module  # (while in the graph: the object the reward has seen as `after`)
         nodes = self._alternatives()
         self.history.append({"pass": self._decision_passes[self._stage].name,
                              "choices": {alternative_id(n): c for n, c in zip(nodes, choices) if c}})
@@ -217,8 +233,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._steps += 1
         if not any(choices):
             self._stage += 1  # the agent took nothing from this pass: move on
-        self._prefetch(self._module)  # the reward's work on it runs beside the next dry round
-        terminated = self._next_round()
+        # the reward's work on it runs beside the next dry round, which may run in the module
+        # itself when the reward has kept what it needs of it
+        in_place = self._prefetch(self._module) and self._round_in_place and not self._reward_keeps_modules
+        terminated = self._next_round(in_place)
         truncated = not terminated and self._steps >= self.max_steps
         if truncated:
             self._finish("step limit")
@@ -239,10 +257,18 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         return None
 
     # -- episode logic ---------------------------------------------------------------------------
-    def _next_round(self) -> bool:
-        """Run dry decision passes until one offers alternatives; True when none is left."""
+    def _next_round(self, in_place: bool = False) -> bool:
+        """Run dry decision passes until one offers alternatives; True when none is left.
+
+        With `in_place` (the caller vouches nobody needs the module as it is: the env built it
+        this step and the reward has printed it), a round runs in the module object itself instead
+        of a copy: a round that offers nothing leaves it the same program (its dead options
+        pruned), and one that offers alternatives makes it the graph (`_module_in_graph`).
+        """
         while self._stage < len(self._decision_passes):
-            graph = self._module.clone()
+            here = in_place and self._module is not self._canonical and any(m is self._module for m in self._owned)
+            size = self._module.instruction_count
+            graph = self._module if here else self._module.clone()
             self._decision_passes[self._stage](graph, dry=True)
             # duplicates go first, so the options cut to `max_options` are distinct ones; then
             # one prune clears what the merge and the cut left behind
@@ -251,9 +277,11 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             prune(graph, merge=False)
             nodes = alternatives_nodes(graph)
             if nodes:
-                self.graph = self._own(graph)
+                self.graph = graph if here else self._own(graph)
+                self._module_in_graph, self._module_instructions = here, size
                 return False
-            dismantle(graph)  # nothing to decide in it: a plain copy of the module
+            if not here:
+                dismantle(graph)  # nothing to decide in it: a plain copy of the module
             self._stage += 1
         self._finish("no more alternatives")
         return True
@@ -274,17 +302,20 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                     dismantle(module)
                 self._disown(module)
 
-    def _prefetch(self, module: Module) -> None:
+    def _prefetch(self, module: Module) -> bool:
+        """Hand `module` to the reward's `prefetch`; True if the reward no longer needs it as it is."""
         prefetch = getattr(self.reward_fn, "prefetch", None)
-        if prefetch is not None:
-            prefetch(module)
+        return prefetch is not None and prefetch(module) is True
 
     def _finish(self, reason: str) -> None:
         if not self._done:
             # a copy: the canonical module is kept for the next reset, and a step's module may
             # be out for the reward (`_prefetch`), which recognises modules by identity
             old, old_graph = self._module, self._graph
-            self.module = self.graph = self._own(old.clone())
+            if self._module_in_graph:  # a module rebuilt from the graph is a copy already
+                self.module = self.graph = self._current_module()
+            else:
+                self.module = self.graph = self._own(old.clone())
             self.pipeline.cleanup_pipeline()(self._module)
             self._discard(old, old_graph)  # not given to the reward, which gets the cleaned copy
             self._done = True
@@ -349,17 +380,19 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             "alternatives_truncated": max(0, len(nodes) - self.max_alternatives),
             "pass": self._decision_passes[self._stage].name if not self._done else None,
             "steps": self._steps,
-            "instructions": self._module.instruction_count,
+            "instructions": self._module_instructions if self._module_in_graph else self._module.instruction_count,
         })
         return info
 
     # -- state -----------------------------------------------------------------------------------
     def fork(self) -> "HloEnv":
         """An independent copy of this env in its current state (for search)."""
+        module = self._current_module()
+        self._round_in_place = False  # the reward is shared now: see `_next_round`
         other = object.__new__(type(self))
         other.__dict__.update(self.__dict__)
-        other.module = self._module.clone()
-        other.graph = other.module if self._graph is self._module else self._graph  # read-only: shared
+        other.module = module.clone()
+        other.graph = other.module if self._graph is module else self._graph  # read-only: shared
         self._owned, other._owned = [], []  # what they hold is shared now
         other.history = [dict(h) for h in self.history]
         other._episode_info = dict(self._episode_info)
@@ -370,13 +403,13 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """Write what `hloenv.replay` needs to rebuild this episode's module (JSON)."""
         data = {"format": "hloenv-episode/1", "hlo": self.original_text, "pipeline": self.pipeline.to_dict(),
                 "max_options": self.max_options, "history": self.history, "finished": self._done,
-                "fingerprint": self._module.fingerprint()}
+                "fingerprint": self._current_module().fingerprint()}
         Path(path).write_text(json.dumps(data, indent=1))
 
     # -- HloEnv-style direct API -----------------------------------------------------------------
     def run(self, pipeline: str, dry: bool = False):
         """Run passes on the current module (`"algsimp,cse"`), in dry mode or for real."""
-        target = self._module.clone()
+        target = self._current_module().clone()
         result = parse_pipeline(pipeline)(target, dry=dry)
         if dry:
             self.graph = target
@@ -396,13 +429,13 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """Compile and time the current module with XLA (`hloenv.evaluate`, env pipeline)."""
         from hloenv.xla import evaluate
         kwargs.setdefault("pipeline", "env")
-        return evaluate(self._module, self.backend, **kwargs)
+        return evaluate(self._current_module(), self.backend, **kwargs)
 
     def has_equal_output(self, other: Module | str | None = None, **kwargs: Any) -> bool:
         """Does the current module compute what `other` (default: the original) computes?"""
         from hloenv.xla import compare
         kwargs.setdefault("pipeline_b", "env")
-        return compare(other if other is not None else self.original_text, self._module, self.backend,
+        return compare(other if other is not None else self.original_text, self._current_module(), self.backend,
                        **kwargs).equal
 
 

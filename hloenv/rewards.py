@@ -31,8 +31,10 @@ class Reward(Protocol):
     A reward may also define `start()`, which the env calls when it is made (before its
     canonicalising passes), to start slow resources in the background, and `prefetch(module)`: the
     env calls it with a step's module (and at reset with the starting module) before its next dry
-    round, which leaves that module as it is, so slow work such as XLA's analysis can start early
-    and run beside the round.
+    round, so slow work such as XLA's analysis can start early and run beside the round. A
+    `prefetch` that returns True has kept all it needs of the module: the env may then run the
+    round in that module object itself (no copy) and later passes the same object, changed, as
+    `after` and as the next step's `before`, which the reward recognises by identity only.
     """
 
     deterministic: bool
@@ -58,24 +60,32 @@ class CostReward:
 
     #: (module object, waiter) of an analysis `prefetch` started and nobody has collected yet
     _pending: tuple[Any, Callable[[], Any]] | None = field(default=None, init=False, repr=False)
+    #: (module object, its text when prefetched), newest first: the module may change afterwards
+    _printed: list[tuple[Any, str]] = field(default_factory=list, init=False, repr=False)
+    #: how many prefetched texts are kept (envs sharing one reward each need their latest)
+    PRINTED_KEPT = 8
 
     def start(self) -> None:
         """Start XLA's worker process now: it imports jax (seconds) while the env canonicalises."""
         from hloenv.xla.pool import get_pool
         get_pool("cpu").start(1)  # one is all a step's analysis needs
 
-    def prefetch(self, module: Module) -> None:
+    def prefetch(self, module: Module) -> bool:
         """Start estimating `module` in XLA's worker; `estimate(module)` collects it. The env
         calls this before its next dry round, so XLA's analysis and our pass run side by side.
-        `module` must not change until it is estimated. A worker still starting is not waited
-        for (the estimate asks later, when it may be ready)."""
+        The module is printed now, so it may change afterwards (returns True): `estimate` knows
+        it by identity. A worker still starting is not waited for (the estimate asks later, with
+        the kept text)."""
         if self._last is not None and self._last[0] is module:
-            return
+            return True
+        text = module.to_text()
+        self._printed = [(module, text), *self._printed[:self.PRINTED_KEPT - 1]]
         from hloenv.xla.pool import get_pool
         if not get_pool("cpu").ready():
-            return
+            return True
         from hloenv.xla import cost_async
-        self._pending = (module, cost_async(module, self.backend))
+        self._pending = (module, cost_async(module, self.backend, printed=text))
+        return True
 
     def estimate(self, module: Module) -> tuple[float, dict[str, float]]:
         if self._last is not None and self._last[0] is module:
@@ -85,7 +95,8 @@ class CostReward:
             c = pending[1]()
         else:
             from hloenv.xla import cost
-            c = cost(module, self.backend)
+            printed = next((text for m, text in self._printed if m is module), None)
+            c = cost(module, self.backend, printed=printed)
         result = estimated_seconds(c.flops, c.transcendentals, c.bytes_accessed), c.to_dict()
         self._last = (module, result)
         return result
@@ -132,6 +143,11 @@ class RuntimeReward:
             except Exception as err:
                 return {"error": f"baseline: {err}"}
         return {"xla_runtime": self._baseline}
+
+    def prefetch(self, module: Module) -> bool:
+        """Nothing to start; True: this reward reads only the finished module (after the
+        episode's clean-up), never a step's, so the env may run a round in a step's module."""
+        return True
 
     def __call__(self, before: Module, after: Module, terminated: bool) -> tuple[float, dict[str, Any]]:
         if not terminated:

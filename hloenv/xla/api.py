@@ -312,27 +312,33 @@ _COST_MEMO_SIZE = 4096
 _COST_LOCK = threading.Lock()
 
 
-def cost(module: ModuleLike, backend: str = "cpu", *, timeout: float | None = 120.0) -> Cost:
+def cost(module: ModuleLike, backend: str = "cpu", *, timeout: float | None = 120.0,
+         printed: str | None = None) -> Cost:
     """XLA's HloCostAnalysis of ``module``: flops, transcendentals, bytes accessed.
 
     No compile: the module is only parsed by XLA. Runs in the shared worker (an XLA CHECK on a
     malformed module cannot take the caller down) and is memoised by the exact text XLA reads
     (printing is needed for a miss anyway and costs a third of the structural fingerprint).
+    ``printed``: ``module.to_text()``, when the caller has it already.
     """
-    return cost_async(module, backend, timeout=timeout)()
+    return cost_async(module, backend, timeout=timeout, printed=printed)()
 
 
 def cost_async(module: ModuleLike, backend: str = "cpu", *,
-               timeout: float | None = 120.0) -> Callable[[], Cost]:
+               timeout: float | None = 120.0, printed: str | None = None) -> Callable[[], Cost]:
     """Start `cost` and return a function that waits for its result (or raises its error).
 
     The module is printed and sent now (so it may change afterwards); XLA's analysis runs in the
     worker process while the caller goes on, e.g. with the env's next dry round: two cores
     instead of one waiting on the other. Until the result is collected the worker is busy; a
     request that needs it reads the result first and keeps it for the returned function.
+    ``printed``: ``module.to_text()``, when the caller has it already (then not printed again).
     """
-    mod, text = _load(module)
-    text = text if text is not None else mod.to_text()
+    if printed is not None and isinstance(module, Module):
+        text = printed
+    else:
+        mod, text = _load(module)
+        text = text if text is not None else mod.to_text()
     key = hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
     with _COST_LOCK:
         hit = _COST_MEMO.get(key)

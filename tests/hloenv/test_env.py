@@ -286,3 +286,44 @@ def test_max_options_cuts_options_and_prunes_what_they_leave_behind():
     stats = prune(env.graph)  # the cut options are already gone from the graph
     assert (stats.instructions, stats.computations) == (0, 0)
     assert env.graph is env.graph and env._alternatives() == alternatives_nodes(env.graph)
+
+
+def _trace(env: HloEnv, look: bool = False):
+    """Rewards, info counts, observations and the final module of a seeded random episode, and
+    whether each round ran in the step's module (`_module_in_graph`)."""
+    obs, info = env.reset(seed=4)
+    steps, in_place = [], []
+    while True:
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        in_place.append(env._module_in_graph)
+        if look:
+            env.module  # rebuilt from the graph: the episode must go on as if nobody looked
+        steps.append((reward, info["instructions"], info["num_alternatives"],
+                      {k: v.tobytes() for k, v in obs.items()}))
+        if terminated or truncated:
+            return steps, env.module.fingerprint(), in_place
+
+
+@pytest.mark.parametrize("pipeline", [SMALL, hloenv.passes.env_pipeline.DEFAULT_ENV_PIPELINE], ids=["small", "default"])
+def test_rounds_in_the_step_module_give_what_rounds_in_a_copy_give(pipeline):
+    copying = make(pipeline=pipeline, max_steps=5)
+    copying._round_in_place = False
+    want_steps, want_module, in_place = _trace(copying)
+    assert not any(in_place)
+    for look in (False, True):
+        steps, module, in_place = _trace(make(pipeline=pipeline, max_steps=5), look=look)
+        assert any(in_place[:-1])  # (the last round has nothing to decide, or the step limit ends it)
+        assert steps == want_steps and module == want_module
+
+
+def test_a_fork_after_a_round_in_place_continues_like_its_parent():
+    env = make(pipeline=hloenv.passes.env_pipeline.DEFAULT_ENV_PIPELINE, max_steps=4)
+    env.reset(seed=0)
+    env.step(np.minimum(env.action_mask().sum(axis=1) - 1, 1))
+    assert env._module_in_graph
+    child = env.fork()
+    for agent in (env, child):
+        agent.step(np.minimum(agent.action_mask().sum(axis=1) - 1, 1))
+        assert not agent._module_in_graph  # a shared reward: rounds in copies from now on
+    assert env.module.fingerprint() == child.module.fingerprint()
+    assert env.module is not child.module

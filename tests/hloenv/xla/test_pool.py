@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hloenv import parse_hlo
 from hloenv.xla import EvaluationError
 from hloenv.xla.pool import WorkerConfig, WorkerPool, default_memory_limit
 
@@ -54,8 +55,9 @@ def test_a_started_pool_is_not_ready_at_once_and_a_cost_prefetch_does_not_wait_f
         assert not fresh.ready()
         monkeypatch.setattr(pool_module, "get_pool", lambda *a, **k: fresh)
         reward = CostReward()
-        reward.prefetch(object())  # not ready: nothing is sent, nothing waits
-        assert reward._pending is None
+        module = parse_hlo(MLP)
+        assert reward.prefetch(module)  # not ready: printed (the module may change), not sent
+        assert reward._pending is None and reward._printed[0] == (module, module.to_text())
         fresh.warm()
         assert fresh.ready()
     finally:
