@@ -12,7 +12,7 @@ from gymnasium.utils.env_checker import check_env
 import hloenv
 from hloenv import EnvPipeline, HloEnv
 from hloenv.registration import ENV_IDS
-from tests.conftest import DATA
+from tests.conftest import DATA, corpus_params
 
 #: a pipeline made only of passes that exist in every checkout (fast, several decision rounds)
 SMALL = EnvPipeline(canonicalize="call-inliner,(tuple-simplifier,cse,dce)*",
@@ -327,3 +327,27 @@ def test_a_fork_after_a_round_in_place_continues_like_its_parent():
         assert not agent._module_in_graph  # a shared reward: rounds in copies from now on
     assert env.module.fingerprint() == child.module.fingerprint()
     assert env.module is not child.module
+
+
+@pytest.mark.parametrize("path", corpus_params())
+def test_corpus_rounds_in_place_match_rounds_in_copies(path):
+    """Three random steps with the cost reward on a corpus module: the same rewards and the same
+    modules whether the rounds run in the step's module or in a copy of it."""
+    module = hloenv.load_hlo(path, allow_elided=True)
+    if module.has_elided_constants:
+        pytest.skip("constants elided in the corpus file")
+    runs = []
+    for in_place in (True, False):
+        env = HloEnv(module, max_steps=3)
+        env._round_in_place = in_place
+        env.reset(seed=1)
+        trace = []
+        while True:
+            _, reward, terminated, truncated, info = env.step(env.action_space.sample())
+            trace.append((reward, info.get("error"), info["num_alternatives"], env._module_in_graph))
+            if terminated or truncated:
+                break
+        # every round that offers something ran in place (or, with copies, none did)
+        assert all(t[3] == (in_place and t[2] > 0) for t in trace[:-1])
+        runs.append(([t[:3] for t in trace], env.module.fingerprint()))
+    assert runs[0] == runs[1]
