@@ -19,7 +19,8 @@ def clone_module(module: Module) -> Module:
 
 
 def copy_module(module: Module, computations: Sequence[Computation], keep: set[int] | None = None,
-                resolve: Callable[[Instruction], Instruction] | None = None) -> Module:
+                resolve: Callable[[Instruction], Instruction] | None = None,
+                bodies: dict[int, Computation] | None = None) -> Module:
     """A copy of `module` made of `computations` (in that order; they must include the entry and
     everything the kept instructions call).
 
@@ -29,8 +30,12 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
             the records of (built) lazy options; a partial one makes plain instructions of them.
         resolve: what each operand and root is read as (`selected_copy`: an alternatives node as
             its chosen option); default: itself.
+        bodies: id(lazy option) -> a new body for it, attached to nothing (`lazy.detached_body`):
+            its copy calls that body, which joins the copy (placed before the entry, its own
+            callees mapped to their copies).
     """
     comp_map: dict[int, Computation] = {}
+    attached: list[Computation] = []  # the `bodies` used, in the order their options were copied
     for comp in computations:
         new_comp = Computation(comp.name, is_entry=comp.is_entry)
         new_comp.attrs = dict(comp.attrs)
@@ -46,6 +51,13 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
             new = _copy_instruction(inst, new_comp, [inst_map[id(op)] for op in ops], inst_map, comp_map)
             inst_map[id(inst)] = new
             new_insts.append(new)
+            if bodies and id(inst) in bodies:
+                body = bodies[id(inst)]
+                for b in body.instructions:
+                    if b.called:
+                        b.called = {k: [comp_map[id(c)] for c in v] for k, v in b.called.items()}
+                new.set_called("calls", [body])
+                attached.append(body)
         new_comp.instructions = new_insts
         root = comp.root if comp.root is None or resolve is None else resolve(comp.root)
         new_comp.root = inst_map[id(root)] if root is not None else None
@@ -53,7 +65,11 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
         for inst in module.instructions():
             if inst.lazy is not None:
                 inst_map[id(inst)].lazy = inst.lazy.mapped(inst_map)
-    out = Module(module.name, [comp_map[id(c)] for c in computations],
+    new_comps = [comp_map[id(c)] for c in computations]
+    if attached:  # where `Rewriter.add_computation` puts new computations: before the last (the entry)
+        at = max(0, len(new_comps) - 1)
+        new_comps[at:at] = attached
+    out = Module(module.name, new_comps,
                  comp_map[id(module.entry)] if module.entry else None, dict(module.attrs))
     out.has_elided_constants = module.has_elided_constants
     return out

@@ -11,8 +11,9 @@ later, exactly as the eager option would have had it:
     materialize: fusion.7 = f32[8] fusion(p, q), kind=kLoop, calls=fused_computation.4
                  (fused_computation.4 computes multiply(exponential(param_0), param_1))
 
-Everything that reads called computations builds the bodies it needs first: `select` and
-`selected_copy` the chosen options, printing, cloning, fingerprints and the verifier all of them.
+Everything that reads called computations builds the bodies it needs first: `select` the chosen
+options, printing, cloning, fingerprints and the verifier all of them; `selected_copy` builds the
+chosen ones straight into its copy and leaves the graph as it is.
 The record stays after building (`built` is then True) so the observation describes an option the
 same way before and after (by its members, see `hloenv.observation`); a plain module (what
 `select` and `selected_copy` return) has no records.
@@ -29,6 +30,7 @@ import threading
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from hloenv.altgraph.computation import Computation
     from hloenv.altgraph.instruction import Instruction
     from hloenv.altgraph.module import Module
 
@@ -37,12 +39,15 @@ _BUILD_LOCK = threading.RLock()
 
 class LazyOption(Protocol):
     """What `inst.lazy` holds. `members`: the existing instructions the option stands for (the
-    observation links them to it); `build(inst)` gives `inst` its called computation(s) and sets
-    `built`; `body_opcodes(parameters)` the sorted opcodes the body will have (for `merge_identical_options`
+    observation links them to it); `body(inst)` a new fused computation for it, attached to
+    nothing (`selected_copy` puts it in the copy); `build(inst)` gives `inst` its called
+    computation in its own module and sets `built`; `body_opcodes(parameters)` the sorted opcodes the body will have (for `merge_identical_options`
     without building); `mapped(inst_map)` the record for a copy of the graph (built records only)."""
 
     built: bool
     members: tuple[Instruction, ...]
+
+    def body(self, inst: Instruction) -> Computation: ...
 
     def build(self, inst: Instruction) -> None: ...
 
@@ -62,6 +67,13 @@ def materialize(inst: Instruction) -> None:
         with _BUILD_LOCK:
             if not inst.lazy.built:
                 inst.lazy.build(inst)
+
+
+def detached_body(inst: Instruction) -> Computation:
+    """A new copy of the body the lazy option `inst` stands for, in no module; `inst` is left as it
+    is (built or not)."""
+    with _BUILD_LOCK:
+        return inst.lazy.body(inst)
 
 
 def materialize_all(module: Module) -> int:

@@ -18,7 +18,8 @@ from hloenv.altgraph.alternatives import alternatives_nodes, check_choices, has_
 from hloenv.altgraph.clone import copy_module
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
-from hloenv.altgraph.lazy import materialize
+from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.lazy import detached_body, is_unbuilt
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
 
@@ -49,13 +50,15 @@ def _resolver(chosen: dict[int, Instruction]):
     return resolve
 
 
-def _live(module: Module, resolve) -> tuple[set[int], set[int]]:
+def _live(module: Module, resolve) -> tuple[set[int], set[int], dict[int, Computation]]:
     """(ids of the instructions, ids of the computations) the selected program keeps: what the
     entry reaches from roots, parameters and side effects, through operands read as selected,
-    control predecessors and called computations."""
+    control predecessors and called computations; and the bodies of the chosen lazy options not
+    built in `module`, built for the copy (by option id; what they call is kept too)."""
     live: set[int] = set()
     comps = {id(module.entry)}
     pending = [module.entry]
+    bodies: dict[int, Computation] = {}
     while pending:
         comp = pending.pop()
         stack = [i for i in comp.instructions if i.opcode == "parameter" or has_side_effect(i)]
@@ -66,20 +69,22 @@ def _live(module: Module, resolve) -> tuple[set[int], set[int]]:
             if id(inst) in live:
                 continue
             live.add(id(inst))
-            if inst.lazy is not None:  # a chosen lazy option: build its body (kept in `module`)
-                materialize(inst)
             stack.extend(resolve(op) for op in inst.operands)
             stack.extend(inst.control_predecessors)
-            for callee in inst.called_computations:
+            callees = inst.called_computations
+            if is_unbuilt(inst):  # a chosen lazy option: its body goes straight into the copy
+                body = bodies[id(inst)] = detached_body(inst)
+                callees = [c for i in body.instructions if i.called for c in i.called_computations]
+            for callee in callees:
                 if id(callee) not in comps:
                     comps.add(id(callee))
                     pending.append(callee)
-    return live, comps
+    return live, comps, bodies
 
 
 def _copy_live(module: Module, resolve) -> Module:
     if module.entry is None:
         return module.clone()
-    live, live_comps = _live(module, resolve)
+    live, live_comps, bodies = _live(module, resolve)
     kept = [c for c in module.computations if id(c) in live_comps]
-    return copy_module(module, kept, keep=live, resolve=resolve)
+    return copy_module(module, kept, keep=live, resolve=resolve, bodies=bodies)

@@ -110,6 +110,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._module_instructions = 0  # the module's size while it is in the graph
         #: False once forked: envs sharing a reward must not change modules it may print again
         self._round_in_place = True
+        #: the episode's final module, cleaned up ahead of the last step's round (see `_step`)
+        self._final: Module | None = None
         self.module = self._canonical
         self.graph = self._module
         self.history: list[dict[str, Any]] = []
@@ -196,6 +198,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         # recognises the same object at every reset instead of printing it again
         last = (self._module, self._graph)
         self.module = self._canonical
+        self._final = None
         self.history = []
         self._stage = 0
         self._steps = 0
@@ -233,9 +236,18 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._steps += 1
         if not any(choices):
             self._stage += 1  # the agent took nothing from this pass: move on
-        # the reward's work on it runs beside the next dry round, which may run in the module
-        # itself when the reward has kept what it needs of it
-        in_place = self._prefetch(self._module) and self._round_in_place and not self._reward_keeps_modules
+        if self._steps >= self.max_steps:
+            # the episode ends with this step whatever the round finds (it only tells terminated
+            # from truncated): the final module is this one cleaned up, so clean it up now and let
+            # the reward's work on it run beside the round, which may then run in this module
+            self._final = self._own(self._module.clone())
+            self.pipeline.cleanup_pipeline()(self._final)
+            self._prefetch(self._final)
+            in_place = True
+        else:
+            # the reward's work on it runs beside the next dry round, which may run in the module
+            # itself when the reward has kept what it needs of it
+            in_place = self._prefetch(self._module) and self._round_in_place and not self._reward_keeps_modules
         terminated = self._next_round(in_place)
         truncated = not terminated and self._steps >= self.max_steps
         if truncated:
@@ -309,14 +321,25 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     def _finish(self, reason: str) -> None:
         if not self._done:
-            # a copy: the canonical module is kept for the next reset, and a step's module may
-            # be out for the reward (`_prefetch`), which recognises modules by identity
             old, old_graph = self._module, self._graph
-            if self._module_in_graph:  # a module rebuilt from the graph is a copy already
+            if self._final is not None:  # cleaned up ahead of the round (the step limit)
+                self.module = self.graph = self._final
+                self._final = None
+            elif self._module_in_graph:  # a module rebuilt from the graph is a copy already
                 self.module = self.graph = self._current_module()
+                self.pipeline.cleanup_pipeline()(self._module)
             else:
-                self.module = self.graph = self._own(old.clone())
-            self.pipeline.cleanup_pipeline()(self._module)
+                # a copy: the canonical module is kept for the next reset, and a step's module may
+                # be out for the reward (`_prefetch`), which recognises modules by identity
+                final = self._own(old.clone())
+                if self.pipeline.cleanup_pipeline()(final).changed or old is self._canonical:
+                    self.module = self.graph = final
+                else:  # nothing to clean up: the module the reward has seen is the final one
+                    self._discard(final)
+                    self.graph = old
+                    self._done = True
+                    self._episode_info["stop_reason"] = reason
+                    return
             self._discard(old, old_graph)  # not given to the reward, which gets the cleaned copy
             self._done = True
             self._episode_info["stop_reason"] = reason

@@ -374,13 +374,17 @@ class LazyFusion:
         self.names = names
         self.built = built
 
-    def build(self, inst: Instruction) -> None:
+    def body(self, inst: Instruction) -> Computation:
         fused, externals, _ = fused_body(self.names.fresh, self.members, self.member_operands, self.outputs)
         if len(externals) != len(inst.operands):
             raise AssertionError(f"lazy fusion {inst.name}: {len(externals)} parameters for {len(inst.operands)} operands")
+        return fused
+
+    def build(self, inst: Instruction) -> None:
         module = inst.parent.module if inst.parent is not None else None
         if module is None:
             raise RuntimeError(f"lazy fusion {inst.name} is not in a module: its body can no longer be built")
+        fused = self.body(inst)
         fused.module = module
         module.computations.insert(max(0, len(module.computations) - 1), fused)
         inst.set_called("calls", [fused])

@@ -101,13 +101,18 @@ def test_observation_describes_options_by_members_whatever_was_built(monkeypatch
             np.testing.assert_array_equal(before[key], after[key], err_msg=key)
 
 
-def test_selected_copy_builds_only_the_chosen_options(monkeypatch):
+def test_selected_copy_builds_the_chosen_options_in_the_copy_and_leaves_the_graph_as_it_is(monkeypatch):
     module = _canonical(bundled_modules()[0])
     graph = _dry(module, False, monkeypatch)
+    text_size, comps = graph.instruction_count, len(graph.computations)
     nodes = alternatives_nodes(graph)
     choice = [1 if k == 0 else 0 for k in range(len(nodes))]
+    option = nodes[0].operands[1]
     copy = selected_copy(graph, choice)
-    assert not is_unbuilt(nodes[0].operands[1])
-    assert all(is_unbuilt(o) for n in nodes[1:] for o in n.operands[1:] if o.lazy is not None)
+    assert is_unbuilt(option) and graph.instruction_count == text_size and len(graph.computations) == comps
+    fusion = next(i for i in copy.instructions() if i.name == option.name)
+    assert fusion.called_computations and fusion.called_computations[0].module is copy
     assert not any(i.lazy is not None for i in copy.instructions())
     copy.verify()
+    select(graph, choice)  # the same program, built in place
+    assert graph.fingerprint() == copy.fingerprint()
