@@ -351,3 +351,32 @@ def test_corpus_rounds_in_place_match_rounds_in_copies(path):
         assert all(t[3] == (in_place and t[2] > 0) for t in trace[:-1])
         runs.append(([t[:3] for t in trace], env.module.fingerprint()))
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("pipeline,max_steps,seed,ending", [
+    (SMALL, 1, 0, "truncated"), (SMALL, 3, 2, "terminated"),
+    (hloenv.passes.env_pipeline.DEFAULT_ENV_PIPELINE, 1, 0, "truncated")], ids=["small-truncated", "small-terminated", "default"])
+def test_the_step_limits_final_module_and_reward_are_the_cleaned_up_step_module(tmp_path, pipeline, max_steps, seed, ending):
+    """The last step cleans up its module before its round (and has it analysed beside it): the
+    episode must end as if the module had been cleaned up after the round, reward included."""
+    from hloenv.altgraph.alternatives import select
+    from hloenv.rewards import estimated_seconds
+    from hloenv.xla import cost
+    env = make(pipeline=pipeline, max_steps=max_steps)
+    env.reset(seed=seed)
+    while True:
+        before, expected = env.module.clone(), env.graph.clone()
+        action = env.action_space.sample()
+        choice = env._choices(action)
+        _, reward, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            break
+    assert env._steps == max_steps and (truncated if ending == "truncated" else terminated)
+    select(expected, choice)
+    assert env.pipeline.cleanup_pipeline()(expected).changed or pipeline is not SMALL  # (the case it is about)
+    assert env.module.fingerprint() == expected.fingerprint()
+    start = env.reward_fn._start
+    costs = [estimated_seconds(c.flops, c.transcendentals, c.bytes_accessed) for c in (cost(before), cost(expected))]
+    assert reward == pytest.approx((costs[0] - costs[1]) / start)
+    env.save(tmp_path / "episode.json")
+    assert hloenv.replay(tmp_path / "episode.json").module.fingerprint() == expected.fingerprint()
