@@ -38,11 +38,14 @@ _BUILD_LOCK = threading.RLock()
 
 
 class LazyOption(Protocol):
-    """What `inst.lazy` holds. `members`: the existing instructions the option stands for (the
-    observation links them to it); `body(inst)` a new fused computation for it, attached to
-    nothing (`selected_copy` puts it in the copy); `build(inst)` gives `inst` its called
-    computation in its own module and sets `built`; `body_opcodes(parameters)` the sorted opcodes the body will have (for `merge_identical_options`
-    without building); `mapped(inst_map)` the record for a copy of the graph (built records only)."""
+    """What `inst.lazy` holds.
+
+    `members`: the existing instructions the option stands for (the observation links them to it).
+    `body(inst)`: a new fused computation for it, attached to nothing (`selected_copy` puts it in
+    its copy). `build(inst)`: gives `inst` its called computation in its own module, sets `built`.
+    `body_opcodes(parameters)`: the sorted opcodes the body will have (`merge_identical_options`
+    compares options without building them). `mapped(inst_map)`: the record for a copy of the
+    graph (built records only)."""
 
     built: bool
     members: tuple[Instruction, ...]
@@ -84,7 +87,3 @@ def materialize_all(module: Module) -> int:
         materialize(inst)
     return len(pending)
 
-
-def has_lazy(module: Module) -> bool:
-    """True if some instruction of `module` is (or was) a lazy option."""
-    return any(inst.lazy is not None for comp in module.computations for inst in comp.instructions)

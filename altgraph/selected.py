@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 
 from hloenv.altgraph.alternatives import alternatives_nodes, check_choices, has_side_effect, prune
 from hloenv.altgraph.clone import copy_module
+from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
-from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.lazy import detached_body, is_unbuilt
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
