@@ -9,6 +9,7 @@ from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
+from hloenv.altgraph.opcodes import ALTERNATIVES
 
 
 def clone_module(module: Module) -> Module:
@@ -28,8 +29,8 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
         keep: ids of the instructions to copy (default: all); every operand, control predecessor
             and root of a kept instruction must be kept too, after `resolve`. A full copy keeps
             the records of (built) lazy options; a partial one makes plain instructions of them.
-        resolve: what each operand and root is read as (`selected_copy`: an alternatives node as
-            its chosen option); default: itself.
+        resolve: what each alternatives operand (and root) is read as (`selected_copy`: its
+            chosen option); default: itself.
         bodies: id(lazy option) -> a new body for it, attached to nothing (`lazy.detached_body`):
             its copy calls that body, which joins the copy (placed before the entry, its own
             callees mapped to their copies).
@@ -47,7 +48,8 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
         for inst in comp.instructions:
             if keep is not None and id(inst) not in keep:
                 continue
-            ops = inst.operands if resolve is None else [resolve(op) for op in inst.operands]
+            ops = inst.operands if resolve is None else [
+                resolve(op) if op.opcode == ALTERNATIVES else op for op in inst.operands]
             new = _copy_instruction(inst, new_comp, [inst_map[id(op)] for op in ops], inst_map, comp_map)
             inst_map[id(inst)] = new
             new_insts.append(new)

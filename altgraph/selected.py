@@ -19,7 +19,7 @@ from hloenv.altgraph.clone import copy_module
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
-from hloenv.altgraph.lazy import detached_body, is_unbuilt
+from hloenv.altgraph.lazy import detached_body
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
 
@@ -69,12 +69,17 @@ def _live(module: Module, resolve) -> tuple[set[int], set[int], dict[int, Comput
             if id(inst) in live:
                 continue
             live.add(id(inst))
-            stack.extend(resolve(op) for op in inst.operands)
-            stack.extend(inst.control_predecessors)
-            callees = inst.called_computations
-            if is_unbuilt(inst):  # a chosen lazy option: its body goes straight into the copy
-                body = bodies[id(inst)] = detached_body(inst)
+            for op in inst.operands:  # (a plain loop: resolving is needed at alternatives nodes only)
+                stack.append(resolve(op) if op.opcode == ALTERNATIVES else op)
+            if inst.control_predecessors:
+                stack.extend(inst.control_predecessors)
+            if inst.lazy is not None and not inst.lazy.built:  # a chosen lazy option: its body
+                body = bodies[id(inst)] = detached_body(inst)  # goes straight into the copy
                 callees = [c for i in body.instructions if i.called for c in i.called_computations]
+            elif inst.called:
+                callees = inst.called_computations
+            else:
+                continue
             for callee in callees:
                 if id(callee) not in comps:
                     comps.add(id(callee))
