@@ -106,10 +106,12 @@ class SearchAgent:
                     cand = Candidate(child, beam.actions + [action], estimated_cost(child.module, self.backend),
                                      terminated or truncated, obs, info)
                     (finished if cand.done else children).append(cand)
-            seen: set[str] = set()
+            seen: set[tuple] = set()
             beams = []
             for cand in sorted(children, key=lambda c: c.cost):
-                fp = cand.env.graph.fingerprint()
+                # the same module at the same decision pass has the same alternative graph (a dry
+                # round is deterministic); the graph's own fingerprint would build every lazy option
+                fp = (cand.env.module.fingerprint(), cand.info.get("pass"), cand.info.get("num_alternatives"))
                 if fp not in seen:
                     seen.add(fp)
                     beams.append(cand)
