@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from hloenv.altgraph.alternatives import alternatives_nodes, check_choices, has_side_effect, prune
+from hloenv.altgraph.alternatives import (alternatives_nodes, check_choices, has_side_effect, prune,
+                                          remove_dead_fused_parameters)
 from hloenv.altgraph.clone import copy_module
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.gcpause import gc_paused
@@ -38,7 +39,10 @@ def selected_copy(module: Module, choices: Sequence[int] | Mapping[str, int],
     chosen = {id(node): node.operands[pick] for node, pick in zip(nodes, picks)}
     with gc_paused():
         copy = _copy_live(module, _resolver(chosen))
-        prune(copy, merge=False)  # dead fused parameters of the kept fusions (no options are left)
+        # the copy holds only what the selection reaches (nothing dead, nothing uncalled); only a
+        # kept fusion whose body never reads a parameter leaves something for `prune` to do
+        if remove_dead_fused_parameters(copy):
+            prune(copy, merge=False)
     return copy
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hloenv import load_hlo
+from hloenv import load_hlo, parse_hlo
 from hloenv.altgraph.alternatives import alternatives_nodes, prune, select
 from hloenv.altgraph.selected import selected_copy
 from hloenv.altgraph.verifier import verify_module
@@ -60,3 +60,30 @@ def test_selected_copy_rejects_bad_choices():
         selected_copy(graph, [0])
     with pytest.raises(ValueError, match="out of range for"):
         selected_copy(graph, [len(nodes[0].operands)] + [0] * (len(nodes) - 1))
+
+
+def test_selected_copy_prunes_a_kept_fusions_unused_parameter_like_select():
+    text = """HloModule m
+fused {
+  x = f32[4] parameter(0)
+  y = f32[4] parameter(1)
+  ROOT n = f32[4] negate(y)
+}
+ENTRY e {
+  p = f32[4] parameter(0)
+  p1 = f32[4] parameter(1)
+  e = f32[4] exponential(p)
+  f = f32[4] fusion(e, p1), kind=kLoop, calls=fused
+  n = f32[4] negate(p1)
+  alt = f32[4] alternatives(f, n), hloenv_site="f", hloenv_rules="original;test:x"
+  ROOT r = f32[4] abs(alt)
+}
+"""
+    graph = parse_hlo(text)
+    for choice in ([0], [1]):
+        in_place = graph.clone()
+        select(in_place, choice)
+        copy = selected_copy(graph, choice)
+        assert copy.to_text() == in_place.to_text()
+        assert "exponential" not in copy.to_text()  # the unused parameter's operand went with it
+        verify_module(copy)
