@@ -63,20 +63,20 @@ def test_selected_copy_rejects_bad_choices():
 
 
 def test_selected_copy_prunes_a_kept_fusions_unused_parameter_like_select():
-    text = """HloModule m
-fused {
-  x = f32[4] parameter(0)
-  y = f32[4] parameter(1)
-  ROOT n = f32[4] negate(y)
+    text = """HloModule kept_fusion_reads_one_of_two
+body {
+  a = f32[2,3] parameter(0)
+  b = f32[2,3] parameter(1)
+  ROOT s = f32[2,3] sine(a)
 }
 ENTRY e {
-  p = f32[4] parameter(0)
-  p1 = f32[4] parameter(1)
-  e = f32[4] exponential(p)
-  f = f32[4] fusion(e, p1), kind=kLoop, calls=fused
-  n = f32[4] negate(p1)
-  alt = f32[4] alternatives(f, n), hloenv_site="f", hloenv_rules="original;test:x"
-  ROOT r = f32[4] abs(alt)
+  p = f32[2,3] parameter(0)
+  q = f32[2,3] parameter(1)
+  e = f32[2,3] exponential(q)
+  f = f32[2,3] fusion(p, e), kind=kLoop, calls=body
+  n = f32[2,3] cosine(p)
+  alt = f32[2,3] alternatives(f, n), hloenv_site="f", hloenv_rules="original;test:x"
+  ROOT r = f32[2,3] abs(alt)
 }
 """
     graph = parse_hlo(text)
