@@ -192,11 +192,63 @@ def remove_dead_instructions(comp: Computation) -> int:
     # Dead code always has an unused instruction at its end (follow users from any dead one), so a
     # computation where everything but the root and parameters has users needs no walk.
     root = comp.root
-    for inst in comp.instructions:  # a plain loop: this check runs on every computation of a prune
-        if not inst.users and inst is not root and inst.opcode != "parameter":
-            break
-    else:
+    unused = [i for i in comp.instructions if not i.users and i is not root and i.opcode != "parameter"]
+    if not unused:
         return 0
+    if any(i.control_predecessors for i in comp.instructions):
+        dead = _dead_by_walk(comp)  # control edges do not show in `users`: walk from what stays
+    else:
+        dead = _dead_by_cascade(comp, unused)
+    if not dead:
+        return 0
+    touched: dict[int, Instruction] = {}  # live operands of dead instructions: their users shrink
+    for inst in comp.instructions:
+        if id(inst) in dead:
+            for op in inst.operands:
+                if id(op) not in dead:
+                    touched[id(op)] = op
+    for op in touched.values():
+        op.users = [u for u in op.users if id(u) not in dead]
+    for inst in comp.instructions:  # no detach (quadratic in the users of a widely used operand):
+        if id(inst) in dead:  # dead ones are emptied, which also breaks their cycles for
+            inst.operands = []  # reference counting
+            inst.users = []
+            inst.lazy = None
+    comp.instructions = [i for i in comp.instructions if id(i) not in dead]
+    comp._by_name = None
+    return len(dead)
+
+
+def _dead_by_cascade(comp: Computation, unused: list[Instruction]) -> set[int]:
+    """ids of the instructions only dead code reads, from the unused ones back through operands (in
+    a computation without control edges: what a walk from the root, the parameters and the side
+    effects does not reach, found in time proportional to the dead code, not to the computation)."""
+    root = comp.root
+    dead: set[int] = set()
+    users_left: dict[int, int] = {}  # users lists hold each user once
+    stack = [i for i in unused if not has_side_effect(i)]
+    while stack:
+        inst = stack.pop()
+        if id(inst) in dead:
+            continue
+        dead.add(id(inst))
+        seen: set[int] = set()
+        for op in inst.operands:
+            if id(op) in seen:
+                continue
+            seen.add(id(op))
+            if op is root or op.opcode == "parameter" or op.parent is not comp or has_side_effect(op):
+                continue
+            left = users_left.get(id(op), len(op.users)) - 1
+            users_left[id(op)] = left
+            if left == 0:
+                stack.append(op)
+    return dead
+
+
+def _dead_by_walk(comp: Computation) -> set[int]:
+    """ids of the instructions a walk from the root, the side effects and the parameters (through
+    operands and control predecessors) does not reach."""
     live: set[int] = set()
     stack = [i for i in comp.instructions if i is comp.root or has_side_effect(i) or i.opcode == "parameter"]
     while stack:
@@ -206,19 +258,7 @@ def remove_dead_instructions(comp: Computation) -> int:
         live.add(id(inst))
         stack.extend(inst.operands)
         stack.extend(inst.control_predecessors)
-    if len(live) == len(comp.instructions):
-        return 0
-    dead = [i for i in comp.instructions if id(i) not in live]
-    for inst in dead:  # no detach (quadratic in the users of a widely used operand): the live
-        inst.operands = []  # instructions' user lists are filtered once below; dead ones are emptied,
-        inst.users = []  # which also breaks their cycles for reference counting
-        inst.lazy = None
-    comp.instructions = [i for i in comp.instructions if id(i) in live]
-    for inst in comp.instructions:
-        if inst.users:
-            inst.users = [u for u in inst.users if id(u) in live]
-    comp._by_name = None
-    return len(dead)
+    return {id(i) for i in comp.instructions if id(i) not in live}
 
 
 def remove_dead_fused_parameters(module: Module) -> int:
