@@ -318,22 +318,19 @@ def fused_body(fresh, members: Sequence[Instruction], member_operands: Sequence[
     fusion's operands (one per parameter) and its shape; names come from `fresh`."""
     member_ids = {id(m) for m in members}
     fused = Computation(fresh("fused_computation"))
-    params: list[Instruction] = []
-    externals: list[Instruction] = []
-    mapped: dict[int, Instruction] = {}  # member or external id -> its value inside the fusion
+    externals = fusion_operands(members, member_operands)
+    params = [Instruction(fresh("param"), "parameter", op.shape.without_layout(), payload=str(k))
+              for k, op in enumerate(externals)]
+    # member or external id -> its value inside the fusion
+    mapped: dict[int, Instruction] = {id(op): p for op, p in zip(externals, params)}
     body: list[Instruction] = []
 
     def values(ops: Sequence[Instruction]) -> list[Instruction]:
         out = []
         for op in ops:
             v = mapped.get(id(op))
-            if v is None:
-                if id(op) in member_ids:
-                    raise ValueError(f"build_fusion: member {op.name} comes after a member that uses it")
-                v = Instruction(fresh("param"), "parameter", op.shape.without_layout(), payload=str(len(params)))
-                params.append(v)
-                externals.append(op)
-                mapped[id(op)] = v
+            if v is None:  # (`fusion_operands` made a parameter of every operand that is no member)
+                raise ValueError(f"build_fusion: member {op.name} comes after a member that uses it")
             out.append(v)
         return out
 
