@@ -37,6 +37,7 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
     """
     comp_map: dict[int, Computation] = {}
     attached: list[Computation] = []  # the `bodies` used, in the order their options were copied
+    lazy: list[tuple[Instruction, Instruction]] = []  # (lazy option, its copy), full copies only
     for comp in computations:
         new_comp = Computation(comp.name, is_entry=comp.is_entry)
         new_comp.attrs = dict(comp.attrs)
@@ -53,6 +54,8 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
             new = _copy_instruction(inst, new_comp, [inst_map[id(op)] for op in ops], inst_map, comp_map)
             inst_map[id(inst)] = new
             new_insts.append(new)
+            if keep is None and inst.lazy is not None:
+                lazy.append((inst, new))
             if bodies and id(inst) in bodies:
                 body = bodies[id(inst)]
                 for b in body.instructions:
@@ -63,10 +66,8 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
         new_comp.instructions = new_insts
         root = comp.root if comp.root is None or resolve is None else resolve(comp.root)
         new_comp.root = inst_map[id(root)] if root is not None else None
-    if keep is None:
-        for inst in module.instructions():
-            if inst.lazy is not None:
-                inst_map[id(inst)].lazy = inst.lazy.mapped(inst_map)
+    for inst, new in lazy:  # (once every member has its copy)
+        new.lazy = inst.lazy.mapped(inst_map)
     new_comps = [comp_map[id(c)] for c in computations]
     if attached:  # where `Rewriter.add_computation` puts new computations: before the last (the entry)
         at = max(0, len(new_comps) - 1)

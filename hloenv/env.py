@@ -322,27 +322,28 @@ class HloEnv(gym.Env[dict, np.ndarray]):
     def _finish(self, reason: str) -> None:
         if not self._done:
             old, old_graph = self._module, self._graph
-            if self._final is not None:  # cleaned up ahead of the round (the step limit)
-                self.module = self.graph = self._final
-                self._final = None
-            elif self._module_in_graph:  # a module rebuilt from the graph is a copy already
-                self.module = self.graph = self._current_module()
-                self.pipeline.cleanup_pipeline()(self._module)
-            else:
-                # a copy: the canonical module is kept for the next reset, and a step's module may
-                # be out for the reward (`_prefetch`), which recognises modules by identity
-                final = self._own(old.clone())
-                if self.pipeline.cleanup_pipeline()(final).changed or old is self._canonical:
-                    self.module = self.graph = final
-                else:  # nothing to clean up: the module the reward has seen is the final one
-                    self._discard(final)
-                    self.graph = old
-                    self._done = True
-                    self._episode_info["stop_reason"] = reason
-                    return
-            self._discard(old, old_graph)  # not given to the reward, which gets the cleaned copy
+            self.module = self.graph = self._final_module()
+            self._discard(old, old_graph)  # not given to the reward, which gets the final module
             self._done = True
             self._episode_info["stop_reason"] = reason
+
+    def _final_module(self) -> Module:
+        """The current module cleaned up: made ahead of the round at the step limit, or now (on a
+        copy: the canonical module is kept for the next reset, and a step's module may be out for
+        the reward, which recognises modules by identity). A clean-up that changes nothing keeps
+        the module the reward has seen."""
+        if self._final is not None:
+            final, self._final = self._final, None
+            return final
+        if self._module_in_graph:  # a module rebuilt from the graph is a copy already
+            final = self._current_module()
+            self.pipeline.cleanup_pipeline()(final)
+            return final
+        final = self._own(self._module.clone())
+        if self.pipeline.cleanup_pipeline()(final).changed or self._module is self._canonical:
+            return final
+        self._discard(final)
+        return self._module
 
     def _limit_options(self, nodes: list[Instruction]) -> None:
         """Keep the first `max_options` options of each node (the caller prunes what is cut off)."""
