@@ -136,8 +136,9 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     x[:, 19] = comp_ids
     call_s = [node_id[r] for r in call_src if r in node_id]
     call_d = [d for r, d in zip(call_src, call_dst) if r in node_id]
-    member_s = [node_id[id(m)] for inst in lazy for m in inst.lazy.members if id(m) in node_id]
-    member_d = [node_id[id(inst)] for inst in lazy for m in inst.lazy.members if id(m) in node_id]
+    members = [(node_id[id(m)], node_id[id(inst)]) for inst in lazy for m in inst.lazy.members if id(m) in node_id]
+    member_s = [s for s, _ in members]
+    member_d = [d for _, d in members]
     all_src = np.asarray(src + call_s + member_s, dtype=np.int64)
     all_dst = np.concatenate([dst_arr, np.asarray(call_d + member_d, dtype=np.int64)])
     e = len(all_src)
