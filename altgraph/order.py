@@ -15,14 +15,27 @@ def topological_sort(comp: Computation) -> None:
     end move up just far enough. Linear in instructions plus edges. Raises ValueError on a cycle.
     """
     insts = comp.instructions
-    if is_topologically_sorted(insts):
-        return
     state: dict[int, int] = {}  # 1 on stack, 2 emitted
     order: list[Instruction] = []
+    moved = False
     for start in insts:
-        if id(start) in state:
+        key = id(start)
+        if key in state:
             continue
-        state[id(start)] = 1
+        # most instructions find every operand emitted already: emit them without a walk
+        for pred in start.operands:
+            if state.get(id(pred)) != 2:
+                break
+        else:
+            for pred in start.control_predecessors:
+                if state.get(id(pred)) != 2:
+                    break
+            else:
+                state[key] = 2
+                order.append(start)
+                continue
+        moved = True
+        state[key] = 1
         # (instruction, iterator over its predecessors): each edge is looked at once, however
         # many operands an instruction has (a tuple of thousands of outputs)
         stack = [(start, _predecessors(start))]
@@ -42,8 +55,9 @@ def topological_sort(comp: Computation) -> None:
                 stack.pop()
                 state[id(inst)] = 2
                 order.append(inst)
-    comp.instructions = order
-    comp._by_name = None
+    if moved:
+        comp.instructions = order
+        comp._by_name = None
 
 
 def _predecessors(inst: Instruction) -> Iterator[Instruction]:
