@@ -29,6 +29,7 @@ from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 from hloenv.passes.pipeline import parse_pipeline
 from hloenv.rewards import CostReward, Reward, RuntimeReward, make_reward
+from hloenv.shared_start import shared_start
 from hloenv.spaces import ArraySpace
 
 ModuleSource = str | Path | Module
@@ -81,8 +82,9 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         start = getattr(self.reward_fn, "start", None)
         if start is not None:  # e.g. XLA's worker: it imports jax while the passes below run
             start()
-        self._canonical = self.original.clone()
-        pipeline.canonicalize_pipeline()(self._canonical)
+        #: the canonical module and first dry round, shared with every env over the same module
+        self._start = shared_start(self.original, self.original_text, pipeline, max_options)
+        self._canonical = self._start.canonical
         n = max_alternatives or max(1, self._canonical.instruction_count)
         self.max_alternatives = n
         self.observation_space = spaces.Dict({
@@ -119,10 +121,6 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._steps = 0
         self._done = False
         self._episode_info: dict[str, Any] = {}
-        #: (stage, graph) of the first dry round with alternatives, reused by every `reset`.
-        self._first_round: tuple[int, Module] | None = None
-        #: its observation (graphs are read-only, so it holds for every reset; handed out as copies)
-        self._first_obs: dict[str, np.ndarray] | None = None
 
     # -- construction helpers --------------------------------------------------------------------
     @classmethod
@@ -168,7 +166,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """The current alternative graph (the module itself once the episode is over).
 
         Read-only: the env never changes a graph in place (a step builds the chosen program with
-        `selected_copy`), so the first round's graph is shared by every later `reset` instead of
+        `selected_copy`), so the first round's graph is shared by every later `reset`, and by
+        every env over the same module in this process (`hloenv.shared_start`), instead of
         copied. To edit one, `clone()` it first.
         """
         self._disown(self._graph)
@@ -205,12 +204,14 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._done = False
         self._episode_info = {}
         start = self._module
-        if self._first_round is not None:  # the first dry round depends only on the canonical module
-            self._stage, self.graph = self._first_round
-        else:
-            self._prefetch(start)
-            if not self._next_round():
-                self._first_round = (self._stage, self._graph)
+        with self._start.lock:  # the first dry round depends only on the canonical module
+            if self._start.first_round is not None:
+                self._stage, self.graph = self._start.first_round
+            else:
+                self._prefetch(start)
+                if not self._next_round():
+                    self._start.first_round = (self._stage, self._graph)
+                    self._disown(self._graph)  # shared now: no env may dismantle it
         self._episode_info = {**self.reward_fn.reset(self.original, start), **self._episode_info}
         self._discard(*last)
         return self._get_obs(), self._get_info()
@@ -306,8 +307,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         reference cycles would otherwise wait for a full collection, which scans everything alive
         (0.5-1 s on resnet50, every few steps)."""
         kept = [self._canonical, self._graph, self._module]
-        if self._first_round is not None:
-            kept.append(self._first_round[1])
+        if self._start.first_round is not None:
+            kept.append(self._start.first_round[1])
         for module in done:
             if any(m is module for m in self._owned) and not any(k is module for k in kept):
                 with gc_paused():
@@ -377,10 +378,11 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     # -- observation and info --------------------------------------------------------------------
     def _get_obs(self) -> dict[str, np.ndarray]:
-        if self._first_round is not None and self._graph is self._first_round[1]:
-            if self._first_obs is None:
-                self._first_obs = build_observation(self._graph)
-            return {k: v.copy() for k, v in self._first_obs.items()}  # the caller may write to its arrays
+        first = self._start.first_round
+        if first is not None and self._graph is first[1]:
+            if self._start.first_obs is None:
+                self._start.first_obs = build_observation(self._graph)
+            return {k: v.copy() for k, v in self._start.first_obs.items()}  # the caller may write to them
         return build_observation(self._graph)
 
     def action_mask(self) -> np.ndarray:

@@ -1,0 +1,79 @@
+"""What every env over the same module starts from, computed once per process and shared.
+
+An env's canonical module (the canonicalising passes applied) and its first dry round's graph
+depend only on the module's text, the env pipeline and `max_options`, and take most of a new
+env's time on a large module (t5-small: about 1.4 s and 1.1 s). Envs made over the same module
+in one process share them instead of computing them again: the envs of a sync vector env, the
+agents and seeds `hloenv bench` runs on one module, `replay` beside the env it replays, `fork`.
+
+Both are read-only, as they already were for the resets of one env: a step copies what it
+selects (`selected_copy`), a dry round runs in place only in a module the env built itself, and
+`_finish` cleans up a copy. A `SharedStart` lives as long as some env holds it (the registry
+keeps weak references), so a benchmark over many modules does not pile them up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+from collections.abc import Hashable
+from typing import Any
+
+from hloenv.altgraph.module import Module
+
+#: key -> SharedStart, held weakly: an entry goes when the last env using it does
+_REGISTRY: "weakref.WeakValueDictionary[tuple, SharedStart]" = weakref.WeakValueDictionary()
+_REGISTRY_LOCK = threading.Lock()
+
+
+class SharedStart:
+    """The canonical module, and (once an env has run it) the first dry round with alternatives.
+
+    Attributes:
+        canonical: the module after the canonicalising passes; never changed after construction.
+        first_round: (decision stage, graph) of the first dry round that offered alternatives,
+            or None until an env has run it (`lock` serialises that).
+        first_obs: that graph's observation, once built (handed out as copies).
+    """
+
+    __slots__ = ("canonical", "first_round", "first_obs", "lock", "__weakref__")
+
+    def __init__(self, canonical: Module):
+        self.canonical = canonical
+        self.first_round: tuple[int, Module] | None = None
+        self.first_obs: dict[str, Any] | None = None
+        self.lock = threading.Lock()
+
+
+def shared_start(original: Module, original_text: str, pipeline: Any, max_options: int) -> SharedStart:
+    """The `SharedStart` of envs over `original_text` with `pipeline` and `max_options`; made
+    (canonicalising a clone of `original`) if no live env has one. Two threads asking at once may
+    both canonicalise; the first to finish is kept, so both envs share it."""
+    key: Hashable = (hashlib.sha256(original_text.encode()).digest(), pipeline, max_options)
+    try:
+        hash(key)
+    except TypeError:  # a pipeline object that cannot be a key: this env starts on its own
+        key = None
+    with _REGISTRY_LOCK:
+        found = None if key is None else _REGISTRY.get(key)
+    if found is not None:
+        return found
+    canonical = original.clone()
+    pipeline.canonicalize_pipeline()(canonical)
+    made = SharedStart(canonical)
+    if key is None:
+        return made
+    with _REGISTRY_LOCK:
+        found = _REGISTRY.get(key)
+        if found is not None:
+            return found
+        _REGISTRY[key] = made
+    return made
+
+
+def forget_shared_starts() -> None:
+    """Make the next env over any module start from scratch (live envs keep what they hold);
+    benchmarks call it to time a new env's first reset."""
+    with _REGISTRY_LOCK:
+        _REGISTRY.clear()

@@ -1,0 +1,100 @@
+"""Envs over the same module share its canonical module and first dry round, and nothing else."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import numpy as np
+
+from hloenv import HloEnv
+from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
+from hloenv.shared_start import forget_shared_starts
+from tests.hloenv.test_env import BLOCK, SMALL, make
+
+
+def _episode(env: HloEnv, seed: int) -> tuple[list, str]:
+    """(per step: reward and observation bytes, final module fingerprint) of a seeded random episode."""
+    obs, _ = env.reset(seed=seed)
+    trace = [{k: v.tobytes() for k, v in obs.items()}]
+    while True:
+        obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        trace.append((reward, {k: v.tobytes() for k, v in obs.items()}))
+        if terminated or truncated:
+            return trace, env.module.fingerprint()
+
+
+def test_envs_over_the_same_module_share_its_canonical_module_and_first_round():
+    a = make()
+    b = HloEnv(BLOCK.read_text(), pipeline=SMALL)  # the same module, given as text
+    assert b._canonical is a._canonical
+    a.reset(seed=0)
+    b.reset(seed=1)
+    assert b.graph is a.graph  # the first round ran once, in `a`
+
+
+def test_other_pipelines_options_or_modules_start_on_their_own():
+    a = make()
+    assert make(max_options=2)._canonical is not a._canonical
+    assert make(pipeline=DEFAULT_ENV_PIPELINE)._canonical is not a._canonical
+    other = BLOCK.read_text().replace("HloModule ", "HloModule renamed_", 1)
+    assert HloEnv(other, pipeline=SMALL)._canonical is not a._canonical
+
+
+def test_sharing_changes_no_episode():
+    """Episodes in envs that share a start (the first one included, which ran the first round)
+    equal those of an env that starts on its own; and none of them touched what they share."""
+    forget_shared_starts()
+    first = make(pipeline=DEFAULT_ENV_PIPELINE, max_steps=4)
+    second = make(pipeline=DEFAULT_ENV_PIPELINE, max_steps=4)
+    first.reset(seed=0)
+    shared_text = (first.graph.to_text(), first._canonical.to_text())
+    runs = [_episode(env, seed) for seed in (0, 1) for env in (first, second)]
+    forget_shared_starts()
+    alone = make(pipeline=DEFAULT_ENV_PIPELINE, max_steps=4)
+    assert alone._canonical is not first._canonical
+    expected = [_episode(alone, seed) for seed in (0, 1)]
+    assert runs == [expected[0], expected[0], expected[1], expected[1]]
+    assert len(runs[0][0]) > 2  # several steps: rounds in place ran after the shared first round
+    first.reset(seed=0)
+    assert (first.graph.to_text(), first._canonical.to_text()) == shared_text
+
+
+def test_a_shared_start_goes_with_the_last_env_holding_it():
+    import weakref
+    env = make(max_options=3)
+    env.reset(seed=0)
+    start = weakref.ref(env._start)
+    other = make(max_options=3)
+    del env
+    gc.collect()
+    assert start() is other._start  # still held by `other`
+    del other
+    gc.collect()
+    assert start() is None
+    assert make(max_options=3)._start is not None  # and a new env makes a new one
+
+
+def test_envs_made_and_reset_in_threads_at_once_share_one_first_round():
+    forget_shared_starts()
+    envs: list[HloEnv] = []
+    obs: list[dict] = []
+    barrier = threading.Barrier(3)
+
+    def work() -> None:
+        barrier.wait()
+        env = make(max_options=5)
+        o, _ = env.reset(seed=0)
+        envs.append(env)
+        obs.append(o)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(envs) == 3
+    assert len({id(e._canonical) for e in envs}) == 1
+    assert len({id(e.graph) for e in envs}) == 1
+    assert all(np.array_equal(o["x"], obs[0]["x"]) and np.array_equal(o["edge_index"], obs[0]["edge_index"])
+               for o in obs)
