@@ -17,11 +17,11 @@ Rules come in two kinds:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from hloenv.altgraph.alternatives import has_side_effect
+from hloenv.altgraph.alternatives import SIDE_EFFECT_OPCODES as _SIDE_EFFECTS, has_side_effect
 from hloenv.altgraph.attributes import dot_dnums, int_list, window
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.opcodes import ALTERNATIVES, ELEMENTWISE
@@ -57,8 +57,17 @@ class FusionDecision:
 ALLOW = FusionDecision(True)
 
 
+_REFUSALS: dict[tuple[str, bool], FusionDecision] = {}
+
+
 def forbid(reason: str, final: bool = False) -> FusionDecision:
-    return FusionDecision(False, reason, final)
+    """A refusal; decisions are immutable, so each (reason, final) is made once and shared."""
+    decision = _REFUSALS.get((reason, final))
+    if decision is None:
+        decision = FusionDecision(False, reason, final)
+        if len(_REFUSALS) < 4096:  # (reasons naming instructions would grow it without end)
+            _REFUSALS[(reason, final)] = decision
+    return decision
 
 
 class Node(Protocol):
@@ -80,6 +89,7 @@ class FusionGraph(Protocol):
 # -- opcode classes ---------------------------------------------------------------------------------
 _NOT_FUSIBLE = frozenset({"parameter", "while", "conditional", "call", "domain", ALTERNATIVES,
                           "get-tuple-element", "tuple"})
+_NEVER_FUSIBLE = _NOT_FUSIBLE | {"rng", "rng-get-and-update-state"}
 #: XLA CPU's CanBeLoopFused, beyond elementwise ops.
 _CPU_LOOP_FUSIBLE = frozenset({"bitcast", "broadcast", "concatenate", "dynamic-slice",
                                "dynamic-update-slice", "gather", "iota", "pad", "reduce", "reshape",
@@ -111,10 +121,12 @@ def is_fusible(node: Node, graph: FusionGraph) -> bool:
     op = node.opcode
     if op == "fusion":
         return True
-    if op in _NOT_FUSIBLE or op in ("rng", "rng-get-and-update-state"):
+    if op in _NEVER_FUSIBLE:
         return False
-    if isinstance(node, Instruction):
-        if has_side_effect(node) or node.control_predecessors or any(node.shape.dynamic):
+    if isinstance(node, Instruction):  # (`shape.dynamic` is empty unless some dimension is dynamic)
+        if op in _SIDE_EFFECTS or node.control_predecessors or node.shape.dynamic:
+            return False
+        if op == "custom-call" and has_side_effect(node):
             return False
     return True
 
@@ -216,7 +228,10 @@ def not_root(producer: Node, graph: FusionGraph) -> FusionDecision:
 
 def would_duplicate(producer: Node, consumer: Node, graph: FusionGraph) -> bool:
     """XLA's FusionWouldDuplicate: the producer has a user other than the consumer."""
-    return any(u is not consumer for u in graph.users(producer))
+    for u in graph.users(producer):
+        if u is not consumer:
+            return True
+    return False
 
 
 def is_always_duplicable(producer: Node, graph: FusionGraph) -> bool:
@@ -280,9 +295,10 @@ def _is_matrix_vector_dot(node: Node) -> bool:
 
 def cpu_can_be_output_fused(producer: Node, consumer: Node, graph: FusionGraph) -> bool:
     # XLA CPU: add(matrix-vector dot with exactly one use, x) is an output fusion (kept kLoop here)
+    if consumer.opcode != "add" or not _is_matrix_vector_dot(producer):
+        return False
     users = graph.users(producer)
-    return (consumer.opcode == "add" and _is_matrix_vector_dot(producer) and len(users) == 1
-            and sum(1 for o in graph.operands(users[0]) if o is producer) == 1)
+    return len(users) == 1 and sum(1 for o in graph.operands(users[0]) if o is producer) == 1
 
 
 def cpu_dot_consumer(producer: Node, consumer: Node, graph: FusionGraph) -> FusionDecision | None:
@@ -340,19 +356,20 @@ def _may_be_transpose(node: Node, depth: int = 0) -> bool:
     return False
 
 
-def transpose_free(nodes: Sequence[Node]) -> FusionDecision:
+def transpose_free(*groups: Iterable[Node]) -> FusionDecision:
     # Measured with jaxlib 0.10.2: once a module holds fusions (so the env pipeline switches
     # layout-assignment off), a transpose inside a fusion, or one a fusion reads, computes wrong
     # values. Transposes therefore stay out of fusions and out of their operands.
-    for n in nodes:  # (a plain loop: this runs over every operand of every fusion tried)
-        if n.opcode in _TRANSPOSE_OR_ALTERNATIVES and _may_be_transpose(n):
-            return forbid("transposes inside or feeding fusions miscompile without layout-assignment")
+    for nodes in groups:  # (plain loops: this runs over every operand of every fusion tried)
+        for n in nodes:
+            if n.opcode in _TRANSPOSE_OR_ALTERNATIVES and _may_be_transpose(n):
+                return forbid("transposes inside or feeding fusions miscompile without layout-assignment")
     return ALLOW
 
 
 def legal_to_fuse(producer: Node, consumer: Node, graph: FusionGraph) -> FusionDecision:
     """Can `producer` be fused into `consumer` as a kLoop fusion that XLA on CPU compiles?"""
-    if not (d := transpose_free([producer, consumer, *graph.operands(producer), *graph.operands(consumer)])):
+    if not (d := transpose_free((producer, consumer), graph.operands(producer), graph.operands(consumer))):
         return d
     if not is_fusible(producer, graph) or not is_fusible(consumer, graph):
         return forbid("producer or consumer is not fusible (parameter, control flow, side effect)")
