@@ -9,7 +9,9 @@ agents and seeds `hloenv bench` runs on one module, `replay` beside the env it r
 Both are read-only, as they already were for the resets of one env: a step copies what it
 selects (`selected_copy`), a dry round runs in place only in a module the env built itself, and
 `_finish` cleans up a copy. A `SharedStart` lives as long as some env holds it (the registry
-keeps weak references), so a benchmark over many modules does not pile them up.
+keeps weak references), so a benchmark over many modules does not pile them up. The key is the
+module's printed text, the `EnvPipeline` (its pass strings) and `max_options`: a pass registered
+again under the same name while envs live is not noticed (call `forget_shared_starts`).
 """
 
 from __future__ import annotations
