@@ -19,19 +19,19 @@ def clone_module(module: Module) -> Module:
         return copy_module(module, module.computations)
 
 
-def copy_module(module: Module, computations: Sequence[Computation], keep: set[int] | None = None,
+def copy_module(module: Module, computations: Sequence[Computation], keep: set[Instruction] | None = None,
                 resolve: Callable[[Instruction], Instruction] | None = None,
-                bodies: dict[int, Computation] | None = None) -> Module:
+                bodies: dict[Instruction, Computation] | None = None) -> Module:
     """A copy of `module` made of `computations` (in that order; they must include the entry and
     everything the kept instructions call).
 
     Args:
-        keep: ids of the instructions to copy (default: all); every operand, control predecessor
+        keep: the instructions to copy (default: all); every operand, control predecessor
             and root of a kept instruction must be kept too, after `resolve`. A full copy keeps
             the records of (built) lazy options; a partial one makes plain instructions of them.
         resolve: what each alternatives operand (and root) is read as (`selected_copy`: its
             chosen option); default: itself.
-        bodies: id(lazy option) -> a new body for it, attached to nothing (`lazy.detached_body`):
+        bodies: lazy option -> a new body for it, attached to nothing (`lazy.detached_body`):
             its copy calls that body, which joins the copy (placed before the entry, its own
             callees mapped to their copies).
     """
@@ -42,22 +42,22 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
         new_comp = Computation(comp.name, is_entry=comp.is_entry)
         new_comp.attrs = dict(comp.attrs)
         comp_map[id(comp)] = new_comp
-    inst_map: dict[int, Instruction] = {}
+    inst_map: dict[Instruction, Instruction] = {}  # (instructions hash by identity)
     for comp in computations:
         new_comp = comp_map[id(comp)]
         new_insts = []
         for inst in comp.instructions:
-            if keep is not None and id(inst) not in keep:
+            if keep is not None and inst not in keep:
                 continue
             ops = inst.operands if resolve is None else [
                 resolve(op) if op.opcode == ALTERNATIVES else op for op in inst.operands]
-            new = _copy_instruction(inst, new_comp, [inst_map[id(op)] for op in ops], inst_map, comp_map)
-            inst_map[id(inst)] = new
+            new = _copy_instruction(inst, new_comp, [inst_map[op] for op in ops], inst_map, comp_map)
+            inst_map[inst] = new
             new_insts.append(new)
             if keep is None and inst.lazy is not None:
                 lazy.append((inst, new))
-            if bodies and id(inst) in bodies:
-                body = bodies[id(inst)]
+            if bodies and inst in bodies:
+                body = bodies[inst]
                 for b in body.instructions:
                     if b.called:
                         b.called = {k: [comp_map[id(c)] for c in v] for k, v in b.called.items()}
@@ -65,7 +65,7 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
                 attached.append(body)
         new_comp.instructions = new_insts
         root = comp.root if comp.root is None or resolve is None else resolve(comp.root)
-        new_comp.root = inst_map[id(root)] if root is not None else None
+        new_comp.root = inst_map[root] if root is not None else None
     for inst, new in lazy:  # (once every member has its copy)
         new.lazy = inst.lazy.mapped(inst_map)
     new_comps = [comp_map[id(c)] for c in computations]
@@ -79,7 +79,7 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[i
 
 
 def _copy_instruction(inst: Instruction, parent: Computation, operands: list[Instruction],
-                      inst_map: dict[int, Instruction], comp_map: dict[int, Computation]) -> Instruction:
+                      inst_map: dict[Instruction, Instruction], comp_map: dict[int, Computation]) -> Instruction:
     """A copy of `inst` in `parent` that reads `operands` (copies already made) and is added to
     their users; its control predecessors and callees are mapped through `inst_map`/`comp_map`."""
     new = Instruction(inst.name, inst.opcode, inst.shape, None,
@@ -90,7 +90,7 @@ def _copy_instruction(inst: Instruction, parent: Computation, operands: list[Ins
         if not op.users or op.users[-1] is not new:
             op.users.append(new)
     if inst.control_predecessors:
-        new.control_predecessors = [inst_map[id(p)] for p in inst.control_predecessors]
+        new.control_predecessors = [inst_map[p] for p in inst.control_predecessors]
     if inst.called:
         new.called = {k: [comp_map[id(c)] for c in v] for k, v in inst.called.items()}
     return new

@@ -15,45 +15,44 @@ def topological_sort(comp: Computation) -> None:
     end move up just far enough. Linear in instructions plus edges. Raises ValueError on a cycle.
     """
     insts = comp.instructions
-    state: dict[int, int] = {}  # 1 on stack, 2 emitted
+    state: dict[Instruction, int] = {}  # 1 on stack, 2 emitted (instructions hash by identity)
     order: list[Instruction] = []
     moved = False
     for start in insts:
-        key = id(start)
-        if key in state:
+        if start in state:
             continue
         # most instructions find every operand emitted already: emit them without a walk
         for pred in start.operands:
-            if state.get(id(pred)) != 2:
+            if state.get(pred) != 2:
                 break
         else:
             for pred in start.control_predecessors:
-                if state.get(id(pred)) != 2:
+                if state.get(pred) != 2:
                     break
             else:
-                state[key] = 2
+                state[start] = 2
                 order.append(start)
                 continue
         moved = True
-        state[key] = 1
+        state[start] = 1
         # (instruction, iterator over its predecessors): each edge is looked at once, however
         # many operands an instruction has (a tuple of thousands of outputs)
         stack = [(start, _predecessors(start))]
         while stack:
             inst, preds = stack[-1]
             for pred in preds:
-                s = state.get(id(pred))
+                s = state.get(pred)
                 if s is None:
                     if pred.parent is not comp:
                         raise ValueError(f"{inst.name!r} uses {pred.name!r} from another computation")
-                    state[id(pred)] = 1
+                    state[pred] = 1
                     stack.append((pred, _predecessors(pred)))
                     break
                 if s == 1:
                     raise ValueError(f"cycle through {pred.name!r} and {inst.name!r} in {comp.name!r}")
             else:
                 stack.pop()
-                state[id(inst)] = 2
+                state[inst] = 2
                 order.append(inst)
     if moved:
         comp.instructions = order
@@ -82,31 +81,30 @@ def is_topologically_sorted(insts: list[Instruction]) -> bool:
     return True
 
 
-def depends_on(start: Instruction, targets: Iterable[Instruction], position: dict[int, int],
+def depends_on(start: Instruction, targets: Iterable[Instruction], position: dict[Instruction, int],
                limit: int | None = None) -> bool:
     """Does `start` (transitively, through operands and control edges) use any of `targets`?
 
-    `position` maps id(instruction) to a rank that never decreases along an operand edge; nothing
+    `position` maps an instruction to a rank that never decreases along an operand edge; nothing
     ranked below every target can reach one, so the walk is pruned there. With `limit`, a walk
     that visits more instructions gives up and answers True (the safe answer for cycle checks).
     """
-    wanted = {id(t) for t in targets}
+    wanted = set(targets)  # (instructions hash by identity)
     if not wanted:
         return False
     floor = min(position.get(t, 0) for t in wanted)
-    seen: set[int] = set()
+    seen: set[Instruction] = set()
     stack = [start]
     while stack:
         inst = stack.pop()
-        key = id(inst)
-        if key in wanted:
+        if inst in wanted:
             return True
-        if key in seen:
+        if inst in seen:
             continue
-        seen.add(key)
+        seen.add(inst)
         if limit is not None and len(seen) > limit:
             return True
-        pos = position.get(key)
+        pos = position.get(inst)
         if pos is not None and pos < floor:
             continue
         stack.extend(inst.operands)

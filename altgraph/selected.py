@@ -36,7 +36,7 @@ def selected_copy(module: Module, choices: Sequence[int] | Mapping[str, int],
     """
     nodes = alternatives_nodes(module) if nodes is None else nodes
     picks = check_choices(nodes, choices)
-    chosen = {id(node): node.operands[pick] for node, pick in zip(nodes, picks)}
+    chosen = {node: node.operands[pick] for node, pick in zip(nodes, picks)}  # (hashed by identity)
     with gc_paused():
         copy = _copy_live(module, _resolver(chosen))
         # the copy holds only what the selection reaches (nothing dead, nothing uncalled); only a
@@ -46,23 +46,23 @@ def selected_copy(module: Module, choices: Sequence[int] | Mapping[str, int],
     return copy
 
 
-def _resolver(chosen: dict[int, Instruction]):
+def _resolver(chosen: dict[Instruction, Instruction]):
     def resolve(inst: Instruction) -> Instruction:
         while inst.opcode == ALTERNATIVES:  # a chosen option may itself be an alternatives node
-            inst = chosen[id(inst)]
+            inst = chosen[inst]
         return inst
     return resolve
 
 
-def _live(module: Module, resolve) -> tuple[set[int], set[int], dict[int, Computation]]:
-    """(ids of the instructions, ids of the computations) the selected program keeps: what the
+def _live(module: Module, resolve) -> tuple[set[Instruction], set[int], dict[Instruction, Computation]]:
+    """(the instructions, ids of the computations) the selected program keeps: what the
     entry reaches from roots, parameters and side effects, through operands read as selected,
     control predecessors and called computations; and the bodies of the chosen lazy options not
-    built in `module`, built for the copy (by option id; what they call is kept too)."""
-    live: set[int] = set()
+    built in `module`, built for the copy (by option; what they call is kept too)."""
+    live: set[Instruction] = set()  # (instructions hash by identity)
     comps = {id(module.entry)}
     pending = [module.entry]
-    bodies: dict[int, Computation] = {}
+    bodies: dict[Instruction, Computation] = {}
     while pending:
         comp = pending.pop()
         stack = [i for i in comp.instructions if i.opcode == "parameter" or has_side_effect(i)]
@@ -70,15 +70,15 @@ def _live(module: Module, resolve) -> tuple[set[int], set[int], dict[int, Comput
             stack.append(resolve(comp.root))
         while stack:
             inst = stack.pop()
-            if id(inst) in live:
+            if inst in live:
                 continue
-            live.add(id(inst))
+            live.add(inst)
             for op in inst.operands:  # (a plain loop: resolving is needed at alternatives nodes only)
                 stack.append(resolve(op) if op.opcode == ALTERNATIVES else op)
             if inst.control_predecessors:
                 stack.extend(inst.control_predecessors)
             if inst.lazy is not None and not inst.lazy.built:  # a chosen lazy option: its body
-                body = bodies[id(inst)] = detached_body(inst)  # goes straight into the copy
+                body = bodies[inst] = detached_body(inst)  # goes straight into the copy
                 callees = [c for i in body.instructions if i.called for c in i.called_computations]
             elif inst.called:
                 callees = inst.called_computations

@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from hloenv.altgraph.alternatives import option_rules
+from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES, OPCODE_IDS, OPCODES
 from hloenv.altgraph.shape import DTYPES, Shape
@@ -85,7 +86,7 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
         comps_list = [c for c in comps_list if id(c) not in bodies]
         insts = [inst for comp in comps_list for inst in comp.instructions]
     n = len(insts)
-    node_id = {id(inst): k for k, inst in enumerate(insts)}
+    node_id = {inst: k for k, inst in enumerate(insts)}  # (instructions hash by identity)
     get_op = OPCODE_IDS.get
     unknown_op = len(OPCODES)
     opcodes = [get_op(inst.opcode, unknown_op) for inst in insts]
@@ -100,7 +101,7 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
         node_shape.append(k)
     n_users = [len(inst.users) for inst in insts]
     operand_counts = [len(inst.operands) for inst in insts]
-    src = [node_id[id(op)] for inst in insts for op in inst.operands]
+    src = [node_id[op] for inst in insts for op in inst.operands]
     sizes = [len(comp.instructions) for comp in comps_list]
     starts = np.cumsum([0] + sizes[:-1]).tolist()
     roots = [start + comp.instructions.index(comp.root) for start, comp in zip(starts, comps_list)
@@ -108,11 +109,11 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     alts = [inst for inst in insts if inst.opcode == ALTERNATIVES]
     callers = [(k, inst) for k, inst in enumerate(insts) if inst.called]
     fused = {id(cc) for _, inst in callers if inst.opcode == "fusion" for cc in inst.called_computations}
-    call_src: list[int] = []
+    call_src: list[Instruction | None] = []
     call_dst: list[int] = []
     for k, inst in callers:
         for callee in inst.called_computations:
-            call_src.append(id(callee.root))
+            call_src.append(callee.root)
             call_dst.append(k)
     counts = np.asarray(operand_counts, dtype=np.int64)
     dst_arr = np.repeat(np.arange(n, dtype=np.int64), counts)
@@ -136,7 +137,7 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     x[:, 19] = comp_ids
     call_s = [node_id[r] for r in call_src if r in node_id]
     call_d = [d for r, d in zip(call_src, call_dst) if r in node_id]
-    members = [(node_id[id(m)], node_id[id(inst)]) for inst in lazy for m in inst.lazy.members if id(m) in node_id]
+    members = [(node_id[m], node_id[inst]) for inst in lazy for m in inst.lazy.members if m in node_id]
     member_s = [s for s, _ in members]
     member_d = [d for _, d in members]
     all_src = np.asarray(src + call_s + member_s, dtype=np.int64)
@@ -151,9 +152,9 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
         edge_attr[:, 2] = src_shape[:, 0]
         edge_attr[len(src):len(src) + len(call_s), 3] = 1.0
         edge_attr[len(src) + len(call_s):, 4] = 1.0
-    alt_index = [node_id[id(a)] for a in alts]
+    alt_index = [node_id[a] for a in alts]
     option_count = [len(a.operands) for a in alts]
-    option_index = [node_id[id(o)] for a in alts for o in a.operands]
+    option_index = [node_id[o] for a in alts for o in a.operands]
     option_alt = [k for k, a in enumerate(alts) for _ in a.operands]
     option_xla = []
     for a in alts:

@@ -38,7 +38,7 @@ class Rewriter:
         self.refused = 0
         self.log: list[tuple[str, str]] = []
         self._touched: dict[int, Computation] = {}
-        self._fresh: set[int] = set()
+        self._fresh: set[Instruction] = set()
 
     # -- building --------------------------------------------------------------------------------
     def create(self, comp: Computation, opcode: str, shape: Shape, operands: Iterable[Instruction] = (),
@@ -49,7 +49,7 @@ class Rewriter:
                            dict(attrs) if attrs else None, payload, dict(called) if called else None)
         comp.add(inst)
         self._touched[id(comp)] = comp
-        self._fresh.add(id(inst))
+        self._fresh.add(inst)
         return inst
 
     def constant(self, comp: Computation, shape: Shape, literal: str) -> Instruction:
@@ -98,7 +98,7 @@ class RecordingRewriter(Rewriter):
         # Per computation, a rank that never decreases along an operand edge (the depth: 1 + the
         # deepest operand; new instructions at the max of their operands): the cycle check prunes
         # with it. A reroute that would break monotonicity drops the map (recomputed when needed).
-        self._position: dict[int, dict[int, int]] = {}
+        self._position: dict[int, dict[Instruction, int]] = {}  # by id(computation); ranks by instruction
         self._has_control_edges: set[int] = set()  # ids of computations with control edges
 
     def create(self, comp: Computation, opcode: str, shape: Shape, operands: Iterable[Instruction] = (),
@@ -115,13 +115,13 @@ class RecordingRewriter(Rewriter):
         rank = 0
         for preds in (inst.operands, inst.control_predecessors):
             for op in preds:
-                r = position.get(id(op))
+                r = position.get(op)
                 if r is None:
                     del self._position[id(comp)]
                     return
                 if r > rank:
                     rank = r
-        position[id(inst)] = rank
+        position[inst] = rank
 
     def _rank_rerouted(self, comp: Computation, alt: Instruction, users: list[Instruction]) -> None:
         """Rank `alt` and raise its (transitive) users' ranks where they fall below it, so ranks
@@ -131,24 +131,24 @@ class RecordingRewriter(Rewriter):
         if position is None:
             return
         self._rank_new(comp, alt)
-        rank = position.get(id(alt))
+        rank = position.get(alt)
         if rank is None:
             self._position.pop(id(comp), None)
             return
         if id(comp) in self._has_control_edges:  # control successors are not in `users`: no repair
-            if any(position.get(id(u), -1) < rank for u in users):
+            if any(position.get(u, -1) < rank for u in users):
                 self._position.pop(id(comp), None)
             return
         stack = list(users)
         raised = 0
         while stack:
             user = stack.pop()
-            r = position.get(id(user))
+            r = position.get(user)
             if r is None or raised > RANK_REPAIR_LIMIT:
                 self._position.pop(id(comp), None)
                 return
             if r < rank:
-                position[id(user)] = rank
+                position[user] = rank
                 raised += 1
                 stack.extend(user.users)
 
@@ -157,7 +157,7 @@ class RecordingRewriter(Rewriter):
             return False
         comp = old.parent
         existing = next((u for u in old.users if is_alternatives(u) and u.operands[0] is old), None)
-        users = [u for u in old.users if u is not existing and id(u) not in self._fresh]
+        users = [u for u in old.users if u is not existing and u not in self._fresh]
         # the new option must not read anything that will read it: the rerouted users, or the
         # existing alternatives node it joins (an option built from instructions that already
         # read that node, e.g. a fusion whose member's operand was rerouted through it)
@@ -194,25 +194,25 @@ class RecordingRewriter(Rewriter):
 def _reroute(old: Instruction, alt: Instruction, users: list[Instruction]) -> None:
     """Make `users` (distinct users of `old`) read the new, unused `alt` instead: what
     `user.replace_operand(old, alt)` does for each, with `old.users` rebuilt once, not per user."""
-    rerouted = {id(u) for u in users}
+    rerouted = set(users)  # (instructions hash by identity)
     for user in users:
         ops = user.operands
         for i, op in enumerate(ops):
             if op is old:
                 ops[i] = alt
-    old.users = [u for u in old.users if id(u) not in rerouted]
+    old.users = [u for u in old.users if u not in rerouted]
     alt.users.extend(users)
 
 
-def _depths(comp: Computation) -> dict[int, int]:
-    """id -> 1 + the largest depth among operands and control predecessors (0 for leaves)."""
+def _depths(comp: Computation) -> dict[Instruction, int]:
+    """instruction -> 1 + the largest depth among operands and control predecessors (0 for leaves)."""
     topological_sort(comp)
-    depth: dict[int, int] = {}
+    depth: dict[Instruction, int] = {}  # (instructions hash by identity)
     for inst in comp.instructions:
         d = 0
         for op in inst.operands:
-            d = max(d, depth[id(op)] + 1)
+            d = max(d, depth[op] + 1)
         for op in inst.control_predecessors:
-            d = max(d, depth[id(op)] + 1)
-        depth[id(inst)] = d
+            d = max(d, depth[op] + 1)
+        depth[inst] = d
     return depth

@@ -39,14 +39,14 @@ class Cluster:
     """A fusion being built: `root` is the original consumer, `members` every fused instruction."""
 
     opcode = "fusion"
-    __slots__ = ("root", "members", "member_ids", "reused", "shape", "_sorted", "fused", "opcode_counts")
+    __slots__ = ("root", "members", "member_set", "reused", "shape", "_sorted", "fused", "opcode_counts")
 
-    def __init__(self, root: Instruction, reused: set[int]):
+    def __init__(self, root: Instruction, reused: set[Node]):
         self.root = root
         self.shape: Shape = root.shape
         self.members: list[Instruction] = [root]
-        self.member_ids: set[int] = {id(root)}
-        self.reused = reused  # ids of operand nodes whose elements the fusion reads more than once
+        self.member_set: set[Instruction] = {root}  # (nodes hash by identity)
+        self.reused = reused  # operand nodes whose elements the fusion reads more than once
         self._sorted = True
         #: the fused instructions (`ClusterGraph.fused_instructions`), kept until a member is added
         self.fused: list[Instruction] | None = None
@@ -56,14 +56,14 @@ class Cluster:
 
     def add(self, inst: Instruction) -> None:
         self.members.append(inst)
-        self.member_ids.add(id(inst))
+        self.member_set.add(inst)
         self._sorted = False
         self.fused = None
         _count_opcodes(self.opcode_counts, inst)
 
-    def sorted_members(self, position: dict[int, int]) -> list[Instruction]:
+    def sorted_members(self, position: dict[Instruction, int]) -> list[Instruction]:
         if not self._sorted:
-            self.members.sort(key=lambda i: position[id(i)])
+            self.members.sort(key=position.__getitem__)
             self._sorted = True
         return self.members
 
@@ -89,23 +89,24 @@ class ClusterGraph:
 
     def __init__(self, comp: Computation):
         self.comp = comp
-        self.position: dict[int, int] = {id(i): k for k, i in enumerate(comp.instructions)}
-        self._ops: dict[int, list[Node]] = {}
-        self._users: dict[int, list[Node]] = {}
+        # (nodes, instructions and clusters, hash by identity: no __eq__)
+        self.position: dict[Instruction, int] = {i: k for k, i in enumerate(comp.instructions)}
+        self._ops: dict[Node, list[Node]] = {}
+        self._users: dict[Node, list[Node]] = {}
         self.root: Node | None = comp.root
-        #: original instruction id -> the cluster that replaced it (it was the cluster's root)
-        self.cluster_of: dict[int, Cluster] = {}
+        #: original instruction -> the cluster that replaced it (it was the cluster's root)
+        self.cluster_of: dict[Instruction, Cluster] = {}
         self.clusters: list[Cluster] = []
 
     # -- FusionGraph ---------------------------------------------------------------------------
     def operands(self, node: Node) -> list[Node]:
-        ops = self._ops.get(id(node))
+        ops = self._ops.get(node)
         if ops is None:
             return node.operands  # type: ignore[union-attr]
         return ops
 
     def users(self, node: Node) -> list[Node]:
-        users = self._users.get(id(node))
+        users = self._users.get(node)
         if users is None:
             return node.users  # type: ignore[union-attr]
         return users
@@ -148,7 +149,7 @@ class ClusterGraph:
             if root.opcode != "dynamic-update-slice":
                 return None  # (a nested fusion root is not followed)
             src = root.operands[0]
-            return None if id(src) in node.member_ids else self.node_of(src)
+            return None if src in node.member_set else self.node_of(src)
         body = node.called_computations[0]  # type: ignore[union-attr]
         if body.root.opcode != "dynamic-update-slice":
             return None
@@ -159,7 +160,7 @@ class ClusterGraph:
 
     def reuses_operand(self, consumer: Node, producer: Node) -> bool:
         if isinstance(consumer, Cluster):
-            return id(producer) in consumer.reused
+            return producer in consumer.reused
         if consumer.opcode == "fusion":
             return True  # an unknown fusion: assume it may reuse
         return any(o is producer and fz.operand_reused(consumer, i, self)
@@ -167,18 +168,18 @@ class ClusterGraph:
 
     # -- state ---------------------------------------------------------------------------------
     def node_of(self, inst: Instruction) -> Node:
-        return self.cluster_of.get(id(inst), inst)
+        return self.cluster_of.get(inst, inst)
 
     def _mutable_ops(self, node: Node) -> list[Node]:
-        ops = self._ops.get(id(node))
+        ops = self._ops.get(node)
         if ops is None:
-            ops = self._ops[id(node)] = list(node.operands)  # type: ignore[union-attr]
+            ops = self._ops[node] = list(node.operands)  # type: ignore[union-attr]
         return ops
 
     def _mutable_users(self, node: Node) -> list[Node]:
-        users = self._users.get(id(node))
+        users = self._users.get(node)
         if users is None:
-            users = self._users[id(node)] = list(node.users)  # type: ignore[union-attr]
+            users = self._users[node] = list(node.users)  # type: ignore[union-attr]
         return users
 
     def fuse(self, producer: Instruction, consumer: Node) -> Cluster:
@@ -186,34 +187,34 @@ class ClusterGraph:
         if isinstance(consumer, Cluster):
             cluster = consumer
         else:
-            reused = {id(o) for i, o in enumerate(self.operands(consumer)) if fz.operand_reused(consumer, i, self)}
+            reused = {o for i, o in enumerate(self.operands(consumer)) if fz.operand_reused(consumer, i, self)}
             cluster = Cluster(consumer, reused)
             ops = _unique(self.operands(consumer))
-            self._ops[id(cluster)] = ops
-            self._users[id(cluster)] = list(self.users(consumer))
+            self._ops[cluster] = ops
+            self._users[cluster] = list(self.users(consumer))
             for o in ops:
                 _replace_unique(self._mutable_users(o), consumer, cluster)
-            for u in self._users[id(cluster)]:
+            for u in self._users[cluster]:
                 uops = self._mutable_ops(u)
                 uops[:] = [cluster if o is consumer else o for o in uops]
             if self.root is consumer:
                 self.root = cluster
-            self.cluster_of[id(consumer)] = cluster
+            self.cluster_of[consumer] = cluster
             self.clusters.append(cluster)
         # XLA UpdateReusedOperandsForFusion: a reused producer makes all its operands reused
         p_ops = self.operands(producer)
-        if id(producer) in cluster.reused:
-            cluster.reused.discard(id(producer))
-            cluster.reused.update(id(o) for o in p_ops)
+        if producer in cluster.reused:
+            cluster.reused.discard(producer)
+            cluster.reused.update(p_ops)
         else:
-            cluster.reused.update(id(o) for i, o in enumerate(p_ops) if fz.operand_reused(producer, i, self))
+            cluster.reused.update(o for i, o in enumerate(p_ops) if fz.operand_reused(producer, i, self))
         cluster.add(producer)
-        ops = self._ops[id(cluster)]
+        ops = self._ops[cluster]
         ops[:] = [o for o in ops if o is not producer]
-        in_ops = {id(o) for o in ops}
+        in_ops = set(ops)
         for o in _unique(p_ops):
-            if id(o) not in in_ops:
-                in_ops.add(id(o))
+            if o not in in_ops:
+                in_ops.add(o)
                 ops.append(o)
             users = self._mutable_users(o)
             if cluster not in users:  # (by identity: nodes define no __eq__)
@@ -249,10 +250,10 @@ def _remove_unique(nodes: list[Node], node: Node) -> None:
 
 def _unique(nodes: Iterable[Node]) -> list[Node]:
     out: list[Node] = []
-    seen: set[int] = set()
+    seen: set[Node] = set()
     for n in nodes:
-        if id(n) not in seen:
-            seen.add(id(n))
+        if n not in seen:
+            seen.add(n)
             out.append(n)
     return out
 
@@ -290,17 +291,17 @@ def lazy_fusion(rewriter: Rewriter, comp: Computation, members: Sequence[Instruc
 def fusion_operands(members: Sequence[Instruction], member_operands: Sequence[Sequence[Instruction]]) -> list[Instruction]:
     """The operands `fused_body` gives the fusion of `members`: each distinct non-member operand,
     in first-use order."""
-    member_ids = {id(m) for m in members}
-    seen: set[int] = set()
+    member_set = set(members)  # (instructions hash by identity)
+    seen: set[Instruction] = set()
     out: list[Instruction] = []
     for m, ops in zip(members, member_operands):
         for op in ops:
-            if id(op) not in seen:
-                seen.add(id(op))
-                if id(op) in member_ids:
+            if op not in seen:
+                seen.add(op)
+                if op in member_set:
                     continue
                 out.append(op)
-        seen.add(id(m))
+        seen.add(m)
     return out
 
 
@@ -316,19 +317,18 @@ def fused_body(fresh, members: Sequence[Instruction], member_operands: Sequence[
                outputs: Sequence[Instruction]) -> tuple[Computation, list[Instruction], Shape]:
     """The fused computation of `members` reading `member_operands` (one list per member), the
     fusion's operands (one per parameter) and its shape; names come from `fresh`."""
-    member_ids = {id(m) for m in members}
     fused = Computation(fresh("fused_computation"))
     externals = fusion_operands(members, member_operands)
     params = [Instruction(fresh("param"), "parameter", op.shape.without_layout(), payload=str(k))
               for k, op in enumerate(externals)]
     # member or external id -> its value inside the fusion
-    mapped: dict[int, Instruction] = {id(op): p for op, p in zip(externals, params)}
+    mapped: dict[Instruction, Instruction] = dict(zip(externals, params))
     body: list[Instruction] = []
 
     def values(ops: Sequence[Instruction]) -> list[Instruction]:
         out = []
         for op in ops:
-            v = mapped.get(id(op))
+            v = mapped.get(op)
             if v is None:  # (`fusion_operands` made a parameter of every operand that is no member)
                 raise ValueError(f"build_fusion: member {op.name} comes after a member that uses it")
             out.append(v)
@@ -337,18 +337,18 @@ def fused_body(fresh, members: Sequence[Instruction], member_operands: Sequence[
     for m, ops in zip(members, member_operands):
         if m.opcode == "fusion":
             materialize(m)
-            mapped[id(m)] = _inline(m, values(ops), body, fresh)
+            mapped[m] = _inline(m, values(ops), body, fresh)
         else:
             new = Instruction(fresh(m.name), m.opcode, m.shape.without_layout(), values(ops),
                               dict(m.attrs) if m.attrs else None, m.payload,
                               dict(m.called) if m.called else None)
             body.append(new)
-            mapped[id(m)] = new
+            mapped[m] = new
     if len(outputs) == 1:
-        root = mapped[id(outputs[0])]
+        root = mapped[outputs[0]]
         shape = root.shape
     else:
-        elems = [mapped[id(o)] for o in outputs]
+        elems = [mapped[o] for o in outputs]
         shape = tuple_of(e.shape for e in elems)
         root = Instruction(fresh("tuple"), "tuple", shape, elems)
         body.append(root)
@@ -403,10 +403,10 @@ class LazyFusion:
             ops.append("tuple")
         return tuple(sorted(ops))
 
-    def mapped(self, inst_map: dict[int, Instruction]) -> "LazyFusion":
+    def mapped(self, inst_map: dict[Instruction, Instruction]) -> "LazyFusion":
         if not self.built:
             raise ValueError("only a built lazy fusion can be copied")
-        return LazyFusion(tuple(inst_map[id(m)] for m in self.members if id(m) in inst_map), (), (), None, True)
+        return LazyFusion(tuple(inst_map[m] for m in self.members if m in inst_map), (), (), None, True)
 
 
 def _populate(comp: Computation, instructions: list[Instruction]) -> None:
@@ -424,18 +424,18 @@ def _populate(comp: Computation, instructions: list[Instruction]) -> None:
 def _inline(fusion: Instruction, args: list[Instruction], body: list[Instruction], fresh) -> Instruction:
     """Clone the fused computation of `fusion` with its parameters bound to `args`; returns the root."""
     callee = fusion.called_computations[0]
-    local: dict[int, Instruction] = {}
+    local: dict[Instruction, Instruction] = {}
     for inst in callee.instructions:
         if inst.opcode == "parameter":
-            local[id(inst)] = args[inst.parameter_number]
+            local[inst] = args[inst.parameter_number]
             continue
         new = Instruction(fresh(inst.name), inst.opcode, inst.shape.without_layout(),
-                          [local[id(o)] for o in inst.operands],
+                          [local[o] for o in inst.operands],
                           dict(inst.attrs) if inst.attrs else None, inst.payload,
                           dict(inst.called) if inst.called else None)
         body.append(new)
-        local[id(inst)] = new
-    return local[id(callee.root)]
+        local[inst] = new
+    return local[callee.root]
 
 
 def get_tuple_elements(rewriter: Rewriter, comp: Computation, fusion: Instruction) -> list[Instruction]:
@@ -472,7 +472,7 @@ def fusion_computations(module) -> list[Computation]:
     return [c for c in module.computations if id(c) not in embedded]
 
 
-def depends_on(start: Instruction, targets: Iterable[Instruction], position: dict[int, int],
+def depends_on(start: Instruction, targets: Iterable[Instruction], position: dict[Instruction, int],
                limit: int = 1_000_000) -> bool:
     """Does `start` (transitively) use any of `targets`? (`altgraph.order.depends_on`, capped.)"""
     return _depends_on(start, targets, position, limit)

@@ -43,24 +43,24 @@ def effectively_at_most_unary(inst: Instruction, graph: ClusterGraph) -> bool:
 class _Reach:
     """Is `a` an ancestor of (or equal to) `b` in the original graph? Memoised, bounded."""
 
-    def __init__(self, position: dict[int, int]):
+    def __init__(self, position: dict[Instruction, int]):
         self.position = position
-        self.memo: dict[tuple[int, int], bool] = {}
+        self.memo: dict[tuple[Instruction, Instruction], bool] = {}
 
     def __call__(self, a: Instruction, b: Instruction) -> bool:
         if a is b:
             return True
-        pa, pb = self.position.get(id(a)), self.position.get(id(b))
+        pa, pb = self.position.get(a), self.position.get(b)
         if pa is None or pb is None:
             return True
         if pb < pa:
             return False
-        key = (id(a), id(b))
+        key = (a, b)
         hit = self.memo.get(key)
         if hit is not None:
             return hit
         found = False
-        seen: set[int] = set()
+        seen: set[Instruction] = set()
         stack = [b]
         position = self.position
         while stack:
@@ -68,31 +68,31 @@ class _Reach:
             if inst is a:
                 found = True
                 break
-            if id(inst) in seen:
+            if inst in seen:
                 continue
-            seen.add(id(inst))
+            seen.add(inst)
             if len(seen) > REACH_LIMIT:
                 found = True  # conservative: assume a path
                 break
             for op in inst.operands:
-                if position.get(id(op), -1) >= pa:
+                if position.get(op, -1) >= pa:
                     stack.append(op)
         self.memo[key] = found
         return found
 
 
-def globally_unfusible(graph: ClusterGraph, decide: Decide) -> set[int]:
-    """XLA ComputeGloballyUnfusible: ids of producers that must not be duplicated."""
+def globally_unfusible(graph: ClusterGraph, decide: Decide) -> set[Instruction]:
+    """XLA ComputeGloballyUnfusible: the producers that must not be duplicated."""
     reach = _Reach(graph.position)
-    do_not_duplicate: set[int] = set()
-    cache: dict[tuple[int, int], bool] = {}
+    do_not_duplicate: set[Instruction] = set()
+    cache: dict[tuple[Instruction, Instruction], bool] = {}
 
     def all_paths(producer: Instruction, consumer: Instruction, depth: int) -> bool:
         if consumer is producer:
             return True
         if depth > ALL_PATHS_DEPTH or not fz.is_fusible(consumer, graph):
             return False
-        key = (id(producer), id(consumer))
+        key = (producer, consumer)
         hit = cache.get(key)
         if hit is not None:
             return hit
@@ -100,7 +100,7 @@ def globally_unfusible(graph: ClusterGraph, decide: Decide) -> set[int]:
         for op in consumer.operands:
             if not reach(producer, op):
                 continue
-            if id(op) in do_not_duplicate or not decide(op, consumer, graph, True) \
+            if op in do_not_duplicate or not decide(op, consumer, graph, True) \
                     or not fz.legal_to_fuse(op, consumer, graph):
                 result = False
                 break
@@ -121,7 +121,7 @@ def globally_unfusible(graph: ClusterGraph, decide: Decide) -> set[int]:
             continue
         if fz.is_fusible(producer, graph) and all(all_paths(producer, u, 0) for u in producer.users):
             continue
-        do_not_duplicate.add(id(producer))
+        do_not_duplicate.add(producer)
     all_paths = None  # type: ignore[assignment]  # it calls itself through a closure cell: a cycle
     return do_not_duplicate
 
@@ -135,26 +135,27 @@ def run_greedy(graph: ClusterGraph, decide: Decide, may_duplicate: bool = True) 
     do_not_duplicate = globally_unfusible(graph, decide) if may_duplicate else set()
     queue: list[Node | None] = list(graph.comp.instructions)
     # Existing clusters (an earlier round) stand in for their roots.
-    queue = [graph.node_of(i) if id(i) in graph.cluster_of else i for i in queue]  # type: ignore[arg-type]
+    queue = [graph.node_of(i) if i in graph.cluster_of else i for i in queue]  # type: ignore[arg-type]
     queue = [n for n in queue if n is not None and (isinstance(n, Cluster) or not _fused_away(n, graph))]
-    index: dict[int, int] = {id(n): k for k, n in enumerate(queue)}
-    refused: set[tuple[int, int]] = set()  # (producer, consumer) ids the heuristic refused for good
+    # (nodes, instructions and clusters, hash by identity: no __eq__)
+    index: dict[Node, int] = {n: k for k, n in enumerate(queue)}
+    refused: set[tuple[Node, Node]] = set()  # (producer, consumer) pairs the heuristic refused for good
     # fusibility of an instruction never changes (clusters are fusions: always fusible)
-    unfusible = {id(i) for i in graph.comp.instructions if not fz.is_fusible(i, graph)}
+    unfusible = {i for i in graph.comp.instructions if not fz.is_fusible(i, graph)}
     steps = 0
     while queue:
         node = queue.pop()
         if node is None:
             continue
-        index.pop(id(node), None)
-        if id(node) in unfusible:
+        index.pop(node, None)
+        if node in unfusible:
             continue
         ops = graph.operands(node)
         for i in _latest_first(ops, index):
             producer = ops[i]
-            if id(producer) in unfusible or id(producer) in do_not_duplicate or isinstance(producer, Cluster):
+            if producer in unfusible or producer in do_not_duplicate or isinstance(producer, Cluster):
                 continue
-            pair = (id(producer), id(node))
+            pair = (producer, node)
             if pair in refused:
                 continue
             decision = decide(producer, node, graph, may_duplicate)
@@ -166,26 +167,26 @@ def run_greedy(graph: ClusterGraph, decide: Decide, may_duplicate: bool = True) 
                 continue
             fusion = graph.fuse(producer, node)
             steps += 1
-            index[id(fusion)] = len(queue)
+            index[fusion] = len(queue)
             queue.append(fusion)
             if graph.is_dead(producer):
-                k = index.pop(id(producer), None)
+                k = index.pop(producer, None)
                 if k is not None:
                     queue[k] = None
-                do_not_duplicate.discard(id(producer))
+                do_not_duplicate.discard(producer)
             if fusion is not node:
-                do_not_duplicate.discard(id(node))
+                do_not_duplicate.discard(node)
             break
     return steps
 
 
-def _latest_first(ops: list[Node], index: dict[int, int]) -> list[int]:
+def _latest_first(ops: list[Node], index: dict[Node, int]) -> list[int]:
     """Indices of the operands still in the queue, latest queued first (ties: operand order)."""
-    ranked = [(-k, i) for i, o in enumerate(ops) if (k := index.get(id(o))) is not None]
+    ranked = [(-k, i) for i, o in enumerate(ops) if (k := index.get(o)) is not None]
     ranked.sort()
     return [i for _, i in ranked]
 
 
 def _fused_away(inst: Instruction, graph: ClusterGraph) -> bool:
     """An instruction an earlier round fused into every user (it no longer exists in XLA)."""
-    return id(inst) in graph._users and graph.is_dead(inst)
+    return inst in graph._users and graph.is_dead(inst)

@@ -106,19 +106,19 @@ class InstructionFusion(Pass):
         for consumer in reversed(list(comp.instructions)):
             if not fz.is_fusible(consumer, original):
                 continue
-            cluster = graph.cluster_of.get(id(consumer))
-            xla_ids = cluster.member_ids if cluster is not None else None
+            cluster = graph.cluster_of.get(consumer)
+            xla_members = cluster.member_set if cluster is not None else None
             options: list[tuple[list[Instruction], str]] = []
-            seen: set[int] = set()
+            seen: set[Instruction] = set()
             for i, producer in enumerate(consumer.operands):
-                if id(producer) in seen or not fz.legal_to_fuse(producer, consumer, original):
+                if producer in seen or not fz.legal_to_fuse(producer, consumer, original):
                     continue
-                seen.add(id(producer))
+                seen.add(producer)
                 rule = f"fusion:operand{i}"
-                if xla_ids is not None and xla_ids == {id(consumer), id(producer)}:
-                    rule, xla_ids = "fusion" + XLA_SUFFIX, None
+                if xla_members is not None and xla_members == {consumer, producer}:
+                    rule, xla_members = "fusion" + XLA_SUFFIX, None
                 options.append(([producer, consumer], rule))
-            if xla_ids is not None:
+            if xla_members is not None:
                 options.append((self._members(graph, cluster), "fusion" + XLA_SUFFIX))  # type: ignore[arg-type]
             for members, rule in options:  # lazy: only the options an agent picks get a fused body
                 fusion = lazy_fusion(rewriter, comp, members, [consumer])

@@ -166,14 +166,14 @@ class MultiOutputFusion(Pass):
                     continue
                 # re-check on the graph as rewritten so far (an earlier fusion can connect these)
                 rewriter.finish()
-                graph.position = {id(i): k for k, i in enumerate(comp.instructions)}
+                graph.position = {i: k for k, i in enumerate(comp.instructions)}
                 legal = sibling_legal(*members, graph) if rule.endswith("sibling") else \
                     producer_consumer_legal(members[0], members[1], graph)
                 if not legal:
                     continue
                 used.update(id(m) for m in members)
                 dead.update(id(m) for m in members)
-            members = sorted(members, key=lambda m: graph.position.get(id(m), 0))
+            members = sorted(members, key=lambda m: graph.position.get(m, 0))
             fusion = build_fusion(rewriter, comp, members, outputs)
             gtes = get_tuple_elements(rewriter, comp, fusion)
             tag = XLA_SUFFIX if xla and self.backend == "gpu" else ""

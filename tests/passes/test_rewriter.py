@@ -30,15 +30,15 @@ def test_a_reroute_through_a_deeper_option_raises_user_ranks_instead_of_dropping
     a, b, u, q4 = (comp.instruction(n) for n in ("a", "b", "u", "q4"))
     assert not rw._depends_on_any(comp, a, [u])  # builds the rank map
     position = rw._position[id(comp)]
-    assert position[id(b)] < position[id(q4)]
+    assert position[b] < position[q4]
     # an option for `a` as deep as the other chain: the alternatives node ranks above b and u
     option = rw.create(comp, "add", a.shape, [p := comp.instruction("p"), q4])
     assert p is not None and rw.replace(a, option, "test")
     assert id(comp) in rw._position  # repaired, not dropped (dropping meant an O(N) rebuild)
     position = rw._position[id(comp)]
-    assert all(position[id(op)] <= position[id(i)] for i in comp.instructions for op in i.operands)
+    assert all(position[op] <= position[i] for i in comp.instructions for op in i.operands)
     alt = next(i for i in comp.instructions if i.opcode == ALTERNATIVES)
-    assert position[id(b)] >= position[id(alt)] and position[id(u)] >= position[id(alt)]
+    assert position[b] >= position[alt] and position[u] >= position[alt]
     assert rw._depends_on_any(comp, comp.root, [alt])  # the answers stay exact
     assert rw._depends_on_any(comp, b, [q4])
     assert not rw._depends_on_any(comp, q4, [alt])
