@@ -201,64 +201,64 @@ def remove_dead_instructions(comp: Computation) -> int:
         dead = _dead_by_cascade(comp, unused)
     if not dead:
         return 0
-    touched: dict[int, Instruction] = {}  # live operands of dead instructions: their users shrink
+    touched: dict[Instruction, None] = {}  # live operands of dead instructions: their users shrink
     for inst in comp.instructions:
-        if id(inst) in dead:
+        if inst in dead:
             for op in inst.operands:
-                if id(op) not in dead:
-                    touched[id(op)] = op
-    for op in touched.values():
-        op.users = [u for u in op.users if id(u) not in dead]
+                if op not in dead:
+                    touched[op] = None
+    for op in touched:
+        op.users = [u for u in op.users if u not in dead]
     for inst in comp.instructions:  # no detach (quadratic in the users of a widely used operand):
-        if id(inst) in dead:  # dead ones are emptied, which also breaks their cycles for
+        if inst in dead:  # dead ones are emptied, which also breaks their cycles for
             inst.operands = []  # reference counting
             inst.users = []
             inst.lazy = None
-    comp.instructions = [i for i in comp.instructions if id(i) not in dead]
+    comp.instructions = [i for i in comp.instructions if i not in dead]
     comp._by_name = None
     return len(dead)
 
 
-def _dead_by_cascade(comp: Computation, unused: list[Instruction]) -> set[int]:
-    """ids of the instructions only dead code reads, from the unused ones back through operands (in
+def _dead_by_cascade(comp: Computation, unused: list[Instruction]) -> set[Instruction]:
+    """The instructions only dead code reads, from the unused ones back through operands (in
     a computation without control edges: what a walk from the root, the parameters and the side
     effects does not reach, found in time proportional to the dead code, not to the computation)."""
     root = comp.root
-    dead: set[int] = set()
-    users_left: dict[int, int] = {}  # users lists hold each user once
+    dead: set[Instruction] = set()  # (instructions hash by identity)
+    users_left: dict[Instruction, int] = {}  # users lists hold each user once
     stack = [i for i in unused if not has_side_effect(i)]
     while stack:
         inst = stack.pop()
-        if id(inst) in dead:
+        if inst in dead:
             continue
-        dead.add(id(inst))
-        seen: set[int] = set()
+        dead.add(inst)
+        seen: set[Instruction] = set()
         for op in inst.operands:
-            if id(op) in seen:
+            if op in seen:
                 continue
-            seen.add(id(op))
+            seen.add(op)
             if op is root or op.opcode == "parameter" or op.parent is not comp or has_side_effect(op):
                 continue
-            left = users_left.get(id(op), len(op.users)) - 1
-            users_left[id(op)] = left
+            left = users_left.get(op, len(op.users)) - 1
+            users_left[op] = left
             if left == 0:
                 stack.append(op)
     return dead
 
 
-def _dead_by_walk(comp: Computation) -> set[int]:
-    """ids of the instructions a walk from the root, the side effects and the parameters (through
+def _dead_by_walk(comp: Computation) -> set[Instruction]:
+    """The instructions a walk from the root, the side effects and the parameters (through
     operands and control predecessors) does not reach."""
-    live: set[int] = set()
+    live: set[Instruction] = set()
     stack = [i for i in comp.instructions if i is comp.root or has_side_effect(i) or i.opcode == "parameter"]
     while stack:
         inst = stack.pop()
-        if id(inst) in live:
+        if inst in live:
             continue
-        live.add(id(inst))
+        live.add(inst)
         stack.extend(inst.operands)
         stack.extend(inst.control_predecessors)
-    return {id(i) for i in comp.instructions if id(i) not in live}
+    return {i for i in comp.instructions if i not in live}
 
 
 def remove_dead_fused_parameters(module: Module) -> int:

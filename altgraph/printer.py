@@ -87,24 +87,24 @@ def callees_first(module: Module) -> list[Computation]:
 
 def callees_first_from(starts: list[Computation]) -> list[Computation]:
     """`starts` and every computation they call (directly or not), each after its callees."""
-    done: set[int] = set()
+    done: set[Computation] = set()  # (computations hash by identity)
     order: list[Computation] = []
     for start in starts:
-        if id(start) in done:
+        if start in done:
             continue
         stack = [(start, iter(_callees(start)))]
-        on_stack = {id(start)}
+        on_stack = {start}
         while stack:
             comp, it = stack[-1]
             nxt = next(it, None)
             if nxt is None:
                 stack.pop()
-                on_stack.discard(id(comp))
-                if id(comp) not in done:
-                    done.add(id(comp))
+                on_stack.discard(comp)
+                if comp not in done:
+                    done.add(comp)
                     order.append(comp)
-            elif id(nxt) not in done and id(nxt) not in on_stack:
-                on_stack.add(id(nxt))
+            elif nxt not in done and nxt not in on_stack:
+                on_stack.add(nxt)
                 stack.append((nxt, iter(_callees(nxt))))
     return order
 
