@@ -79,8 +79,12 @@ class Instruction:
     @property
     def called_computations(self) -> list[Computation]:
         """Every computation this instruction calls, in attribute order."""
+        called = self.called
+        if len(called) == 1:  # (the usual case: one calls=/to_apply= attribute)
+            for comps in called.values():
+                return list(comps)
         out: list[Computation] = []
-        for comps in self.called.values():
+        for comps in called.values():
             out.extend(comps)
         return out
 

@@ -291,6 +291,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             nodes = alternatives_nodes(graph)
             if nodes:
                 self.graph = graph if here else self._own(graph)
+                self._nodes = nodes  # (`_alternatives()` of the new graph: no second scan)
                 self._module_in_graph, self._module_instructions = here, size
                 return False
             if not here:

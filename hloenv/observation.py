@@ -90,15 +90,14 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     get_op = OPCODE_IDS.get
     unknown_op = len(OPCODES)
     opcodes = [get_op(inst.opcode, unknown_op) for inst in insts]
-    shape_index: dict[int, int] = {}  # by identity: shapes are interned, and equal twins only cost a row
-    shapes: list[Shape] = []
-    node_shape = []
-    for inst in insts:
-        k = shape_index.get(id(inst.shape))
-        if k is None:
-            k = shape_index[id(inst.shape)] = len(shapes)
-            shapes.append(inst.shape)
-        node_shape.append(k)
+    # shapes by identity (they are interned; equal twins only cost a row), numbered in order of
+    # first use: a dict keeps the order its keys were first inserted in
+    node_shapes = [inst.shape for inst in insts]
+    shape_ids = list(map(id, node_shapes))
+    first: dict[int, Shape] = dict(zip(shape_ids, node_shapes))
+    shapes: list[Shape] = list(first.values())
+    shape_index = {sid: k for k, sid in enumerate(first)}
+    node_shape = [shape_index[sid] for sid in shape_ids]
     n_users = [len(inst.users) for inst in insts]
     operand_counts = [len(inst.operands) for inst in insts]
     src = [node_id[op] for inst in insts for op in inst.operands]
