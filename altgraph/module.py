@@ -103,9 +103,20 @@ class Module:
         from hloenv.altgraph.graph import module_to_networkx
         return module_to_networkx(self)
 
+    def __reduce__(self):
+        """Pickling, and `copy.deepcopy`, go through HLO text (print -> parse is exact: same text,
+        names included), so a module can cross to another process, e.g. an async vector env's."""
+        return (_module_from_text, (self.to_text(), self.has_elided_constants))
+
     def __str__(self) -> str:
         return self.to_text()
 
     def __repr__(self) -> str:
         return (f"<Module {self.name}: {len(self.computations)} computations, "
                 f"{self.instruction_count} instructions>")
+
+
+def _module_from_text(text: str, has_elided_constants: bool) -> Module:
+    """Unpickle a Module (see `Module.__reduce__`)."""
+    from hloenv.altgraph.parser import parse_hlo
+    return parse_hlo(text, allow_elided=has_elided_constants)

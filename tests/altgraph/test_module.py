@@ -57,3 +57,19 @@ def test_opcode_histogram_and_callers():
     m = parse_hlo(OLD_STYLE)
     assert m.opcode_histogram()["parameter"] == 4
     assert [i.name for i in m.callers()["add_computation.3"]] == ["reduce.8"]
+
+
+def test_modules_pickle_and_deepcopy_through_their_text():
+    import copy
+    import pickle
+    from hloenv.altgraph.alternatives import alternatives_nodes
+    from hloenv.passes import get_pass
+    module = load_hlo(DATA / "transformer_block.hlo")
+    graph = module.clone()
+    get_pass("fusion")(graph, dry=True)  # alternatives nodes and lazy options travel too
+    for original in (module, graph):
+        for copied in (pickle.loads(pickle.dumps(original)), copy.deepcopy(original)):
+            assert copied is not original
+            assert copied.to_text() == original.to_text()
+            assert copied.fingerprint() == original.fingerprint()
+    assert len(alternatives_nodes(pickle.loads(pickle.dumps(graph)))) == len(alternatives_nodes(graph)) > 0

@@ -260,7 +260,8 @@ def test_from_jax():
 
 @pytest.mark.parametrize("vector", ["sync", "async"])
 def test_vector_envs_run_four_environments(vector):
-    fns = [functools.partial(HloEnv, BLOCK, pipeline=SMALL) for _ in range(4)]
+    module = hloenv.load_hlo(BLOCK)  # an in-memory module: async envs get it pickled
+    fns = [functools.partial(HloEnv, BLOCK if k % 2 else module, pipeline=SMALL) for k in range(4)]
     # spawn: the test process may have imported jax, which must not be forked
     envs = (gym.vector.SyncVectorEnv(fns) if vector == "sync"
             else gym.vector.AsyncVectorEnv(fns, shared_memory=False, context="spawn"))
