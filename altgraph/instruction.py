@@ -153,10 +153,10 @@ class Instruction:
                     if op is self:
                         ops[i] = new
             new_users = new.users
-            present = {id(u) for u in new_users}
+            present = set(new_users)  # (instructions hash by identity)
             for user in users:
-                if id(user) not in present:
-                    present.add(id(user))
+                if user not in present:
+                    present.add(user)
                     new_users.append(user)
             self.users = [u for u in self.users if u is new]
         if self.parent is not None and self.parent.root is self:

@@ -89,11 +89,8 @@ class Pass:
 
 def fused_computation_ids(module: Module) -> set[int]:
     """ids of computations called by fusion instructions (rules leave their insides alone)."""
-    out: set[int] = set()
-    for inst in module.instructions():
-        if inst.opcode == "fusion":
-            out.update(id(c) for c in inst.called_computations)
-    return out
+    return {id(c) for comp in module.computations for inst in comp.instructions
+            if inst.opcode == "fusion" for c in inst.called_computations}
 
 
 def rewritable_computations(module: Module) -> list[Computation]:

@@ -29,7 +29,7 @@ def cse_key(inst: Instruction) -> tuple:
     attrs = tuple(sorted((k, v) for k, v in inst.attrs.items() if k not in NON_SEMANTIC_ATTRS and v is not None)) \
         if inst.attrs else ()
     called = tuple((k, tuple(id(c) for c in v)) for k, v in sorted(inst.called.items())) if inst.called else ()
-    return (inst.opcode, inst.shape, inst.payload, attrs, called, tuple(map(id, inst.operands)))
+    return (inst.opcode, inst.shape, inst.payload, attrs, called, tuple(inst.operands))  # operands by identity
 
 
 @register
