@@ -89,10 +89,15 @@ def depends_on(start: Instruction, targets: Iterable[Instruction], position: dic
     ranked below every target can reach one, so the walk is pruned there. With `limit`, a walk
     that visits more instructions gives up and answers True (the safe answer for cycle checks).
     """
-    wanted = set(targets)  # (instructions hash by identity)
-    if not wanted:
+    targets = list(targets)
+    if not targets:
         return False
-    floor = min(position.get(t, 0) for t in wanted)
+    get = position.get
+    floor = min([get(t, 0) for t in targets])
+    pos = get(start)
+    if pos is not None and pos < floor:  # (the usual answer: a target ranks at least `floor`)
+        return False
+    wanted = set(targets)  # (instructions hash by identity)
     seen: set[Instruction] = set()
     stack = [start]
     while stack:

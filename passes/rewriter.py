@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hloenv.altgraph.alternatives import add_option, is_alternatives, make_alternatives
+from hloenv.altgraph.alternatives import add_option, make_alternatives
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.names import NameUniquer
+from hloenv.altgraph.opcodes import ALTERNATIVES
 from hloenv.altgraph.order import depends_on, topological_sort
 from hloenv.altgraph.shape import Shape
 
@@ -156,7 +157,11 @@ class RecordingRewriter(Rewriter):
         if new is old:
             return False
         comp = old.parent
-        existing = next((u for u in old.users if is_alternatives(u) and u.operands[0] is old), None)
+        existing = None
+        for u in old.users:
+            if u.opcode == ALTERNATIVES and u.operands[0] is old:
+                existing = u
+                break
         users = [u for u in old.users if u is not existing and u not in self._fresh]
         # the new option must not read anything that will read it: the rerouted users, or the
         # existing alternatives node it joins (an option built from instructions that already
@@ -197,9 +202,7 @@ def _reroute(old: Instruction, alt: Instruction, users: list[Instruction]) -> No
     rerouted = set(users)  # (instructions hash by identity)
     for user in users:
         ops = user.operands
-        for i, op in enumerate(ops):
-            if op is old:
-                ops[i] = alt
+        ops[:] = [alt if op is old else op for op in ops]  # (in place: graphs hold these lists)
     old.users = [u for u in old.users if u not in rerouted]
     alt.users.extend(users)
 
