@@ -13,7 +13,7 @@ shared and noisy); every column is the median. Prints steps per second too, and 
 s/step" is a training loop's view: `--episodes` more episodes of at most `--steps` random steps,
 resets and all (and whatever garbage collection they cause), divided by the steps taken.
 "another env" is one more `HloEnv(module)` + `reset` while the first is alive, as in a sync
-vector env or a benchmark running several agents on one module: envs over the same module share
+vector env or a script comparing agents on one module: envs over the same module share
 the canonical module and the first dry round (`hloenv.shared_start`); every run starts without
 them, so "first reset" is always the cold figure.
 """

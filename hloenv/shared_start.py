@@ -2,9 +2,10 @@
 
 An env's canonical module (the canonicalising passes applied) and its first dry round's graph
 depend only on the module's text, the env pipeline and `max_options`, and take most of a new
-env's time on a large module (t5-small: about 1.4 s and 1.1 s). Envs made over the same module
-in one process share them instead of computing them again: the envs of a sync vector env, the
-agents and seeds `hloenv bench` runs on one module, `replay` beside the env it replays, `fork`.
+env's time on a large module (t5-small: about 1 s each). Envs made over the same module in one
+process share them instead of computing them again: the envs of a sync vector env, `replay`
+beside the env it replays, a script comparing agents or seeds on one module (`fork` shares them
+too, as it always did).
 
 Both are read-only, as they already were for the resets of one env: a step copies what it
 selects (`selected_copy`), a dry round runs in place only in a module the env built itself, and
