@@ -28,6 +28,8 @@ from hloenv.altgraph.module import Module
 #: key -> SharedStart, held weakly: an entry goes when the last env using it does
 _REGISTRY: "weakref.WeakValueDictionary[tuple, SharedStart]" = weakref.WeakValueDictionary()
 _REGISTRY_LOCK = threading.Lock()
+#: False: every new env starts on its own (`benchmarks/vector_env.py` times both ways)
+ENABLED = True
 
 
 class SharedStart:
@@ -57,6 +59,8 @@ def shared_start(original: Module, original_text: str, pipeline: Any, max_option
     try:
         hash(key)
     except TypeError:  # a pipeline object that cannot be a key: this env starts on its own
+        key = None
+    if not ENABLED:
         key = None
     with _REGISTRY_LOCK:
         found = None if key is None else _REGISTRY.get(key)

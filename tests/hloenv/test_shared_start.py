@@ -98,3 +98,15 @@ def test_envs_made_and_reset_in_threads_at_once_share_one_first_round():
     assert len({id(e.graph) for e in envs}) == 1
     assert all(np.array_equal(o["x"], obs[0]["x"]) and np.array_equal(o["edge_index"], obs[0]["edge_index"])
                for o in obs)
+
+
+def test_sharing_can_be_switched_off():
+    from hloenv import shared_start
+    a = make(max_options=6)
+    shared_start.ENABLED = False
+    try:
+        b = make(max_options=6)
+    finally:
+        shared_start.ENABLED = True
+    assert b._canonical is not a._canonical
+    assert make(max_options=6)._canonical is a._canonical
