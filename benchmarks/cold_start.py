@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+from corpus import files_or_defaults  # (benchmarks/corpus.py: scripts here import their neighbours)
 DEFAULT_FILES = ["harvested/transformers__whisper_tiny_seq2seq_forward.hlo.txt",
                  "harvested/haiku__resnet50_train_step.hlo.txt"]
 
@@ -65,9 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("files", nargs="*", type=Path)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
-    files = args.files or [CORPUS / f for f in DEFAULT_FILES if (CORPUS / f).exists()]
+    files = files_or_defaults(args.files, DEFAULT_FILES)
     if not files:
-        print(f"no files: pass some, or put the corpus at {CORPUS}")
         return 2
     print(f"{'module':42s} {'import+load s':>13s} {'new env s':>9s} {'first reset s':>13s} {'ours s':>7s} "
           f"{'jax import s':>12s} {'XLA compile s':>13s} {'XLA s':>6s} {'ours/XLA':>8s}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+from corpus import files_or_defaults  # (benchmarks/corpus.py: scripts here import their neighbours)
 DEFAULT_FILES = ["harvested/transformers__t5_small_seq2seq_train_step.hlo.txt",
                  "harvested/haiku__resnet50_train_step.hlo.txt"]
 
@@ -48,9 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--envs", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args(argv)
-    files = args.files or [CORPUS / f for f in DEFAULT_FILES if (CORPUS / f).exists()]
+    files = files_or_defaults(args.files, DEFAULT_FILES)
     if not files:
-        print(f"no files: pass some, or put the corpus at {CORPUS}")
         return 2
     from hloenv.xla import warm_up
     warm_up()
