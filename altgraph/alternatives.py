@@ -351,7 +351,7 @@ def _operand_key(inst: Instruction) -> tuple:
     """What two structurally identical instructions must share, before looking at what they call:
     opcode, shape, payload and, per operand, its opcode and shape (an alternatives operand: its
     identity, which is how `merge_identical_options`' digests hash it)."""
-    operands = tuple(id(o) if o.opcode == ALTERNATIVES else (o.opcode, o.shape) for o in inst.operands)
+    operands = tuple([id(o) if o.opcode == ALTERNATIVES else (o.opcode, o.shape) for o in inst.operands])
     return (inst.opcode, inst.shape, inst.payload, operands)
 
 

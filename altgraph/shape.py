@@ -41,7 +41,7 @@ class Shape:
         tuple_shapes: element shapes of a tuple, else an empty tuple.
     """
 
-    __slots__ = ("dtype", "dims", "dynamic", "layout", "tuple_shapes", "_text", "_key", "_bare")
+    __slots__ = ("dtype", "dims", "dynamic", "layout", "tuple_shapes", "_text", "_key", "_bare", "_hash")
 
     def __init__(self, dtype: str, dims: tuple[int, ...] = (), dynamic: tuple[bool, ...] = (),
                  layout: str | None = None, tuple_shapes: tuple["Shape", ...] = ()):
@@ -53,6 +53,7 @@ class Shape:
         self._text: str | None = None
         self._key: tuple | None = None
         self._bare: Shape | None = None  # without_layout(), computed once
+        self._hash: int | None = None  # (shapes are immutable: keys of cse, merges, caches)
 
     # -- queries -------------------------------------------------------------------------------
     @property
@@ -141,7 +142,10 @@ class Shape:
         return self is other or (isinstance(other, Shape) and self._k() == other._k())
 
     def __hash__(self) -> int:
-        return hash(self._k())
+        h = self._hash
+        if h is None:
+            h = self._hash = hash(self._k())
+        return h
 
     def to_text(self, layout: bool = True) -> str:
         if layout and self._text is not None:
