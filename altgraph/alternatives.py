@@ -336,14 +336,14 @@ def dismantle(module: Module) -> None:
 
 
 def _dismantle(comp: Computation) -> None:
-    """Break the reference cycles of a computation that is gone (its instructions point back at it
-    and at each other), so reference counting frees it at once instead of a full collection."""
+    """Break the reference cycles of a computation that is gone, so reference counting frees it at
+    once instead of a full collection. Its cycles all go through `users` (operands, control
+    predecessors, lazy records and callees point only at what an instruction reads: acyclic) or
+    through the computation's own references to its instructions; clearing those is enough."""
     for inst in comp.instructions:
-        inst.operands = []
         inst.users = []
-        inst.parent = None
-        inst.lazy = None
     comp.instructions = []
+    comp.root = None
     comp._by_name = None
 
 
