@@ -201,19 +201,15 @@ def remove_dead_instructions(comp: Computation) -> int:
         dead = _dead_by_cascade(comp, unused)
     if not dead:
         return 0
-    touched: dict[Instruction, None] = {}  # live operands of dead instructions: their users shrink
-    for inst in comp.instructions:
-        if inst in dead:
-            for op in inst.operands:
-                if op not in dead:
-                    touched[op] = None
-    for op in touched:
+    touched: set[Instruction] = set()  # live operands of dead instructions: their users shrink
+    for inst in dead:
+        touched.update(op for op in inst.operands if op not in dead)
+    for op in touched:  # (each list filtered on its own: the order they come in does not matter)
         op.users = [u for u in op.users if u not in dead]
-    for inst in comp.instructions:  # no detach (quadratic in the users of a widely used operand):
-        if inst in dead:  # dead ones are emptied, which also breaks their cycles for
-            inst.operands = []  # reference counting
-            inst.users = []
-            inst.lazy = None
+    for inst in dead:  # no detach (quadratic in the users of a widely used operand): dead ones are
+        inst.operands = []  # emptied, which also breaks their cycles for reference counting
+        inst.users = []
+        inst.lazy = None
     comp.instructions = [i for i in comp.instructions if i not in dead]
     comp._by_name = None
     return len(dead)

@@ -65,22 +65,6 @@ def _predecessors(inst: Instruction) -> Iterator[Instruction]:
     return iter(inst.operands)
 
 
-def is_topologically_sorted(insts: list[Instruction]) -> bool:
-    """True when every operand and control predecessor comes earlier in `insts`."""
-    position = {id(inst): k for k, inst in enumerate(insts)}
-    get = position.get
-    for k, inst in enumerate(insts):
-        for op in inst.operands:
-            p = get(id(op))
-            if p is None or p >= k:
-                return False
-        for op in inst.control_predecessors:
-            p = get(id(op))
-            if p is None or p >= k:
-                return False
-    return True
-
-
 def depends_on(start: Instruction, targets: Iterable[Instruction], position: dict[Instruction, int],
                limit: int | None = None) -> bool:
     """Does `start` (transitively, through operands and control edges) use any of `targets`?
