@@ -55,13 +55,13 @@ def shared_start(original: Module, original_text: str, pipeline: Any, max_option
     """The `SharedStart` of envs over `original_text` with `pipeline` and `max_options`; made
     (canonicalising a clone of `original`) if no live env has one. Two threads asking at once may
     both canonicalise; the first to finish is kept, so both envs share it."""
-    key: Hashable = (hashlib.sha256(original_text.encode()).digest(), pipeline, max_options)
-    try:
-        hash(key)
-    except TypeError:  # a pipeline object that cannot be a key: this env starts on its own
-        key = None
-    if not ENABLED:
-        key = None
+    key: Hashable | None = None  # None: this env starts on its own
+    if ENABLED:
+        key = (hashlib.sha256(original_text.encode()).digest(), pipeline, max_options)
+        try:
+            hash(key)
+        except TypeError:  # a pipeline object that cannot be a key
+            key = None
     with _REGISTRY_LOCK:
         found = None if key is None else _REGISTRY.get(key)
     if found is not None:
