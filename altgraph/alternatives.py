@@ -24,6 +24,7 @@ from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import is_unbuilt, materialize
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
+from hloenv.altgraph.sharing import called_by, release
 
 SITE_ATTR = "hloenv_site"
 RULES_ATTR = "hloenv_rules"
@@ -86,7 +87,8 @@ def add_option(alt: Instruction, option: Instruction, rule: str) -> None:
 
 def alternatives_nodes(module: Module) -> list[Instruction]:
     """Every alternatives node, in a deterministic order (computations, then instructions)."""
-    return [inst for comp in module.computations for inst in comp.instructions if inst.opcode == ALTERNATIVES]
+    return [inst for comp in module.computations if comp.memo is None  # (frozen ones hold none)
+            for inst in comp.instructions if inst.opcode == ALTERNATIVES]
 
 
 def check_choices(nodes: list[Instruction], choices: Sequence[int] | Mapping[str, int]) -> list[int]:
@@ -265,8 +267,8 @@ def remove_dead_fused_parameters(module: Module) -> int:
 def _remove_dead_fused_parameters(module: Module, comps: list[Computation]) -> tuple[int, list[Computation]]:
     """`remove_dead_fused_parameters` over `comps` only; also returns the computations holding the
     fusions that lost operands."""
-    with_dead = [(c, dead) for c in comps
-                 if (dead := [i for i in c.instructions if i.opcode == "parameter" and not i.users])]
+    with_dead = [(c, dead) for c in comps if not c.holders  # (a shared computation has none)
+                 and (dead := [i for i in c.instructions if i.opcode == "parameter" and not i.users])]
     if not with_dead:
         return 0, []
     removed = 0
@@ -303,6 +305,12 @@ def remove_uncalled_computations(module: Module) -> int:
     stack = [module.entry]
     while stack:
         comp = stack.pop()
+        if comp.memo is not None:  # frozen: its callees are known
+            for callee in called_by(comp):
+                if id(callee) not in reachable:
+                    reachable.add(id(callee))
+                    stack.append(callee)
+            continue
         for inst in comp.instructions:
             if inst.called:  # most instructions call nothing: skip building their callee list
                 for callees in inst.called.values():
@@ -314,7 +322,8 @@ def remove_uncalled_computations(module: Module) -> int:
     if dropped:
         module.computations = [c for c in module.computations if id(c) in reachable]
         for comp in dropped:
-            _dismantle(comp)
+            if release(comp):  # (a shared computation other modules still hold stays as it is)
+                _dismantle(comp)
     return len(dropped)
 
 
@@ -324,9 +333,9 @@ def dismantle(module: Module) -> None:
     alone, they wait for a full collection, which scans everything alive). `module` is empty
     afterwards."""
     for comp in module.computations:
-        _dismantle(comp)
-        comp.root = None
-        comp.module = None
+        if release(comp):  # (a shared computation other modules still hold stays as it is)
+            _dismantle(comp)
+            comp.module = None
     module.computations = []
     module.entry = None
 

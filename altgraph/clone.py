@@ -10,6 +10,7 @@ from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
+from hloenv.altgraph.sharing import hold
 
 
 def clone_module(module: Module) -> Module:
@@ -21,7 +22,7 @@ def clone_module(module: Module) -> Module:
 
 def copy_module(module: Module, computations: Sequence[Computation], keep: set[Instruction] | None = None,
                 resolve: Callable[[Instruction], Instruction] | None = None,
-                bodies: dict[Instruction, Computation] | None = None) -> Module:
+                bodies: dict[Instruction, Computation] | None = None, shared: set[int] | None = None) -> Module:
     """A copy of `module` made of `computations` (in that order; they must include the entry and
     everything the kept instructions call).
 
@@ -39,12 +40,17 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[I
     attached: list[Computation] = []  # the `bodies` used, in the order their options were copied
     lazy: list[tuple[Instruction, Instruction]] = []  # (lazy option, its copy), full copies only
     for comp in computations:
+        if shared and id(comp) in shared:
+            comp_map[id(comp)] = comp
+            continue
         new_comp = Computation(comp.name, is_entry=comp.is_entry)
         new_comp.attrs = dict(comp.attrs)
         comp_map[id(comp)] = new_comp
     inst_map: dict[Instruction, Instruction] = {}  # (instructions hash by identity)
     for comp in computations:
         new_comp = comp_map[id(comp)]
+        if new_comp is comp:  # shared
+            continue
         new_insts = []
         for inst in comp.instructions:
             if keep is not None and inst not in keep:
@@ -75,6 +81,8 @@ def copy_module(module: Module, computations: Sequence[Computation], keep: set[I
     out = Module(module.name, new_comps,
                  comp_map[id(module.entry)] if module.entry else None, dict(module.attrs))
     out.has_elided_constants = module.has_elided_constants
+    if shared:
+        hold(c for c in computations if id(c) in shared)
     return out
 
 

@@ -20,10 +20,13 @@ class Computation:
         root: the result instruction.
         is_entry: True for the module's entry computation.
         attrs: header attributes other than the signature (e.g. `execution_thread`), raw text.
-        module: the module that holds this computation.
+        module: the module that holds this computation (the latest one, for a shared computation).
+        holders: 0, or, for a fused computation that several modules hold at once (frozen: never
+            changed in place), how many of them still do (`hloenv.altgraph.sharing`).
     """
 
-    __slots__ = ("name", "instructions", "root", "is_entry", "attrs", "module", "_by_name")
+    __slots__ = ("name", "instructions", "root", "is_entry", "attrs", "module", "_by_name", "holders",
+                 "memo")
 
     def __init__(self, name: str, instructions: list[Instruction] | None = None,
                  root: Instruction | None = None, is_entry: bool = False):
@@ -34,6 +37,9 @@ class Computation:
         self.attrs: dict[str, str] = {}
         self.module: Module | None = None
         self._by_name: dict[str, Instruction] | None = None
+        self.holders = 0
+        #: what has been worked out about a frozen computation (its text, callees, names), once
+        self.memo: dict | None = None
         for inst in self.instructions:
             inst.parent = self
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.module import Module
+from hloenv.altgraph.sharing import remember
+
+
+def _names(comp: Computation) -> frozenset[str]:
+    return frozenset([inst.name for inst in comp.instructions])
 
 
 def name_base(hint: str) -> str:
@@ -30,8 +36,12 @@ class NameUniquer:
     def used(self) -> set[str]:
         """Every name taken: the module's computations and instructions, and names handed out."""
         if self._used is None:
-            self._used = {c.name for c in self.module.computations}
-            self._used.update(inst.name for inst in self.module.instructions())
+            used = self._used = {c.name for c in self.module.computations}
+            for comp in self.module.computations:
+                if comp.memo is not None:  # frozen: its names are known
+                    used.update(remember(comp, "names", _names))
+                else:
+                    used.update([inst.name for inst in comp.instructions])
         return self._used
 
     def fresh(self, hint: str) -> str:

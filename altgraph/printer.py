@@ -6,6 +6,7 @@ from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import CONTROL_PREDECESSORS, LIST_VALUED_CALL_ATTRS, Instruction
 from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
+from hloenv.altgraph.sharing import called_by, remember
 
 
 def print_module(module: Module) -> str:
@@ -19,6 +20,10 @@ def print_module(module: Module) -> str:
 
 
 def print_computation(comp: Computation) -> str:
+    return remember(comp, "text", _computation_text)  # (a frozen one is printed once)
+
+
+def _computation_text(comp: Computation) -> str:
     head = ("ENTRY " if comp.is_entry else "") + comp.name + _attrs_text(comp.attrs) + " {\n"
     root = comp.root
     lines = [head]
@@ -110,8 +115,4 @@ def callees_first_from(starts: list[Computation]) -> list[Computation]:
 
 
 def _callees(comp: Computation) -> list[Computation]:
-    out = []
-    for inst in comp.instructions:
-        if inst.called:
-            out.extend(inst.called_computations)
-    return out
+    return called_by(comp)

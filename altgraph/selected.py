@@ -23,22 +23,27 @@ from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import detached_body
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
+from hloenv.altgraph.sharing import MODES, callees_closure, freeze, shareable
 
 
 def selected_copy(module: Module, choices: Sequence[int] | Mapping[str, int],
-                  nodes: list[Instruction] | None = None) -> Module:
+                  nodes: list[Instruction] | None = None, share: str = "") -> Module:
     """The module `select(clone, choices)` would leave (pruned, same names and order), built
     without copying what that selection drops; `module` is untouched. `choices` and `nodes` as
-    for `select`.
+    for `select`. With `share` (`sharing.FUSED` or `sharing.FUSED_AND_CALLEES`), shareable fused
+    computations go into the copy as they are, frozen from then on, and so do the chosen options'
+    new bodies (`hloenv.altgraph.sharing`: the env's steps, whose modules are read-only).
 
     Raises:
         ValueError: wrong number of choices, or an index out of range (naming the node).
     """
+    if share not in MODES:
+        raise ValueError(f"share={share!r}: expected one of {MODES}")
     nodes = alternatives_nodes(module) if nodes is None else nodes
     picks = check_choices(nodes, choices)
     chosen = {node: node.operands[pick] for node, pick in zip(nodes, picks)}  # (hashed by identity)
     with gc_paused():
-        copy = _copy_live(module, _resolver(chosen))
+        copy = _copy_live(module, _resolver(chosen), share)
         # the copy holds only what the selection reaches (nothing dead, nothing uncalled); only a
         # kept fusion whose body never reads a parameter leaves something for `prune` to do
         if remove_dead_fused_parameters(copy):
@@ -54,12 +59,15 @@ def _resolver(chosen: dict[Instruction, Instruction]):
     return resolve
 
 
-def _live(module: Module, resolve) -> tuple[set[Instruction], set[int], dict[Instruction, Computation]]:
+def _live(module: Module, resolve, share: str = ""
+          ) -> tuple[set[Instruction], set[int], dict[Instruction, Computation], set[int]]:
     """(the instructions, ids of the computations) the selected program keeps: what the
     entry reaches from roots, parameters and side effects, through operands read as selected,
-    control predecessors and called computations; and the bodies of the chosen lazy options not
-    built in `module`, built for the copy (by option; what they call is kept too)."""
+    control predecessors and called computations; the bodies of the chosen lazy options not
+    built in `module`, built for the copy (by option; what they call is kept too); and, with
+    `share`, the ids of the kept fused computations the copy shares (not walked: all kept)."""
     live: set[Instruction] = set()  # (instructions hash by identity)
+    shared: set[int] = set()
     comps = {id(module.entry)}
     pending = [module.entry]
     bodies: dict[Instruction, Computation] = {}
@@ -82,18 +90,29 @@ def _live(module: Module, resolve) -> tuple[set[Instruction], set[int], dict[Ins
                 callees = [c for i in body.instructions if i.called for c in i.called_computations]
             elif inst.called:
                 callees = inst.called_computations
+                if share and inst.opcode == "fusion":
+                    for callee in callees:
+                        if id(callee) not in shared and shareable(callee, share):
+                            for c in callees_closure(callee):  # (even if kept for a copy so far)
+                                comps.add(id(c))
+                                shared.add(id(c))
             else:
                 continue
             for callee in callees:
                 if id(callee) not in comps:
                     comps.add(id(callee))
                     pending.append(callee)
-    return live, comps, bodies
+    return live, comps, bodies, shared
 
 
-def _copy_live(module: Module, resolve) -> Module:
+def _copy_live(module: Module, resolve, share: str = "") -> Module:
     if module.entry is None:
         return module.clone()
-    live, live_comps, bodies = _live(module, resolve)
+    live, live_comps, bodies, shared = _live(module, resolve, share)
     kept = [c for c in module.computations if id(c) in live_comps]
-    return copy_module(module, kept, keep=live, resolve=resolve, bodies=bodies)
+    copy = copy_module(module, kept, keep=live, resolve=resolve, bodies=bodies, shared=shared)
+    if share:
+        for body in bodies.values():
+            if shareable(body, share):
+                freeze(body)  # (after `copy_module` gave it its callees in the copy)
+    return copy

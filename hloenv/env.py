@@ -21,6 +21,7 @@ from gymnasium import spaces
 from hloenv.altgraph.alternatives import (RULES_ATTR, alternative_id, alternatives_nodes, dismantle,
                                           merge_identical_options, option_rules, prune)
 from hloenv.altgraph.selected import selected_copy
+from hloenv.altgraph.sharing import FUSED, FUSED_AND_CALLEES
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
@@ -79,6 +80,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self.backend = backend
         self.render_mode = render_mode
         self._decision_passes = pipeline.decision_passes()
+        #: what a step's program shares with the graph it is chosen from (`hloenv.altgraph.sharing`)
+        self._share = FUSED_AND_CALLEES if all(p.leaves_embedded_alone for p in self._decision_passes) else FUSED
         start = getattr(self.reward_fn, "start", None)
         if start is not None:  # e.g. XLA's worker: it imports jax while the passes below run
             start()
@@ -232,7 +235,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self.history.append({"pass": self._decision_passes[self._stage].name,
                              "choices": {alternative_id(n): c for n, c in zip(nodes, choices) if c}})
         old = self._graph
-        self.module = self.graph = self._own(selected_copy(old, choices, nodes=nodes))
+        # (its fused computations are the graph's own, frozen: `hloenv.altgraph.sharing`)
+        self.module = self.graph = self._own(selected_copy(old, choices, nodes=nodes, share=self._share))
         self._discard(old)
         self._steps += 1
         if not any(choices):

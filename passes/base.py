@@ -68,6 +68,11 @@ class Pass:
     name: ClassVar[str] = ""
     #: False for clean-up passes (dce): dry mode applies them, since they decide nothing.
     makes_decisions: ClassVar[bool] = True
+    #: True for passes that never change an embedded computation (a fused body, a reducer, a
+    #: comparator: anything called by an instruction other than while, conditional or call), as
+    #: the fusion passes (`fusion_computations`); rewrite passes may change reducers. No pass
+    #: changes a fused computation's insides in place. (`hloenv.altgraph.sharing` relies on both.)
+    leaves_embedded_alone: ClassVar[bool] = False
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
         raise NotImplementedError

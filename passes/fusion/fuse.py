@@ -25,6 +25,7 @@ from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import materialize
 from hloenv.altgraph.names import NameUniquer
+from hloenv.altgraph.sharing import called_by
 from hloenv.altgraph.order import depends_on as _depends_on
 from hloenv.altgraph.shape import Shape, tuple_of
 from hloenv.passes.fusion import fusibility as fz
@@ -466,9 +467,13 @@ def fusion_computations(module) -> list[Computation]:
     """Computations XLA's fusion passes work on: the entry and control-flow bodies, not fused
     computations nor reducers/comparators/custom-call bodies."""
     embedded: set[int] = set()
-    for inst in module.instructions():
-        if inst.called and inst.opcode not in CONTROL_FLOW_CALLERS:
-            embedded.update(id(c) for c in inst.called_computations)
+    for comp in module.computations:
+        if comp.memo is not None:  # frozen: it calls no control flow, and its callees are known
+            embedded.update([id(c) for c in called_by(comp)])
+            continue
+        for inst in comp.instructions:
+            if inst.called and inst.opcode not in CONTROL_FLOW_CALLERS:
+                embedded.update(id(c) for c in inst.called_computations)
     return [c for c in module.computations if id(c) not in embedded]
 
 

@@ -91,6 +91,7 @@ class FusionMerger(Pass):
     """Merge loop fusions into their users."""
 
     name = "fusion-merger"
+    leaves_embedded_alone = True  # (it works on `fusion_computations`)
     backend: str = "cpu"
 
     def run(self, module: Module, rewriter: Rewriter) -> None:

@@ -74,6 +74,7 @@ class InstructionFusion(Pass):
     """Producer-into-consumer kLoop fusion (XLA's `fusion` pass)."""
 
     name = "fusion"
+    leaves_embedded_alone = True  # (it works on `fusion_computations`)
     backend: str = "cpu"
 
     def run(self, module: Module, rewriter: Rewriter) -> None:

@@ -132,6 +132,7 @@ class MultiOutputFusion(Pass):
     """Sibling and producer-consumer multi-output fusion."""
 
     name = "multi-output-fusion"
+    leaves_embedded_alone = True  # (it works on `fusion_computations`)
     backend: str = "cpu"
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
