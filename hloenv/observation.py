@@ -33,10 +33,11 @@ import math
 import numpy as np
 
 from hloenv.altgraph.alternatives import option_rules
-from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES, OPCODE_IDS, OPCODES
 from hloenv.altgraph.shape import DTYPES, Shape
+from hloenv.altgraph.sharing import remember
 
 MAX_DIMS = 6
 NODE_FEATURES: tuple[str, ...] = (
@@ -69,62 +70,76 @@ _PARAM_ID = OPCODE_IDS["parameter"]
 _CONST_ID = OPCODE_IDS["constant"]
 
 
+class _Block:
+    """One computation's part of the observation, with node ids local to it (kept for a frozen
+    computation, which never changes: `hloenv.altgraph.sharing`)."""
+
+    __slots__ = ("opcodes", "features", "users", "counts", "src", "root", "calls", "fusion_callees")
+
+    def __init__(self, comp: Computation):
+        insts = comp.instructions
+        local = {inst: k for k, inst in enumerate(insts)}  # (operands are in the same computation)
+        get_op = OPCODE_IDS.get
+        unknown_op = len(OPCODES)
+        self.opcodes = np.asarray([get_op(inst.opcode, unknown_op) for inst in insts], dtype=np.int64)
+        self.features = np.asarray([shape_features(inst.shape) for inst in insts],
+                                   dtype=np.float32).reshape(len(insts), 11)
+        self.users = np.asarray([len(inst.users) for inst in insts], dtype=np.int64)
+        self.counts = np.asarray([len(inst.operands) for inst in insts], dtype=np.int64)
+        self.src = np.asarray([local[op] for inst in insts for op in inst.operands], dtype=np.int64)
+        self.root = local.get(comp.root, -1) if comp.root is not None else -1
+        callers = [(k, inst) for k, inst in enumerate(insts) if inst.called]
+        self.calls = [(k, callee) for k, inst in callers for callee in inst.called_computations]
+        self.fusion_callees = [c for _, inst in callers if inst.opcode == "fusion" for c in inst.called_computations]
+
+
 def build_observation(module: Module, xla_choices: dict[int, int] | None = None) -> dict[str, np.ndarray]:
     """The observation arrays of `module` (an alternative graph or a plain module).
 
-    Python only collects small integers per node and edge, in list comprehensions over the
-    instructions; features are then gathered and stacked by numpy.
+    Python only collects small integers per node and edge, in list comprehensions over each
+    computation's instructions (once for a frozen computation); numpy gathers and stacks them.
 
     Args:
         xla_choices: id(alternatives node) -> option XLA's heuristic picks, if known.
     """
     comps_list = module.computations
-    insts = [inst for comp in comps_list for inst in comp.instructions]
-    lazy = [inst for inst in insts if inst.lazy is not None]
+    lazy = [inst for comp in comps_list if comp.memo is None  # (frozen ones hold no options)
+            for inst in comp.instructions if inst.lazy is not None]
     bodies = {id(c) for inst in lazy if inst.lazy.built for c in inst.called_computations}
     if bodies:  # built bodies of lazy options: described by member edges, as before they were built
         comps_list = [c for c in comps_list if id(c) not in bodies]
-        insts = [inst for comp in comps_list for inst in comp.instructions]
-    n = len(insts)
-    node_id = {inst: k for k, inst in enumerate(insts)}  # (instructions hash by identity)
-    get_op = OPCODE_IDS.get
-    unknown_op = len(OPCODES)
-    opcodes = [get_op(inst.opcode, unknown_op) for inst in insts]
-    # shapes by identity (they are interned; equal twins only cost a row), numbered in order of
-    # first use: a dict keeps the order its keys were first inserted in
-    node_shapes = [inst.shape for inst in insts]
-    shape_ids = list(map(id, node_shapes))
-    first: dict[int, Shape] = dict(zip(shape_ids, node_shapes))
-    shapes: list[Shape] = list(first.values())
-    shape_index = {sid: k for k, sid in enumerate(first)}
-    node_shape = [shape_index[sid] for sid in shape_ids]
-    n_users = [len(inst.users) for inst in insts]
-    operand_counts = [len(inst.operands) for inst in insts]
-    src = [node_id[op] for inst in insts for op in inst.operands]
-    sizes = [len(comp.instructions) for comp in comps_list]
-    starts = np.cumsum([0] + sizes[:-1]).tolist()
-    roots = [start + comp.instructions.index(comp.root) for start, comp in zip(starts, comps_list)
-             if comp.root is not None]
-    alts = [inst for inst in insts if inst.opcode == ALTERNATIVES]
-    callers = [(k, inst) for k, inst in enumerate(insts) if inst.called]
-    fused = {id(cc) for _, inst in callers if inst.opcode == "fusion" for cc in inst.called_computations}
-    call_src: list[Instruction | None] = []
-    call_dst: list[int] = []
-    for k, inst in callers:
-        for callee in inst.called_computations:
-            call_src.append(callee.root)
-            call_dst.append(k)
-    counts = np.asarray(operand_counts, dtype=np.int64)
+    blocks = [remember(comp, "observation", _Block) for comp in comps_list]
+    sizes = [len(b.opcodes) for b in blocks]
+    starts = np.cumsum([0] + sizes[:-1]).tolist() if blocks else []
+    n = sum(sizes)
+    block_at = {id(c): (s, b) for c, s, b in zip(comps_list, starts, blocks)}
+    # node ids of the computations that can hold alternatives and options (not frozen ones)
+    node_id = {inst: s + k for comp, s in zip(comps_list, starts) if comp.memo is None
+               for k, inst in enumerate(comp.instructions)}
+    op = np.concatenate([b.opcodes for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)
+    feats = np.concatenate([b.features for b in blocks]) if blocks else np.zeros((0, 11), dtype=np.float32)
+    counts = np.concatenate([b.counts for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)
+    n_users = np.concatenate([b.users for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)
+    src = np.concatenate([b.src + s for b, s in zip(blocks, starts)]) if blocks else np.zeros(0, dtype=np.int64)
+    roots = [s + b.root for b, s in zip(blocks, starts) if b.root >= 0]
+    alts = [inst for inst in node_id if inst.opcode == ALTERNATIVES]
+    fused = {id(c) for b in blocks for c in b.fusion_callees}
+    call_s: list[int] = []
+    call_d: list[int] = []
+    for b, s in zip(blocks, starts):
+        for k, callee in b.calls:
+            where = block_at.get(id(callee))
+            if where is None or where[1].root < 0:  # (a lazy option's body: not observed)
+                continue
+            call_s.append(where[0] + where[1].root)
+            call_d.append(s + k)
     dst_arr = np.repeat(np.arange(n, dtype=np.int64), counts)
     first_edge = np.cumsum(counts) - counts
     pos_arr = np.arange(len(src), dtype=np.int64) - np.repeat(first_edge, counts)
     comp_ids = np.repeat(np.arange(len(comps_list), dtype=np.int64), sizes)
-    sfeat = np.asarray([shape_features(s) for s in shapes], dtype=np.float32).reshape(len(shapes), 11)
-    op = np.asarray(opcodes, dtype=np.int64)
-    shp = np.asarray(node_shape, dtype=np.int64)
     x = np.zeros((n, len(NODE_FEATURES)), dtype=np.float32)
     x[:, 0] = op
-    x[:, 1:12] = sfeat[shp] if n else 0
+    x[:, 1:12] = feats
     x[:, 12] = op == _ALT_ID
     fused_comp = np.asarray([id(cc) in fused for cc in comps_list], dtype=np.float32)
     x[:, 13] = fused_comp[comp_ids] if n else 0
@@ -134,19 +149,17 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     x[:, 17] = counts
     x[:, 18] = n_users
     x[:, 19] = comp_ids
-    call_s = [node_id[r] for r in call_src if r in node_id]
-    call_d = [d for r, d in zip(call_src, call_dst) if r in node_id]
     members = [(node_id[m], node_id[inst]) for inst in lazy for m in inst.lazy.members if m in node_id]
     member_s = [s for s, _ in members]
     member_d = [d for _, d in members]
-    all_src = np.asarray(src + call_s + member_s, dtype=np.int64)
+    all_src = np.concatenate([src, np.asarray(call_s + member_s, dtype=np.int64)])
     all_dst = np.concatenate([dst_arr, np.asarray(call_d + member_d, dtype=np.int64)])
     e = len(all_src)
     edge_attr = np.zeros((e, len(EDGE_FEATURES)), dtype=np.float32)
     if e:
         edge_attr[:len(src), 0] = pos_arr
         edge_attr[len(src):, 0] = -1
-        src_shape = sfeat[shp[all_src]]
+        src_shape = feats[all_src]
         edge_attr[:, 1] = src_shape[:, 9]
         edge_attr[:, 2] = src_shape[:, 0]
         edge_attr[len(src):len(src) + len(call_s), 3] = 1.0

@@ -84,3 +84,31 @@ def test_a_module_without_alternatives_or_edges():
     obs = build_observation(parse_hlo("HloModule one\n\nENTRY e {\n  ROOT p = f32[] parameter(0)\n}\n"))
     assert obs["x"].shape == (1, len(NODE_FEATURES)) and obs["edge_index"].shape == (2, 0)
     assert obs["alternative_index"].size == 0 and obs["option_xla"].size == 0
+
+
+def test_frozen_computations_are_observed_like_any_other():
+    """A step's program shares frozen fused computations (`hloenv.altgraph.sharing`), whose part
+    of the observation is kept: the arrays equal those of a plain copy, every time."""
+    from hloenv.altgraph.alternatives import alternatives_nodes, prune
+    from hloenv.altgraph.selected import selected_copy
+    from hloenv.altgraph.sharing import FUSED_AND_CALLEES
+    from hloenv.passes import get_pass
+    from tests.conftest import DATA
+    from hloenv import load_hlo
+    module = load_hlo(DATA / "transformer_block.hlo")
+    graph = module.clone()
+    checked = 0
+    for round_ in range(3):  # each copy is chosen from a graph made in the last copy itself
+        get_pass("fusion")(graph, dry=True)
+        prune(graph)
+        nodes = alternatives_nodes(graph)
+        if round_ and any(c.memo is not None for c in graph.computations):
+            plain = graph.clone()  # (a deep copy: nothing frozen in it)
+            assert all(c.memo is None for c in plain.computations)
+            want = build_observation(plain)
+            for _ in range(2):  # the second time from the kept parts
+                got = build_observation(graph)
+                assert all(np.array_equal(got[k], want[k]) and got[k].dtype == want[k].dtype for k in want)
+            checked += 1
+        graph = selected_copy(graph, [len(n.operands) - 1 for n in nodes], nodes=nodes, share=FUSED_AND_CALLEES)
+    assert checked == 2 and any(c.holders >= 2 for c in graph.computations)
