@@ -29,6 +29,7 @@ observation, so the observation of a graph never depends on what was done with i
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -70,27 +71,82 @@ _PARAM_ID = OPCODE_IDS["parameter"]
 _CONST_ID = OPCODE_IDS["constant"]
 
 
-class _Block:
-    """One computation's part of the observation, with node ids local to it (kept for a frozen
-    computation, which never changes: `hloenv.altgraph.sharing`)."""
+class _ShapeRows:
+    """Shape features as rows of one table, numbered by shape, so an observation gathers them
+    with one numpy index (and a kept block keeps row numbers, not features). Replaced by a new
+    table when it reaches `MAX_SHAPE_ROWS` rows (blocks numbered in an old one are renumbered)."""
 
-    __slots__ = ("opcodes", "features", "users", "counts", "src", "root", "calls", "fusion_callees")
+    def __init__(self) -> None:
+        self.index: dict[Shape, int] = {}
+        self.rows: list[tuple[float, ...]] = []
+        self.array = np.zeros((0, 11), dtype=np.float32)
+
+    def rows_of(self, shapes: list[Shape]) -> np.ndarray:
+        index = self.index
+        out = [index.get(s, -1) for s in shapes]
+        if -1 in out:
+            with _ROWS_LOCK:
+                for k, shape in enumerate(shapes):
+                    if out[k] < 0:
+                        row = index.get(shape)
+                        if row is None:
+                            row = index[shape] = len(self.rows)
+                            self.rows.append(shape_features(shape))
+                        out[k] = row
+        return np.asarray(out, dtype=np.int64)
+
+    def table(self) -> np.ndarray:
+        with _ROWS_LOCK:
+            if len(self.array) != len(self.rows):
+                self.array = np.asarray(self.rows, dtype=np.float32).reshape(len(self.rows), 11)
+            return self.array
+
+
+MAX_SHAPE_ROWS = 200_000
+_ROWS_LOCK = threading.Lock()
+_shape_rows = _ShapeRows()
+
+
+def _current_shape_rows() -> _ShapeRows:
+    global _shape_rows
+    if len(_shape_rows.rows) >= MAX_SHAPE_ROWS:
+        _shape_rows = _ShapeRows()
+    return _shape_rows
+
+
+class _Block:
+    """One computation's part of the observation, with node ids local to it; kept for a frozen
+    computation, which never changes (`hloenv.altgraph.sharing`) and holds no alternatives or
+    options. `local` (instruction -> local id) only for the others, which may hold them."""
+
+    __slots__ = ("ints", "rows", "shape_rows", "src", "root", "calls", "fusion_callees", "local", "alts", "lazy")
 
     def __init__(self, comp: Computation):
         insts = comp.instructions
         local = {inst: k for k, inst in enumerate(insts)}  # (operands are in the same computation)
         get_op = OPCODE_IDS.get
         unknown_op = len(OPCODES)
-        self.opcodes = np.asarray([get_op(inst.opcode, unknown_op) for inst in insts], dtype=np.int64)
-        self.features = np.asarray([shape_features(inst.shape) for inst in insts],
-                                   dtype=np.float32).reshape(len(insts), 11)
-        self.users = np.asarray([len(inst.users) for inst in insts], dtype=np.int64)
-        self.counts = np.asarray([len(inst.operands) for inst in insts], dtype=np.int64)
+        self.ints = np.asarray([[get_op(inst.opcode, unknown_op) for inst in insts],
+                                [len(inst.users) for inst in insts],
+                                [len(inst.operands) for inst in insts]], dtype=np.int64).reshape(3, len(insts))
+        self.shape_rows = _current_shape_rows()
+        self.rows = self.shape_rows.rows_of([inst.shape for inst in insts])
         self.src = np.asarray([local[op] for inst in insts for op in inst.operands], dtype=np.int64)
         self.root = local.get(comp.root, -1) if comp.root is not None else -1
         callers = [(k, inst) for k, inst in enumerate(insts) if inst.called]
         self.calls = [(k, callee) for k, inst in callers for callee in inst.called_computations]
         self.fusion_callees = [c for _, inst in callers if inst.opcode == "fusion" for c in inst.called_computations]
+        frozen = comp.memo is not None
+        self.local = None if frozen else local
+        self.alts = [] if frozen else [inst for inst in insts if inst.opcode == ALTERNATIVES]
+        self.lazy = [] if frozen else [inst for inst in insts if inst.lazy is not None]
+
+    def features(self, comp: Computation, table: _ShapeRows) -> np.ndarray:
+        """Row numbers of its shapes in `table` (renumbered if it was numbered in an older one)."""
+        if self.shape_rows is not table:
+            self.rows = table.rows_of([inst.shape for inst in comp.instructions])
+            self.shape_rows = table
+        return self.rows
 
 
 def build_observation(module: Module, xla_choices: dict[int, int] | None = None) -> dict[str, np.ndarray]:
@@ -103,26 +159,26 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
         xla_choices: id(alternatives node) -> option XLA's heuristic picks, if known.
     """
     comps_list = module.computations
-    lazy = [inst for comp in comps_list if comp.memo is None  # (frozen ones hold no options)
-            for inst in comp.instructions if inst.lazy is not None]
-    bodies = {id(c) for inst in lazy if inst.lazy.built for c in inst.called_computations}
-    if bodies:  # built bodies of lazy options: described by member edges, as before they were built
-        comps_list = [c for c in comps_list if id(c) not in bodies]
     blocks = [remember(comp, "observation", _Block) for comp in comps_list]
-    sizes = [len(b.opcodes) for b in blocks]
+    bodies = {id(c) for b in blocks for inst in b.lazy if inst.lazy.built for c in inst.called_computations}
+    if bodies:  # built bodies of lazy options: described by member edges, as before they were built
+        kept = [(c, b) for c, b in zip(comps_list, blocks) if id(c) not in bodies]
+        comps_list, blocks = [c for c, _ in kept], [b for _, b in kept]
+    sizes = [b.ints.shape[1] for b in blocks]
     starts = np.cumsum([0] + sizes[:-1]).tolist() if blocks else []
     n = sum(sizes)
     block_at = {id(c): (s, b) for c, s, b in zip(comps_list, starts, blocks)}
-    # node ids of the computations that can hold alternatives and options (not frozen ones)
-    node_id = {inst: s + k for comp, s in zip(comps_list, starts) if comp.memo is None
-               for k, inst in enumerate(comp.instructions)}
-    op = np.concatenate([b.opcodes for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)
-    feats = np.concatenate([b.features for b in blocks]) if blocks else np.zeros((0, 11), dtype=np.float32)
-    counts = np.concatenate([b.counts for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)
-    n_users = np.concatenate([b.users for b in blocks]) if blocks else np.zeros(0, dtype=np.int64)
-    src = np.concatenate([b.src + s for b, s in zip(blocks, starts)]) if blocks else np.zeros(0, dtype=np.int64)
+    table = _current_shape_rows()
+    if blocks:
+        ints = np.concatenate([b.ints for b in blocks], axis=1)
+        rows = np.concatenate([b.features(c, table) for c, b in zip(comps_list, blocks)])
+        src = np.concatenate([b.src + s for b, s in zip(blocks, starts)])
+    else:
+        ints = np.zeros((3, 0), dtype=np.int64)
+        rows = src = np.zeros(0, dtype=np.int64)
+    op, n_users, counts = ints
+    feats = table.table()[rows]
     roots = [s + b.root for b, s in zip(blocks, starts) if b.root >= 0]
-    alts = [inst for inst in node_id if inst.opcode == ALTERNATIVES]
     fused = {id(c) for b in blocks for c in b.fusion_callees}
     call_s: list[int] = []
     call_d: list[int] = []
@@ -149,9 +205,25 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     x[:, 17] = counts
     x[:, 18] = n_users
     x[:, 19] = comp_ids
-    members = [(node_id[m], node_id[inst]) for inst in lazy for m in inst.lazy.members if m in node_id]
-    member_s = [s for s, _ in members]
-    member_d = [d for _, d in members]
+    # alternatives, their options and the members of lazy options: in the computation they are in
+    alts: list = []
+    alt_index: list[int] = []
+    option_index: list[int] = []
+    member_s: list[int] = []
+    member_d: list[int] = []
+    for b, s in zip(blocks, starts):
+        local = b.local
+        if b.alts:
+            alts.extend(b.alts)
+            alt_index.extend([s + local[a] for a in b.alts])
+            option_index.extend([s + local[o] for a in b.alts for o in a.operands])
+        for inst in b.lazy:
+            d = s + local[inst]
+            for m in inst.lazy.members:
+                k = local.get(m)
+                if k is not None:
+                    member_s.append(s + k)
+                    member_d.append(d)
     all_src = np.concatenate([src, np.asarray(call_s + member_s, dtype=np.int64)])
     all_dst = np.concatenate([dst_arr, np.asarray(call_d + member_d, dtype=np.int64)])
     e = len(all_src)
@@ -164,9 +236,7 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
         edge_attr[:, 2] = src_shape[:, 0]
         edge_attr[len(src):len(src) + len(call_s), 3] = 1.0
         edge_attr[len(src) + len(call_s):, 4] = 1.0
-    alt_index = [node_id[a] for a in alts]
     option_count = [len(a.operands) for a in alts]
-    option_index = [node_id[o] for a in alts for o in a.operands]
     option_alt = [k for k, a in enumerate(alts) for _ in a.operands]
     option_xla = []
     for a in alts:

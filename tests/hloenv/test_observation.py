@@ -112,3 +112,11 @@ def test_frozen_computations_are_observed_like_any_other():
             checked += 1
         graph = selected_copy(graph, [len(n.operands) - 1 for n in nodes], nodes=nodes, share=FUSED_AND_CALLEES)
     assert checked == 2 and any(c.holders >= 2 for c in graph.computations)
+
+
+def test_kept_blocks_are_renumbered_when_the_shape_table_is_replaced(monkeypatch):
+    """The shape-feature table starts afresh when full; kept blocks numbered in the old one are
+    renumbered, so the arrays do not change (a table of one row: replaced all the time)."""
+    import hloenv.observation as observation
+    monkeypatch.setattr(observation, "MAX_SHAPE_ROWS", 1)
+    test_frozen_computations_are_observed_like_any_other()
