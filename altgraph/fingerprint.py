@@ -28,6 +28,7 @@ from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import NON_SEMANTIC_ATTRS, Instruction
 from hloenv.altgraph.lazy import materialize, materialize_all
 from hloenv.altgraph.module import Module
+from hloenv.altgraph.sharing import remember
 
 _SPACES_OUTSIDE_STRINGS = re.compile(r'("(?:[^"\\]|\\.)*")|\s+')
 
@@ -45,7 +46,7 @@ def computation_fingerprints(module: Module) -> dict[str, bytes]:
     comp_hash: dict[int, bytes] = {}
     out: dict[str, bytes] = {}
     for comp in callees_first(module):
-        digest = _computation_digest(comp, comp_hash)
+        digest = remember(comp, "digest", lambda c: _computation_digest(c, comp_hash))  # (kept if frozen)
         comp_hash[id(comp)] = digest
         out[comp.name] = digest
     return out
@@ -93,9 +94,10 @@ class LazyDigests:
     def computation(self, comp: Computation) -> bytes:
         if id(comp) not in self.comp:
             from hloenv.altgraph.printer import callees_first_from
+            memo = self.comp
             for c in callees_first_from([comp]):
-                if id(c) not in self.comp:
-                    self.comp[id(c)] = _computation_digest(c, self.comp)
+                if id(c) not in memo:  # (a frozen computation's digest is kept with it)
+                    memo[id(c)] = remember(c, "digest", lambda c: _computation_digest(c, memo))
         return self.comp[id(comp)]
 
 

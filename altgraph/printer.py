@@ -97,7 +97,12 @@ def callees_first_from(starts: list[Computation]) -> list[Computation]:
     for start in starts:
         if start in done:
             continue
-        stack = [(start, iter(_callees(start)))]
+        callees = _callees(start)
+        if not callees:  # (most computations: fused bodies)
+            done.add(start)
+            order.append(start)
+            continue
+        stack = [(start, iter(callees))]
         on_stack = {start}
         while stack:
             comp, it = stack[-1]

@@ -44,6 +44,7 @@ def test_shared_copies_print_like_plain_copies_and_outlive_their_source(name, sh
     assert shared, "the second copy shares no fused computation with the graph it came from"
     assert all(c.holders >= 2 for c in shared)
     assert second.to_text() == plain.to_text()
+    assert second.fingerprint() == second.fingerprint() == plain.fingerprint()  # (digests kept)
     text = second.to_text()
     dismantle(first)  # the env drops the old graph: what the new module shares stays intact
     assert second.to_text() == text
