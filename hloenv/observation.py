@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import math
 import threading
+from itertools import chain
 
 import numpy as np
 
 from hloenv.altgraph.alternatives import option_rules
 from hloenv.altgraph.computation import Computation
+from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES, OPCODE_IDS, OPCODES
 from hloenv.altgraph.shape import DTYPES, Shape
@@ -81,7 +83,7 @@ class _ShapeRows:
         self.rows: list[tuple[float, ...]] = []
         self.array = np.zeros((0, 11), dtype=np.float32)
 
-    def rows_of(self, shapes: list[Shape]) -> np.ndarray:
+    def rows_of(self, shapes: list[Shape]) -> list[int]:
         index = self.index
         out = [index.get(s, -1) for s in shapes]
         if -1 in out:
@@ -93,7 +95,7 @@ class _ShapeRows:
                             row = index[shape] = len(self.rows)
                             self.rows.append(shape_features(shape))
                         out[k] = row
-        return np.asarray(out, dtype=np.int64)
+        return out
 
     def table(self) -> np.ndarray:
         with _ROWS_LOCK:
@@ -115,33 +117,52 @@ def _current_shape_rows() -> _ShapeRows:
 
 
 class _Block:
-    """One computation's part of the observation, with node ids local to it; kept for a frozen
-    computation, which never changes (`hloenv.altgraph.sharing`) and holds no alternatives or
-    options. `local` (instruction -> local id) only for the others, which may hold them."""
+    """One computation's part of the observation, as lists with node ids local to it; kept for a
+    frozen computation, which never changes (`hloenv.altgraph.sharing`) and holds no alternatives
+    or options. `local` (instruction -> local id) only for the others, which may hold them."""
 
-    __slots__ = ("ints", "rows", "shape_rows", "src", "root", "calls", "fusion_callees", "local", "alts", "lazy")
+    __slots__ = ("ops", "users", "counts", "rows", "shape_rows", "src", "root", "calls", "fusion_callees",
+                 "local", "alts", "lazy")
 
     def __init__(self, comp: Computation):
         insts = comp.instructions
         local = {inst: k for k, inst in enumerate(insts)}  # (operands are in the same computation)
         get_op = OPCODE_IDS.get
         unknown_op = len(OPCODES)
-        self.ints = np.asarray([[get_op(inst.opcode, unknown_op) for inst in insts],
-                                [len(inst.users) for inst in insts],
-                                [len(inst.operands) for inst in insts]], dtype=np.int64).reshape(3, len(insts))
+        ops: list[int] = []
+        users: list[int] = []
+        counts: list[int] = []
+        shapes: list[Shape] = []
+        src: list[int] = []
+        calls: list[tuple[int, Computation]] = []
+        fusion_callees: list[Computation] = []
+        alts: list[Instruction] = []
+        lazy: list[Instruction] = []
+        for k, inst in enumerate(insts):  # (one loop: most computations are a few instructions)
+            opcode = inst.opcode
+            ops.append(get_op(opcode, unknown_op))
+            users.append(len(inst.users))
+            operands = inst.operands
+            counts.append(len(operands))
+            shapes.append(inst.shape)
+            src += [local[op] for op in operands]
+            if inst.called:
+                callees = inst.called_computations
+                calls += [(k, callee) for callee in callees]
+                if opcode == "fusion":
+                    fusion_callees += callees
+            if opcode == ALTERNATIVES:
+                alts.append(inst)
+            if inst.lazy is not None:
+                lazy.append(inst)
+        self.ops, self.users, self.counts, self.src = ops, users, counts, src
+        self.calls, self.fusion_callees, self.alts, self.lazy = calls, fusion_callees, alts, lazy
         self.shape_rows = _current_shape_rows()
-        self.rows = self.shape_rows.rows_of([inst.shape for inst in insts])
-        self.src = np.asarray([local[op] for inst in insts for op in inst.operands], dtype=np.int64)
+        self.rows = self.shape_rows.rows_of(shapes)
         self.root = local.get(comp.root, -1) if comp.root is not None else -1
-        callers = [(k, inst) for k, inst in enumerate(insts) if inst.called]
-        self.calls = [(k, callee) for k, inst in callers for callee in inst.called_computations]
-        self.fusion_callees = [c for _, inst in callers if inst.opcode == "fusion" for c in inst.called_computations]
-        frozen = comp.memo is not None
-        self.local = None if frozen else local
-        self.alts = [] if frozen else [inst for inst in insts if inst.opcode == ALTERNATIVES]
-        self.lazy = [] if frozen else [inst for inst in insts if inst.lazy is not None]
+        self.local = None if comp.memo is not None else local  # (frozen: no alternatives, no options)
 
-    def features(self, comp: Computation, table: _ShapeRows) -> np.ndarray:
+    def features(self, comp: Computation, table: _ShapeRows) -> list[int]:
         """Row numbers of its shapes in `table` (renumbered if it was numbered in an older one)."""
         if self.shape_rows is not table:
             self.rows = table.rows_of([inst.shape for inst in comp.instructions])
@@ -164,19 +185,21 @@ def build_observation(module: Module, xla_choices: dict[int, int] | None = None)
     if bodies:  # built bodies of lazy options: described by member edges, as before they were built
         kept = [(c, b) for c, b in zip(comps_list, blocks) if id(c) not in bodies]
         comps_list, blocks = [c for c, _ in kept], [b for _, b in kept]
-    sizes = [b.ints.shape[1] for b in blocks]
+    sizes = [len(b.ops) for b in blocks]
     starts = np.cumsum([0] + sizes[:-1]).tolist() if blocks else []
     n = sum(sizes)
     block_at = {id(c): (s, b) for c, s, b in zip(comps_list, starts, blocks)}
     table = _current_shape_rows()
+    chained = chain.from_iterable
+    op = np.fromiter(chained([b.ops for b in blocks]), dtype=np.int64, count=n)
+    n_users = np.fromiter(chained([b.users for b in blocks]), dtype=np.int64, count=n)
+    counts = np.fromiter(chained([b.counts for b in blocks]), dtype=np.int64, count=n)
+    rows = np.fromiter(chained([b.features(c, table) for c, b in zip(comps_list, blocks)]), dtype=np.int64, count=n)
+    # operand edges: local ids plus the start of their computation
+    edges = [len(b.src) for b in blocks]
+    src = np.fromiter(chained([b.src for b in blocks]), dtype=np.int64, count=sum(edges))
     if blocks:
-        ints = np.concatenate([b.ints for b in blocks], axis=1)
-        rows = np.concatenate([b.features(c, table) for c, b in zip(comps_list, blocks)])
-        src = np.concatenate([b.src + s for b, s in zip(blocks, starts)])
-    else:
-        ints = np.zeros((3, 0), dtype=np.int64)
-        rows = src = np.zeros(0, dtype=np.int64)
-    op, n_users, counts = ints
+        src += np.repeat(np.asarray(starts, dtype=np.int64), edges)
     feats = table.table()[rows]
     roots = [s + b.root for b, s in zip(blocks, starts) if b.root >= 0]
     fused = {id(c) for b in blocks for c in b.fusion_callees}
