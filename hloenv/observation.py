@@ -105,6 +105,8 @@ class _ShapeRows:
 
 
 MAX_SHAPE_ROWS = 200_000
+#: computations up to this size are gathered in one loop, larger ones by list comprehensions
+_SMALL = 24
 _ROWS_LOCK = threading.Lock()
 _shape_rows = _ShapeRows()
 
@@ -117,101 +119,138 @@ def _current_shape_rows() -> _ShapeRows:
 
 
 class _Block:
-    """One computation's part of the observation, as lists with node ids local to it; kept for a
-    frozen computation, which never changes (`hloenv.altgraph.sharing`) and holds no alternatives
-    or options. `local` (instruction -> local id) only for the others, which may hold them."""
+    """The part of the observation for a run of consecutive computations, as lists with node ids
+    relative to the run's first node. A frozen computation is a run of its own, kept with it (it
+    never changes: `hloenv.altgraph.sharing`, and holds no alternatives or options); the others
+    are observed afresh in runs as long as possible (one list comprehension per feature, as for a
+    module with nothing frozen). `local` (instruction -> id) only for runs that are not kept."""
 
-    __slots__ = ("ops", "users", "counts", "rows", "shape_rows", "src", "root", "calls", "fusion_callees",
-                 "local", "alts", "lazy")
+    __slots__ = ("ops", "users", "counts", "rows", "shape_rows", "src", "sizes", "roots", "calls",
+                 "fusion_callees", "local", "alts", "lazy")
 
-    def __init__(self, comp: Computation):
-        insts = comp.instructions
+    def __init__(self, comps: list[Computation]):
+        insts = comps[0].instructions if len(comps) == 1 else [i for c in comps for i in c.instructions]
         local = {inst: k for k, inst in enumerate(insts)}  # (operands are in the same computation)
         get_op = OPCODE_IDS.get
         unknown_op = len(OPCODES)
-        ops: list[int] = []
-        users: list[int] = []
-        counts: list[int] = []
-        shapes: list[Shape] = []
-        src: list[int] = []
-        calls: list[tuple[int, Computation]] = []
-        fusion_callees: list[Computation] = []
-        alts: list[Instruction] = []
-        lazy: list[Instruction] = []
-        for k, inst in enumerate(insts):  # (one loop: most computations are a few instructions)
-            opcode = inst.opcode
-            ops.append(get_op(opcode, unknown_op))
-            users.append(len(inst.users))
-            operands = inst.operands
-            counts.append(len(operands))
-            shapes.append(inst.shape)
-            src += [local[op] for op in operands]
-            if inst.called:
-                callees = inst.called_computations
-                calls += [(k, callee) for callee in callees]
-                if opcode == "fusion":
-                    fusion_callees += callees
-            if opcode == ALTERNATIVES:
-                alts.append(inst)
-            if inst.lazy is not None:
-                lazy.append(inst)
+        if len(insts) > _SMALL:  # list comprehensions: fastest per instruction
+            ops = [get_op(inst.opcode, unknown_op) for inst in insts]
+            users = [len(inst.users) for inst in insts]
+            counts = [len(inst.operands) for inst in insts]
+            shapes = [inst.shape for inst in insts]
+            src = [local[op] for inst in insts for op in inst.operands]
+            callers = [(k, inst) for k, inst in enumerate(insts) if inst.called]
+            calls = [(k, callee) for k, inst in callers for callee in inst.called_computations]
+            fusion_callees = [c for _, inst in callers if inst.opcode == "fusion" for c in inst.called_computations]
+            alts = [inst for inst in insts if inst.opcode == ALTERNATIVES]
+            lazy = [inst for inst in insts if inst.lazy is not None]
+        else:  # one loop: cheapest for the few instructions of most computations (fused bodies)
+            ops, users, counts, shapes, src, calls, fusion_callees, alts, lazy = [], [], [], [], [], [], [], [], []
+            for k, inst in enumerate(insts):
+                opcode = inst.opcode
+                ops.append(get_op(opcode, unknown_op))
+                users.append(len(inst.users))
+                operands = inst.operands
+                counts.append(len(operands))
+                shapes.append(inst.shape)
+                src += [local[op] for op in operands]
+                if inst.called:
+                    callees = inst.called_computations
+                    calls += [(k, callee) for callee in callees]
+                    if opcode == "fusion":
+                        fusion_callees += callees
+                if opcode == ALTERNATIVES:
+                    alts.append(inst)
+                if inst.lazy is not None:
+                    lazy.append(inst)
         self.ops, self.users, self.counts, self.src = ops, users, counts, src
         self.calls, self.fusion_callees, self.alts, self.lazy = calls, fusion_callees, alts, lazy
         self.shape_rows = _current_shape_rows()
         self.rows = self.shape_rows.rows_of(shapes)
-        self.root = local.get(comp.root, -1) if comp.root is not None else -1
-        self.local = None if comp.memo is not None else local  # (frozen: no alternatives, no options)
+        self.sizes = [len(c.instructions) for c in comps]
+        self.roots = [local.get(c.root, -1) if c.root is not None else -1 for c in comps]
+        self.local = None if comps[0].memo is not None else local  # (frozen: no alternatives, no options)
 
-    def features(self, comp: Computation, table: _ShapeRows) -> list[int]:
+    def features(self, comps: list[Computation], table: _ShapeRows) -> list[int]:
         """Row numbers of its shapes in `table` (renumbered if it was numbered in an older one)."""
         if self.shape_rows is not table:
-            self.rows = table.rows_of([inst.shape for inst in comp.instructions])
+            self.rows = table.rows_of([inst.shape for c in comps for inst in c.instructions])
             self.shape_rows = table
         return self.rows
+
+
+def _frozen_block(comp: Computation) -> _Block:
+    return _Block([comp])
+
+
+def _blocks(comps: list[Computation]) -> tuple[list[_Block], list[list[Computation]]]:
+    """The blocks of `comps`, in order, and the computations of each."""
+    blocks: list[_Block] = []
+    runs: list[list[Computation]] = []
+    run: list[Computation] = []
+    for comp in comps:
+        if comp.memo is None:
+            run.append(comp)
+            continue
+        if run:
+            blocks.append(_Block(run))
+            runs.append(run)
+            run = []
+        blocks.append(remember(comp, "observation", _frozen_block))
+        runs.append([comp])
+    if run:
+        blocks.append(_Block(run))
+        runs.append(run)
+    return blocks, runs
 
 
 def build_observation(module: Module, xla_choices: dict[int, int] | None = None) -> dict[str, np.ndarray]:
     """The observation arrays of `module` (an alternative graph or a plain module).
 
-    Python only collects small integers per node and edge, in list comprehensions over each
-    computation's instructions (once for a frozen computation); numpy gathers and stacks them.
+    Python only collects small integers per node and edge, in list comprehensions over the
+    instructions (once for a frozen computation); numpy gathers and stacks them.
 
     Args:
         xla_choices: id(alternatives node) -> option XLA's heuristic picks, if known.
     """
     comps_list = module.computations
-    blocks = [remember(comp, "observation", _Block) for comp in comps_list]
-    bodies = {id(c) for b in blocks for inst in b.lazy if inst.lazy.built for c in inst.called_computations}
+    lazy = [inst for comp in comps_list if comp.memo is None  # (frozen ones hold no options)
+            for inst in comp.instructions if inst.lazy is not None]
+    bodies = {id(c) for inst in lazy if inst.lazy.built for c in inst.called_computations}
     if bodies:  # built bodies of lazy options: described by member edges, as before they were built
-        kept = [(c, b) for c, b in zip(comps_list, blocks) if id(c) not in bodies]
-        comps_list, blocks = [c for c, _ in kept], [b for _, b in kept]
-    sizes = [len(b.ops) for b in blocks]
-    starts = np.cumsum([0] + sizes[:-1]).tolist() if blocks else []
-    n = sum(sizes)
-    block_at = {id(c): (s, b) for c, s, b in zip(comps_list, starts, blocks)}
+        comps_list = [c for c in comps_list if id(c) not in bodies]
+    blocks, runs = _blocks(comps_list)
+    totals = [len(b.ops) for b in blocks]
+    starts = np.cumsum([0] + totals[:-1]).tolist() if blocks else []
+    n = sum(totals)
+    sizes = [size for b in blocks for size in b.sizes]
     table = _current_shape_rows()
     chained = chain.from_iterable
     op = np.fromiter(chained([b.ops for b in blocks]), dtype=np.int64, count=n)
     n_users = np.fromiter(chained([b.users for b in blocks]), dtype=np.int64, count=n)
     counts = np.fromiter(chained([b.counts for b in blocks]), dtype=np.int64, count=n)
-    rows = np.fromiter(chained([b.features(c, table) for c, b in zip(comps_list, blocks)]), dtype=np.int64, count=n)
-    # operand edges: local ids plus the start of their computation
+    rows = np.fromiter(chained([b.features(run, table) for b, run in zip(blocks, runs)]), dtype=np.int64, count=n)
+    # operand edges: ids in their block plus the block's start
     edges = [len(b.src) for b in blocks]
     src = np.fromiter(chained([b.src for b in blocks]), dtype=np.int64, count=sum(edges))
     if blocks:
         src += np.repeat(np.asarray(starts, dtype=np.int64), edges)
     feats = table.table()[rows]
-    roots = [s + b.root for b, s in zip(blocks, starts) if b.root >= 0]
+    root_at: dict[int, int] = {}  # id(computation) -> node id of its root
+    for b, run, s in zip(blocks, runs, starts):
+        for comp, r in zip(run, b.roots):
+            if r >= 0:
+                root_at[id(comp)] = s + r
+    roots = list(root_at.values())
     fused = {id(c) for b in blocks for c in b.fusion_callees}
     call_s: list[int] = []
     call_d: list[int] = []
     for b, s in zip(blocks, starts):
         for k, callee in b.calls:
-            where = block_at.get(id(callee))
-            if where is None or where[1].root < 0:  # (a lazy option's body: not observed)
-                continue
-            call_s.append(where[0] + where[1].root)
-            call_d.append(s + k)
+            r = root_at.get(id(callee))
+            if r is not None:  # (None: a lazy option's body, not observed)
+                call_s.append(r)
+                call_d.append(s + k)
     dst_arr = np.repeat(np.arange(n, dtype=np.int64), counts)
     first_edge = np.cumsum(counts) - counts
     pos_arr = np.arange(len(src), dtype=np.int64) - np.repeat(first_edge, counts)
