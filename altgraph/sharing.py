@@ -120,14 +120,22 @@ def remember(comp: Computation, key: str, work: Callable[[Computation], T]) -> T
 
 def called_by(comp: Computation) -> list[Computation]:
     """The computations `comp`'s instructions call, in order (repeats included)."""
-    return remember(comp, "callees", _called_by)
+    memo = comp.memo  # (`remember`, inlined: every whole-module scan asks this of every computation)
+    if memo is None:
+        return _called_by(comp)
+    callees = memo.get("callees")
+    if callees is None:
+        callees = memo["callees"] = _called_by(comp)
+    return callees
 
 
 def _called_by(comp: Computation) -> list[Computation]:
     out: list[Computation] = []
     for inst in comp.instructions:
-        if inst.called:
-            out.extend(inst.called_computations)
+        called = inst.called
+        if called:  # (in attribute order, as `called_computations`)
+            for callees in called.values():
+                out += callees
     return out
 
 

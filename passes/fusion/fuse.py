@@ -467,13 +467,18 @@ def fusion_computations(module) -> list[Computation]:
     """Computations XLA's fusion passes work on: the entry and control-flow bodies, not fused
     computations nor reducers/comparators/custom-call bodies."""
     embedded: set[int] = set()
+    add = embedded.add
     for comp in module.computations:
         if comp.memo is not None:  # frozen: it calls no control flow, and its callees are known
-            embedded.update([id(c) for c in called_by(comp)])
+            for callee in called_by(comp):
+                add(id(callee))
             continue
         for inst in comp.instructions:
-            if inst.called and inst.opcode not in CONTROL_FLOW_CALLERS:
-                embedded.update(id(c) for c in inst.called_computations)
+            called = inst.called
+            if called and inst.opcode not in CONTROL_FLOW_CALLERS:
+                for callees in called.values():
+                    for callee in callees:
+                        add(id(callee))
     return [c for c in module.computations if id(c) not in embedded]
 
 
