@@ -110,3 +110,39 @@ def test_sharing_can_be_switched_off():
         shared_start.ENABLED = True
     assert b._canonical is not a._canonical
     assert make(max_options=6)._canonical is a._canonical
+
+
+def test_episodes_in_threads_at_once_equal_episodes_alone(monkeypatch):
+    """Envs in threads step from the same first round at once: the fused computations their
+    steps share with it (`hloenv.altgraph.sharing`) are counted under a lock and never changed,
+    so every episode is the one an env alone would run."""
+    forget_shared_starts()
+    alone = make(pipeline=DEFAULT_ENV_PIPELINE, max_steps=4)
+    expected = [_episode(alone, seed) for seed in (0, 1)]
+    from hloenv.altgraph import clone, sharing
+    held: list[int] = []
+
+    def hold(comps):
+        comps = list(comps)
+        held.append(len(comps))
+        sharing.hold(comps)
+    monkeypatch.setattr(clone, "hold", hold)
+    forget_shared_starts()
+    envs = [make(pipeline=DEFAULT_ENV_PIPELINE, max_steps=4) for _ in range(3)]
+    results: dict[int, list] = {}
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            results[k] = [_episode(envs[k], seed) for seed in (0, 1, 0)]
+        except BaseException as err:  # noqa: BLE001 (reported below)
+            errors.append(err)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert all(results[k] == [expected[0], expected[1], expected[0]] for k in range(3))
+    assert sum(held) > 0  # (steps shared fused computations)
