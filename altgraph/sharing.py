@@ -84,9 +84,7 @@ def callees_closure(comp: Computation) -> list[Computation]:
             continue
         seen.add(id(c))
         out.append(c)
-        for inst in c.instructions:
-            if inst.called:
-                stack.extend(inst.called_computations)
+        stack += called_by(c)  # (kept for a frozen one)
     return out
 
 
