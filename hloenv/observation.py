@@ -16,7 +16,9 @@ Schema (N nodes, E edges, A alternatives nodes, O options in total):
 | `option_xla` | [O] float32 | 1 where XLA's own heuristic would pick that option (when known) |
 
 Node ids are positions in computation order, then instruction order. Shape features are computed
-once per distinct shape (shapes are interned), so the per-node work is a few dictionary lookups.
+once per distinct shape, as rows of one table, so the per-node work is a few dictionary lookups.
+A frozen computation (`hloenv.altgraph.sharing`: most fused bodies of a step's program) keeps its
+part of the arrays, with node ids local to it; the others are observed afresh at every call.
 
 Edges: operand edges (operand -> user, `operand_position` its index), call edges (root of a called
 computation -> the caller, `is_call_edge`) and member edges (each instruction a lazy rewrite option
