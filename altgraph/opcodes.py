@@ -27,6 +27,9 @@ ELEMENTWISE_BINARY = frozenset({
 })
 ELEMENTWISE_TERNARY = frozenset({"clamp", "select"})
 ELEMENTWISE = ELEMENTWISE_UNARY | ELEMENTWISE_BINARY | ELEMENTWISE_TERNARY
+#: Callers whose computations are control flow; every other caller's are embedded (fused bodies,
+#: reducers, comparators), which fusion passes leave alone.
+CONTROL_FLOW_CALLERS = frozenset({"while", "conditional", "call"})
 
-__all__ = ["ELEMENTWISE", "ELEMENTWISE_BINARY", "ELEMENTWISE_TERNARY", "ELEMENTWISE_UNARY",
+__all__ = ["CONTROL_FLOW_CALLERS", "ELEMENTWISE", "ELEMENTWISE_BINARY", "ELEMENTWISE_TERNARY", "ELEMENTWISE_UNARY",
            "ALTERNATIVES", "JAXLIB_VERSION", "KNOWN_OPCODES", "OPCODES", "OPCODE_IDS", "XLA_OPCODES"]

@@ -97,7 +97,7 @@ def callees_first_from(starts: list[Computation]) -> list[Computation]:
     for start in starts:
         if start in done:
             continue
-        callees = _callees(start)
+        callees = called_by(start)
         if not callees:  # (most computations: fused bodies)
             done.add(start)
             order.append(start)
@@ -115,9 +115,5 @@ def callees_first_from(starts: list[Computation]) -> list[Computation]:
                     order.append(comp)
             elif nxt not in done and nxt not in on_stack:
                 on_stack.add(nxt)
-                stack.append((nxt, iter(_callees(nxt))))
+                stack.append((nxt, iter(called_by(nxt))))
     return order
-
-
-def _callees(comp: Computation) -> list[Computation]:
-    return called_by(comp)

@@ -4,7 +4,7 @@ came from share them instead of copying them.
 Fused computations are three quarters of a step's program once fusions are chosen (t5: ~30k of
 ~40k instructions), and no pass of a dry round changes one: rewrite and fusion passes work on the
 other computations only (`rewritable_computations`, `fusion_computations`); a fusion option
-that extends a fusion reads its body into a new one. So `selected_copy(..., share=True)` puts a
+that extends a fusion reads its body into a new one. So `selected_copy(..., share=FUSED)` puts a
 *shareable* fused computation into the copy as it is:
 
     graph:  fusion.7 = f32[8] fusion(p, q), kind=kLoop, calls=fused_computation.4
@@ -21,8 +21,7 @@ shared. The callees of a shared body are shared with it.
 A shared computation is frozen: nothing may change it in place (the env's modules and graphs are
 read-only to their users; `clone()` copies everything). So what is worked out about it is kept
 (`remember`: its text, the computations it calls, its names) and whole-module scans skip its
-instructions. `holders`
-counts the modules holding it: dismantling a module releases its shared computations and
+instructions. `holders` counts the modules holding it: dismantling a module releases its shared computations and
 dismantles one only when its last holder lets go; a holder that is never dismantled (a module
 handed to the user) leaves it to the garbage collector, as before.
 """
@@ -34,16 +33,11 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from hloenv.altgraph.computation import Computation
-from hloenv.altgraph.opcodes import ALTERNATIVES
+from hloenv.altgraph.opcodes import ALTERNATIVES, CONTROL_FLOW_CALLERS
 
 T = TypeVar("T")
 _MISSING = object()
 _LOCK = threading.Lock()  # holder counts change in whichever thread copies or dismantles
-
-
-def is_frozen(comp: Computation) -> bool:
-    """Held by several modules at some point, hence never changed in place since."""
-    return comp.holders > 0
 
 
 #: `selected_copy(share=...)`: share fused computations that call nothing...
@@ -51,7 +45,6 @@ FUSED = "fused"
 #: ...or also those that call (shareable) computations, shared with them.
 FUSED_AND_CALLEES = "fused+callees"
 MODES = ("", FUSED, FUSED_AND_CALLEES)
-_CONTROL_FLOW = frozenset({"while", "conditional", "call"})
 
 
 def shareable(comp: Computation, mode: str = FUSED) -> bool:
@@ -68,7 +61,7 @@ def shareable(comp: Computation, mode: str = FUSED) -> bool:
         if not inst.users and inst is not root:
             return False
         if inst.called:
-            if mode != FUSED_AND_CALLEES or inst.opcode in _CONTROL_FLOW:
+            if mode != FUSED_AND_CALLEES or inst.opcode in CONTROL_FLOW_CALLERS:
                 return False
             if not all(shareable(c, mode) for c in inst.called_computations):
                 return False

@@ -25,15 +25,15 @@ from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import materialize
 from hloenv.altgraph.names import NameUniquer
-from hloenv.altgraph.sharing import called_by
+from hloenv.altgraph.opcodes import CONTROL_FLOW_CALLERS
 from hloenv.altgraph.order import depends_on as _depends_on
+from hloenv.altgraph.sharing import called_by
 from hloenv.altgraph.shape import Shape, tuple_of
 from hloenv.passes.fusion import fusibility as fz
 from hloenv.passes.rewriter import Rewriter
 
 #: Calls whose callee XLA fuses inside (control flow); other callees (reducers, comparators,
 #: scatter combiners, custom-call bodies) are left alone.
-CONTROL_FLOW_CALLERS = frozenset({"while", "conditional", "call"})
 
 
 class Cluster:
