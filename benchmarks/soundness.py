@@ -2,7 +2,9 @@
 
 For each module: canonicalise it as the env does, run `fusion` in dry mode, then for the
 all-original, all-rewrite (option 1 everywhere), XLA-like and N random choice vectors select,
-prune and compare against the canonical module, everything compiled with the "env" pipeline.
+prune, check that the result defused is the canonical module (`same_program_unfused`: exact, no
+XLA; column "exact") and compare its outputs with the canonical module's, everything compiled
+with the "env" pipeline.
 A vector that differs at f32 tolerances is re-checked with both modules raised to f64
 (`compare(..., precision="f64")`): equal there means the f32 difference is rounding that the
 program amplified. Still different: the vector is compared once more (f32, then f64) with XLA's fusion pass off,
@@ -30,7 +32,7 @@ import hloenv
 from hloenv.altgraph.alternatives import alternatives_nodes, select
 from hloenv.passes import get_pass
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
-from hloenv.passes.fusion import xla_like_choices
+from hloenv.passes.fusion import unfused_fingerprint, xla_like_choices
 from hloenv.xla import EvaluationError, UnsupportedOnBackend
 from hloenv.xla.api import VERIFY_CHECKS, verify
 from hloenv.xla.targets import unsupported_targets
@@ -53,7 +55,7 @@ def outputs(module: hloenv.Module) -> list[np.ndarray]:
 
 
 def check_module(path: Path, n_random: int, seed: int) -> dict:
-    row = {"module": path.name.split(".hlo")[0][:44], "sites": 0, "equal": 0, "rounding": 0,
+    row = {"module": path.name.split(".hlo")[0][:44], "sites": 0, "exact": 0, "equal": 0, "rounding": 0,
            "xla_fusion": 0, "wrong": [], "errors": []}
     try:
         base = hloenv.load_hlo(path)
@@ -73,9 +75,11 @@ def check_module(path: Path, n_random: int, seed: int) -> dict:
     except UnsupportedOnBackend:
         row["skipped"] = "not runnable on CPU"
         return row
+    exact = unfused_fingerprint(base)
     for name, choices in vectors.items():
         candidate = dry.clone()
         select(candidate, choices)
+        row["exact"] += unfused_fingerprint(candidate) == exact
         try:
             got = outputs(candidate)
             bad = [d for d in (compare_arrays(i, a, b) for i, (a, b) in enumerate(zip(reference, got)))
@@ -122,13 +126,13 @@ def main(argv: list[str] | None = None) -> int:
                     "and read back to skip modules already checked with the same seed and --random")
     args = ap.parse_args(argv)
     done = load_rows(args.rows, args.random, args.seed) if args.rows else {}
-    print("| module | sites | vectors | equal (f32) | rounding only (equal in f64) | "
+    print("| module | sites | vectors | exact (defused) | equal (f32) | rounding only (equal in f64) | "
           "XLA's fused kernels differ (equal unfused) | wrong | errors | s |")
-    print("|---|---:|---:|---:|---:|---:|---|---|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|---:|")
     files = [f for p in args.files for f in (sorted(x for x in p.rglob("*.txt") if x.name != "LICENSE")
                                              if p.is_dir() else [p])]
     skipped = 0
-    total = {"vectors": 0, "equal": 0, "rounding": 0, "xla_fusion": 0, "wrong": 0, "errors": 0}
+    total = {"vectors": 0, "exact": 0, "equal": 0, "rounding": 0, "xla_fusion": 0, "wrong": 0, "errors": 0}
     for path in files:
         t0 = time.perf_counter()
         if str(path.resolve()) in done:
@@ -145,17 +149,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {row['module']} | skipped: {row['skipped']} |", flush=True)
             continue
         n = row["equal"] + row["rounding"] + row["xla_fusion"] + len(row["wrong"]) + len(row["errors"])
-        for key, value in (("vectors", n), ("equal", row["equal"]), ("rounding", row["rounding"]),
+        for key, value in (("vectors", n), ("exact", row.get("exact", 0)), ("equal", row["equal"]), ("rounding", row["rounding"]),
                            ("xla_fusion", row["xla_fusion"]),
                            ("wrong", len(row["wrong"])), ("errors", len(row["errors"]))):
             total[key] += value
-        print(f"| {row['module']} | {row['sites']} | {n} | {row['equal']} | {row['rounding']} | "
+        print(f"| {row['module']} | {row['sites']} | {n} | {row.get('exact', '?')} | {row['equal']} | {row['rounding']} | "
               f"{row['xla_fusion']} | "
               f"{', '.join(row['wrong']) or '-'} | {'; '.join(row['errors']) or '-'} | "
               f"{row['seconds']:.0f} |", flush=True)
-    print(f"\ntotal: {total['vectors']} vectors over {len(files) - skipped} modules ({skipped} skipped): {total['equal']} equal, "
+    print(f"\ntotal: {total['vectors']} vectors over {len(files) - skipped} modules ({skipped} skipped): {total['exact']} exact, {total['equal']} equal, "
           f"{total['rounding']} rounding only, {total['xla_fusion']} equal only unfused, {total['wrong']} wrong, {total['errors']} errors")
-    return 1 if total["wrong"] else 0
+    return 1 if total["wrong"] or total["exact"] < total["vectors"] else 0
 
 
 if __name__ == "__main__":

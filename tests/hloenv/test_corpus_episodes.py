@@ -1,7 +1,9 @@
 """Issue 5: a random-policy episode on every CPU-runnable corpus module keeps its outputs.
 
-The CI slice runs always; the rest is marked slow (`benchmarks/random_episodes.py` prints the
-whole table).
+Two checks: XLA runs the final module (`verify`, CPU-runnable modules with constants), and the final
+module, defused, is the canonical module (`same_program_unfused`: exact, every module, GPU-only
+ones too). The CI slice runs always; the rest is marked slow (`benchmarks/random_episodes.py`
+prints the whole table).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import pytest
 import hloenv
 from hloenv.agents import get_agent, run_episode
 from hloenv.env import HloEnv
+from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
+from hloenv.passes.fusion.defuse import unfused_fingerprint
 from hloenv.xla import verify
 from hloenv.xla.targets import unsupported_targets
 from tests.altgraph.test_corpus import ELIDED
@@ -28,3 +32,15 @@ def test_random_policy_episode_keeps_outputs(path):
     episode = run_episode(env, get_agent("random"), seed=0)
     assert episode.info["stop_reason"]
     assert verify(original, episode.module, timeout=900), "the random episode changed the outputs"
+
+
+@pytest.mark.parametrize("path", corpus_params())
+def test_random_policy_episode_is_exact(path):
+    """The default pipeline decides fusions only: the final module defused is the canonical one."""
+    original = hloenv.load_hlo(path, allow_elided=True)
+    canonical = original.clone()
+    DEFAULT_ENV_PIPELINE.canonicalize_pipeline()(canonical)
+    env = HloEnv(original, reward=lambda before, after, terminated: 0.0)
+    episode = run_episode(env, get_agent("random"), seed=0)
+    assert episode.info["stop_reason"]
+    assert unfused_fingerprint(episode.module) == unfused_fingerprint(canonical)
