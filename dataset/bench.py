@@ -13,6 +13,11 @@ values, XLA's fused kernels do not reproduce them); ``unsupported`` (the
 backend lacks a custom call); ``xla_error`` (XLA fails on the original); ``agent_error`` (the
 episode failed); ``agent_xla_error`` (XLA fails on the agent's module); ``compare_error``;
 ``parse_error``. The error text says which XLA status (timeout, oom, abort, ...) it was.
+
+Rows also say whether the agent's module is ``exact``: defused, it is the canonical module
+(`hloenv.passes.fusion.same_program_unfused`; no XLA, no tolerance; None when the pipeline decides
+more than fusions). A ``mismatch`` row that is exact points at how XLA compiles the program,
+not at the decisions.
 """
 
 from __future__ import annotations
@@ -124,7 +129,7 @@ def _run(job: BenchJob) -> dict[str, Any]:
     chosen = episode.module
     row.update(agent_instructions=chosen.instruction_count, steps=episode.steps,
                episode_seconds=round(episode.seconds, 3),
-               stop_reason=episode.info.get("stop_reason", ""))
+               stop_reason=episode.info.get("stop_reason", ""), exact=_exact(module, chosen, job))
     try:
         mine = evaluate(chosen, job.backend, pipeline="env", **options)
     except XlaBackendError as err:
@@ -141,6 +146,20 @@ def _run(job: BenchJob) -> dict[str, Any]:
     if not equal:
         row.update(status=_classify_difference(module, chosen, job, row), error=reason)
     return row
+
+
+def _exact(original: Any, chosen: Any, job: BenchJob) -> bool | None:
+    """Is the agent's module, defused, the canonical module (`same_program_unfused`: exact, no XLA)?
+    None when the pipeline decides more than fusions, which that check cannot judge."""
+    from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
+    from hloenv.passes.fusion.defuse import judges, unfused_fingerprint
+
+    pipeline = EnvPipeline.from_dict(job.pipeline) if job.pipeline else DEFAULT_ENV_PIPELINE
+    if not judges(pipeline):
+        return None
+    canonical = original.clone()
+    pipeline.canonicalize_pipeline()(canonical)
+    return unfused_fingerprint(canonical) == unfused_fingerprint(chosen)
 
 
 def _classify_difference(original: Any, chosen: Any, job: BenchJob, row: dict[str, Any]) -> str:

@@ -86,7 +86,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     statuses = Counter(r.get("status", "?") for r in rows)
     speedups = [r["speedup"] for r in rows if r.get("status") in SOUND_STATUSES and r.get("speedup")]
     geomean = math.exp(sum(math.log(s) for s in speedups) / len(speedups)) if speedups else None
+    judged = [r["exact"] for r in rows if r.get("exact") is not None]
     return {"modules": len(rows), "statuses": dict(sorted(statuses.items())),
+            "exact": sum(judged), "judged_exact": len(judged),
             "geomean_speedup": round(geomean, 4) if geomean else None,
             "min_speedup": round(min(speedups), 4) if speedups else None,
             "max_speedup": round(max(speedups), 4) if speedups else None}
@@ -96,6 +98,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     """One line: module count, statuses, geometric-mean speedup."""
     statuses = ", ".join(f"{n} {s}" for s, n in summary["statuses"].items())
     line = f"{summary['modules']} modules: {statuses or 'none'}"
+    if summary.get("judged_exact"):
+        line += f"; exact (defused) {summary['exact']} of {summary['judged_exact']}"
     if summary.get("geomean_speedup"):
         line += (f"; speedup over XLA default (sound rows): geomean {summary['geomean_speedup']:.3f}x, "
                  f"min {summary['min_speedup']:.3f}x, max {summary['max_speedup']:.3f}x")

@@ -76,6 +76,10 @@ class Pipeline:
         out.seconds = time.perf_counter() - t0
         return out
 
+    def passes(self) -> list[Pass]:
+        """Every pass it runs, nested pipelines flattened, in order (a repeated one once)."""
+        return [p for step in self.steps for p in (step.passes() if isinstance(step, Pipeline) else [step])]
+
     def __str__(self) -> str:
         inner = ",".join(str(s) for s in self.steps)
         if self.fixed_point:

@@ -18,11 +18,15 @@ Fused computations no longer called are left for `dce`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hloenv.altgraph.module import Module
 from hloenv.passes.base import Pass, register, rewritable_computations
 from hloenv.passes.call_inliner import inline_body
 from hloenv.passes.rewriter import Rewriter
+
+if TYPE_CHECKING:
+    from hloenv.passes.env_pipeline import EnvPipeline
 
 
 @register
@@ -49,6 +53,18 @@ class Defuse(Pass):
 
 #: What merges a defused module's duplicates and drops what fusing left unused.
 MERGE_DUPLICATES = "tuple-simplifier,cse,dce"
+#: Decision passes that only group instructions into fusions: `same_program_unfused` judges them.
+GROUPING_PASSES = frozenset({"fusion", "multi-output-fusion", "fusion-merger"})
+
+
+def judges(pipeline: "EnvPipeline") -> bool:
+    """Can `same_program_unfused` judge an env episode under `pipeline` (final module against the
+    canonical module)? Yes when its decisions only group instructions and its clean-up only
+    merges duplicates and removes dead code (as the default pipeline's)."""
+    from hloenv.passes.pipeline import parse_pipeline
+    cleanup = {p.name for p in parse_pipeline(pipeline.cleanup).passes()}
+    decisions = {p.name for p in pipeline.decision_passes()}
+    return decisions <= GROUPING_PASSES and cleanup <= {p.name for p in parse_pipeline(MERGE_DUPLICATES).passes()}
 
 
 def unfused_fingerprint(module: Module) -> str:

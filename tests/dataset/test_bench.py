@@ -83,6 +83,8 @@ def test_bench_writes_complete_tables_and_plots(local_run):
     assert [list(r) for r in table["rows"]] == [list(TABLE_COLUMNS)] * 4
     assert [r["module"] for r in table["rows"]] == [r["module"] for r in rows]
     assert table["summary"]["statuses"] == {"ok": 2, "parse_error": 1, "unsupported": 1}
+    assert (table["summary"]["exact"], table["summary"]["judged_exact"]) == (2, 2)
+    assert "exact (defused) 2 of 2" in second
     assert table["meta"]["agent"] == "xla" and table["meta"]["backend"] == "cpu"
     if importlib.util.find_spec("matplotlib") is None:  # the `plot` extra
         assert "plots skipped" in second
@@ -159,6 +161,23 @@ def test_agent_options_reach_the_agent(tmp_path, monkeypatch):
     row = run_job(BenchJob("neg", NEG, job.fingerprint, "spy", cache_dir=str(tmp_path),
                            agent_options={"seed": 7}))
     assert seen == [7] and row["status"] == "ok", row
+
+
+def test_exact_is_judged_for_fusion_decisions_only():
+    from hloenv.altgraph import parse_hlo
+    from hloenv.dataset.bench import _exact
+    from hloenv.passes import get_pass
+    module = parse_hlo((DATA / "scan_rnn.hlo").read_text())
+    fused = module.clone()
+    EnvPipeline().canonicalize_pipeline()(fused)
+    get_pass("fusion")(fused)
+    job = BenchJob("m", "", "0" * 32, "xla")
+    assert _exact(module, fused, job) is True
+    other = fused.clone()  # another program: its root is a parameter
+    other.entry.root = next(i for i in other.entry.instructions if i.opcode == "parameter")
+    assert _exact(module, other, job) is False
+    algsimp = BenchJob("m", "", "0" * 32, "xla", pipeline=EnvPipeline(decisions=("algsimp",)).to_dict())
+    assert _exact(module, fused, algsimp) is None
 
 
 def test_job_failures_are_rows(tmp_path):

@@ -15,6 +15,11 @@ def test_pipeline_strings_round_trip():
     assert isinstance(p.steps[1], Pipeline) and p.steps[1].fixed_point and p.steps[2].repeat == 3
 
 
+def test_passes_flattens_nested_pipelines():
+    p = parse_pipeline("call-inliner,(algsimp,(cse,dce)*2)*,dce")
+    assert [x.name for x in p.passes()] == ["call-inliner", "algsimp", "cse", "dce", "dce"]
+
+
 def test_fixed_point_stops_with_a_reason():
     m = parse_hlo(DUPLICATES)
     result = parse_pipeline("(cse,dce)*")(m)

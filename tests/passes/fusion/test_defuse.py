@@ -126,3 +126,12 @@ def test_operand_order_and_layouts():
     assert not same_program_unfused(parse_hlo(MULTI_OUTPUT_PLAIN), swapped)
     with_layouts = parse_hlo(PLAIN.replace("f32[4] ", "f32[4]{0} "))
     assert unfused_fingerprint(with_layouts) == unfused_fingerprint(parse_hlo(PLAIN))
+
+
+def test_judges_pipelines_that_only_group_and_merge():
+    from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
+    from hloenv.passes.fusion.defuse import judges
+    assert judges(DEFAULT_ENV_PIPELINE)
+    assert judges(EnvPipeline(decisions=("fusion", "multi-output-fusion", "fusion-merger")))
+    assert not judges(EnvPipeline(decisions=("fusion", "algsimp")))
+    assert not judges(EnvPipeline(cleanup="tuple-simplifier,(algsimp,cse)*,dce"))
