@@ -13,7 +13,7 @@ import pytest
 import hloenv
 from hloenv.agents import get_agent, run_episode
 from hloenv.env import HloEnv
-from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
+from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 from hloenv.passes.fusion.defuse import unfused_fingerprint
 from hloenv.xla import verify
 from hloenv.xla.targets import unsupported_targets
@@ -34,13 +34,17 @@ def test_random_policy_episode_keeps_outputs(path):
     assert verify(original, episode.module, timeout=900), "the random episode changed the outputs"
 
 
+ALL_FUSION_DECISIONS = EnvPipeline(decisions=("fusion", "multi-output-fusion", "fusion-merger"))
+
+
+@pytest.mark.parametrize("pipeline", [DEFAULT_ENV_PIPELINE, ALL_FUSION_DECISIONS], ids=["default", "all-fusion"])
 @pytest.mark.parametrize("path", corpus_params())
-def test_random_policy_episode_is_exact(path):
-    """The default pipeline decides fusions only: the final module defused is the canonical one."""
+def test_random_policy_episode_is_exact(path, pipeline):
+    """Pipelines that decide fusions only: the final module defused is the canonical one."""
     original = hloenv.load_hlo(path, allow_elided=True)
     canonical = original.clone()
-    DEFAULT_ENV_PIPELINE.canonicalize_pipeline()(canonical)
-    env = HloEnv(original, reward=lambda before, after, terminated: 0.0)
+    pipeline.canonicalize_pipeline()(canonical)
+    env = HloEnv(original, reward=lambda before, after, terminated: 0.0, pipeline=pipeline)
     episode = run_episode(env, get_agent("random"), seed=0)
     assert episode.info["stop_reason"]
     assert unfused_fingerprint(episode.module) == unfused_fingerprint(canonical)
