@@ -368,7 +368,7 @@ def _corpus_params(fast: list[str] = CORPUS_FAST) -> list:
 def test_corpus_fusion_choices_are_exact(path):
     """Every choice of every decision pass, defused, is the program it came from: exact, no XLA.
 
-    All-original, all-fused, XLA-like and 20 random `fusion` vectors on the module; all-original,
+    All-original, all-fused, XLA-like and 21 random `fusion` vectors on the module; all-original,
     all-rewrite and a random vector of `multi-output-fusion` and `fusion-merger` on it fused as XLA
     would."""
     base = hloenv.load_hlo(path, allow_elided=True)
