@@ -296,6 +296,10 @@ def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", se
         rewrites inside a region compute differently (seen: a threefry region inside a while
         loop, where XLA's default pipeline disagrees with its unfused code the same way).
 
+    Fusion decisions also have an exact check that needs no XLA and no tolerance:
+    `hloenv.passes.fusion.same_program_unfused`, the one to trust where XLA's two pipelines
+    disagree on the untouched module (as on evosax's CMA-ES).
+
     Raises:
         EvaluationError, UnsupportedOnBackend, BackendUnavailable, ValueError: As for
             :func:`compare`.

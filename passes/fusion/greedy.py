@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.shape import Shape
 from hloenv.passes.fusion import fusibility as fz
 from hloenv.passes.fusion.fuse import Cluster, ClusterGraph, Node
 
@@ -22,20 +23,39 @@ ALL_PATHS_DEPTH = 200
 Decide = Callable[[Node, Node, ClusterGraph, bool], fz.FusionDecision]
 
 
-def _true_rank(shape) -> int:
+#: shape -> (its true rank (0 for a tuple), the largest true rank of its array leaves, elements of
+#: its array leaves): pure functions of a shape, asked for every producer of every round (shapes
+#: are few and shared).
+_SHAPE_FACTS: dict[Shape, tuple[int, int, int]] = {}
+_MAX_SHAPE_FACTS = 100_000
+
+
+def _shape_facts(shape: Shape) -> tuple[int, int, int]:
+    facts = _SHAPE_FACTS.get(shape)
+    if facts is None:
+        arrays = [s for s in shape.leaves() if s.is_array]
+        facts = (_true_rank(shape), max((_true_rank(s) for s in arrays), default=0),
+                 sum(s.element_count for s in arrays))
+        if len(_SHAPE_FACTS) >= _MAX_SHAPE_FACTS:
+            _SHAPE_FACTS.clear()
+        _SHAPE_FACTS[shape] = facts
+    return facts
+
+
+def _true_rank(shape: Shape) -> int:
     return sum(1 for d in shape.dims if d > 1)
 
 
 def effectively_at_most_unary(inst: Instruction, graph: ClusterGraph) -> bool:
     """XLA: at most one operand is "large" (as big in true rank as the output)."""
-    out_rank = max((_true_rank(s) for s in inst.shape.leaves() if s.is_array), default=0)
+    out_rank = _shape_facts(inst.shape)[1]
     big = 0
     for op in graph.operands(inst):
         if op.opcode in ("broadcast", "iota"):
             continue
         if op.opcode == "constant" and fz.is_effective_scalar(op.shape):
             continue
-        if _true_rank(op.shape) >= out_rank:
+        if _shape_facts(op.shape)[0] >= out_rank:
             big += 1
     return big <= 1
 
@@ -114,9 +134,8 @@ def globally_unfusible(graph: ClusterGraph, decide: Decide) -> set[Instruction]:
         if producer.opcode in ("parameter", "constant", "get-tuple-element", "tuple") \
                 or effectively_at_most_unary(producer, graph):
             continue
-        out_size = sum(s.element_count for s in producer.shape.leaves() if s.is_array)
-        in_size = sum(sum(s.element_count for s in o.shape.leaves() if s.is_array)
-                      for o in {id(o): o for o in producer.operands}.values())
+        out_size = _shape_facts(producer.shape)[2]
+        in_size = sum(_shape_facts(o.shape)[2] for o in {id(o): o for o in producer.operands}.values())
         if in_size <= out_size:
             continue
         if fz.is_fusible(producer, graph) and all(all_paths(producer, u, 0) for u in producer.users):

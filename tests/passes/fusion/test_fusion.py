@@ -401,7 +401,7 @@ def test_corpus_fusion_choices_compute_the_same(path):
 
     `verify`, not a plain compare under the "env" pipeline: with XLA's fusion off for the original
     and on inside our regions, programs that amplify rounding (9 of the 20 harvested modules) or
-    jump under it (evosax's eigenvector signs) move past any f32 tolerance under correct choices;
+    jump under it (evosax's CMA-ES) move past any f32 tolerance under correct choices;
     the exactness test above is the check that cannot be fooled that way."""
     base = hloenv.load_hlo(path, allow_elided=True)
     if base.has_elided_constants:
