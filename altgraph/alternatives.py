@@ -367,14 +367,44 @@ def _body_key(inst: Instruction) -> tuple:
     return tuple(tuple(sorted(i.opcode for i in c.instructions)) for c in inst.called_computations)
 
 
+#: How deep `_operands_differ` looks into two operand cones for a difference.
+DIFFERENCE_DEPTH = 4
+
+
 def _surely_distinct(options: list[Instruction]) -> bool:
     """True when no two of `options` can be structurally identical: their keys differ (a necessary
     condition, cheap: no hashing of operand subgraphs, called computations seen as opcodes only,
-    and only when the operands alone do not tell the options apart)."""
+    and only when the operands alone do not tell the options apart), or, where keys are equal, a
+    difference shows within a few levels of their operands (e.g. two fusions of a shift with one
+    or the other of its constants: the constants' literals differ)."""
     keys = [_operand_key(o) for o in options]
     if len(set(keys)) == len(options):
         return True
-    return len({(k, _body_key(o)) for k, o in zip(keys, options)}) == len(options)
+    groups: dict[tuple, list[Instruction]] = {}
+    for k, o in zip(keys, options):
+        groups.setdefault((k, _body_key(o)), []).append(o)
+    return all(_operands_differ(a, b, DIFFERENCE_DEPTH)
+               for group in groups.values() for i, a in enumerate(group) for b in group[i + 1:])
+
+
+def _operands_differ(a: Instruction, b: Instruction, depth: int) -> bool:
+    """True when `a` and `b` (options of one node, whose own keys are equal) surely differ in
+    structure: some pair of operands in the same position differs in its local key, within `depth`
+    levels (alternatives nodes hash by identity in `merge_identical_options`: distinct ones differ).
+    False means "not shown to differ" (callees and control edges are not looked at)."""
+    from hloenv.altgraph.fingerprint import local_key
+    stack = [(x, y, depth) for x, y in zip(a.operands, b.operands)]
+    while stack:
+        x, y, d = stack.pop()
+        if x is y:
+            continue
+        if x.opcode == ALTERNATIVES or y.opcode == ALTERNATIVES:
+            return True
+        if len(x.operands) != len(y.operands) or local_key(x) != local_key(y):
+            return True
+        if d > 0:
+            stack.extend((p, q, d - 1) for p, q in zip(x.operands, y.operands))
+    return False
 
 
 def merge_identical_options(module: Module) -> int:

@@ -154,7 +154,10 @@ def _computation_digest(comp: Computation, comp_hash: dict[int, bytes]) -> bytes
     return h.digest()
 
 
-def _instruction_digest(inst: Instruction, inst_hash: dict[int, bytes], comp_hash: dict[int, bytes]) -> bytes:
+def local_key(inst: Instruction) -> str:
+    """What an instruction's digest covers of the instruction itself: opcode, shape with layout,
+    literal or parameter number, semantic attributes (not its operands, control predecessors or
+    callees). Different local keys mean different digests."""
     parts = [inst.opcode, inst.shape.to_text()]
     if inst.payload is not None:
         parts.append(_normalize(inst.payload))
@@ -163,7 +166,11 @@ def _instruction_digest(inst: Instruction, inst_hash: dict[int, bytes], comp_has
             value = inst.attrs[key]
             if value is not None and key not in NON_SEMANTIC_ATTRS:
                 parts.append(f"{key}={_normalize(value)}")
-    h = blake2b("\x1f".join(parts).encode(), digest_size=16)
+    return "\x1f".join(parts)
+
+
+def _instruction_digest(inst: Instruction, inst_hash: dict[int, bytes], comp_hash: dict[int, bytes]) -> bytes:
+    h = blake2b(local_key(inst).encode(), digest_size=16)
     for op in inst.operands:
         h.update(inst_hash[id(op)])
     if inst.control_predecessors:

@@ -113,6 +113,20 @@ def test_merge_finds_twins_built_separately_and_keeps_look_alikes():
     assert stats.computations == 1 and "fb" not in m.to_text()
 
 
+def test_look_alike_options_over_different_constants_are_told_apart_unbuilt():
+    # fusing either constant into the shift: equal keys (a one-operand fusion reading a u32[]
+    # constant, the same body opcodes), different literals a level down: distinct without
+    # building (and hashing) the bodies
+    from hloenv.altgraph.lazy import is_unbuilt
+    m = parse_hlo("HloModule m\nENTRY e {\n  a = u32[] constant(7)\n  b = u32[] constant(3)\n"
+                  "  ROOT s = u32[] shift-right-logical(a, b)\n}\n")
+    get_pass("fusion")(m, dry=True)
+    options = alternatives_nodes(m)[0].operands[1:]
+    assert len(options) == 2 and all(is_unbuilt(o) for o in options)
+    assert merge_identical_options(m) == 0
+    assert all(is_unbuilt(o) for o in options)
+
+
 def test_merge_resolves_a_node_whose_only_rewrite_is_the_original():
     m = dry_cse()
     node = alternatives_nodes(m)[0]
