@@ -21,7 +21,7 @@ import hloenv
 from hloenv.agents import get_agent, run_episode
 from hloenv.env import HloEnv
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
-from hloenv.passes.fusion import unfused_fingerprint
+from hloenv.passes.fusion.defuse import episode_is_exact
 from hloenv.xla import EvaluationError, UnsupportedOnBackend, verify
 from hloenv.xla.targets import unsupported_targets
 
@@ -43,12 +43,10 @@ def run_one(path: Path, seed: int) -> dict:
         row["verdict"] = f"skipped: {type(err).__name__}"
         return row
     row["instructions"] = original.instruction_count
-    canonical = original.clone()
-    DEFAULT_ENV_PIPELINE.canonicalize_pipeline()(canonical)
     env = HloEnv(original, reward=lambda before, after, terminated: 0.0)
     episode = run_episode(env, get_agent("random"), seed=seed)
     row["steps"], row["decisions"] = episode.steps, sum(len(d["choices"]) for d in episode.history)
-    row["exact"] = "yes" if unfused_fingerprint(episode.module) == unfused_fingerprint(canonical) else "NO"
+    row["exact"] = "yes" if episode_is_exact(original, episode.module, DEFAULT_ENV_PIPELINE) else "NO"
     if original.has_elided_constants:
         row["verdict"] = "skipped: constants elided"
     elif unsupported_targets(original, "cpu"):

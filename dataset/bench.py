@@ -152,14 +152,10 @@ def _exact(original: Any, chosen: Any, job: BenchJob) -> bool | None:
     """Is the agent's module, defused, the canonical module (`same_program_unfused`: exact, no XLA)?
     None when the pipeline decides more than fusions, which that check cannot judge."""
     from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
-    from hloenv.passes.fusion.defuse import judges, unfused_fingerprint
+    from hloenv.passes.fusion.defuse import episode_is_exact
 
     pipeline = EnvPipeline.from_dict(job.pipeline) if job.pipeline else DEFAULT_ENV_PIPELINE
-    if not judges(pipeline):
-        return None
-    canonical = original.clone()
-    pipeline.canonicalize_pipeline()(canonical)
-    return unfused_fingerprint(canonical) == unfused_fingerprint(chosen)
+    return episode_is_exact(original, chosen, pipeline)
 
 
 def _classify_difference(original: Any, chosen: Any, job: BenchJob, row: dict[str, Any]) -> str:

@@ -88,3 +88,13 @@ def same_program_unfused(a: Module, b: Module) -> bool:
     computes. Rewrites that change instructions (algsimp, ...) make it False by design.
     """
     return unfused_fingerprint(a) == unfused_fingerprint(b)
+
+
+def episode_is_exact(original: Module, final: Module, pipeline: "EnvPipeline") -> bool | None:
+    """Is an env episode's `final` module, defused, `original` canonicalised by `pipeline`? None
+    when `pipeline` decides more than fusions (`judges`), which this check cannot judge."""
+    if not judges(pipeline):
+        return None
+    canonical = original.clone()
+    pipeline.canonicalize_pipeline()(canonical)
+    return unfused_fingerprint(canonical) == unfused_fingerprint(final)
