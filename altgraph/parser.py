@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.errors import HloParseError
@@ -161,6 +162,7 @@ class _Parser:
         module.entry = entry if entry is not None else module.computations[-1]
         module.entry.is_entry = True
         self._resolve_calls(by_name)
+        _check_call_chains(module)
         module.has_elided_constants = self.elided
         return module
 
@@ -445,6 +447,47 @@ class _Parser:
                                             "not defined", inst.line, _col_of(line, name))
                     comps.append(comp)
                 inst.called[key] = comps
+
+
+#: Deeper call chains (a computation calling one that calls one ...) are refused: passes, printers
+#: and copies recurse over them, and compiled (`hloenv.native`) recursion has no recursion limit.
+MAX_CALL_DEPTH = 256
+
+
+def _check_call_chains(module: Module) -> None:
+    """No computation calls itself (directly or not), and no chain of calls is deeper than
+    `MAX_CALL_DEPTH`; otherwise an HloParseError at the calling instruction."""
+    below: dict[int, int] = {}  # id(computation) -> computations on its longest call chain, it included
+
+    def calls(comp: Computation) -> Iterator[tuple[Instruction, Computation]]:
+        for inst in comp.instructions:
+            if inst.called:
+                for callee in inst.called_computations:
+                    yield inst, callee
+
+    for start in module.computations:
+        if id(start) in below:
+            continue
+        path = [(start, calls(start))]
+        on_path = {id(start)}
+        while path:
+            comp, todo = path[-1]
+            step = next(todo, None)
+            if step is None:
+                path.pop()
+                on_path.discard(id(comp))
+                below[id(comp)] = 1 + max((below[id(c)] for _, c in calls(comp)), default=0)
+                continue
+            inst, callee = step
+            if id(callee) in on_path:
+                raise HloParseError(f"{inst.name!r} in {comp.name!r} calls {callee.name!r}, which calls "
+                                    f"{comp.name!r} (directly or not): calls must not cycle", inst.line, 1)
+            if len(path) + below.get(id(callee), 1) > MAX_CALL_DEPTH:
+                raise HloParseError(f"{inst.name!r} in {comp.name!r} makes calls nested more than "
+                                    f"{MAX_CALL_DEPTH} deep", inst.line, 1)
+            if id(callee) not in below:
+                path.append((callee, calls(callee)))
+                on_path.add(id(callee))
 
 
 def _unknown_opcode(opcode: str, line_no: int, line: str) -> HloParseError:

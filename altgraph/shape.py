@@ -185,6 +185,10 @@ _ARRAY = re.compile(r"([a-z][a-z0-9]*)\[([^\]]*)\](?:\{([^{}]*)\})?")
 _DIM = re.compile(r"\s*(<=)?\s*(\d+|\?)\s*")
 _cache: dict[str, Shape] = {}
 
+#: Deeper tuple shapes are refused (JAX's are at most a few deep). Everything that walks a shape
+#: recurses over its nesting, and compiled (`hloenv.native`) recursion has no recursion limit.
+MAX_TUPLE_NESTING = 64
+
 
 def parse_shape(text: str) -> Shape:
     """Parse shape text such as `f32[2,3]{1,0}` or `(s32[], f32[<=4])`; results are interned.
@@ -205,11 +209,13 @@ def parse_shape(text: str) -> Shape:
     return shape
 
 
-def _parse_at(text: str, pos: int) -> tuple[Shape, int]:
+def _parse_at(text: str, pos: int, depth: int = 0) -> tuple[Shape, int]:
     n = len(text)
     while pos < n and text[pos] == " ":
         pos += 1
     if pos < n and text[pos] == "(":
+        if depth >= MAX_TUPLE_NESTING:
+            raise HloParseError(f"tuple shape nested more than {MAX_TUPLE_NESTING} deep", 0, pos + 1)
         pos += 1
         elems: list[Shape] = []
         while True:
@@ -229,7 +235,7 @@ def _parse_at(text: str, pos: int) -> tuple[Shape, int]:
                 if close < 0:
                     raise HloParseError("unterminated comment in shape", 0, pos + 1)
                 pos = close + 2
-            elem, pos = _parse_at(text, pos)
+            elem, pos = _parse_at(text, pos, depth + 1)
             elems.append(elem)
     m = _ARRAY.match(text, pos)
     if m is None:

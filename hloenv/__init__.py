@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hloenv.altgraph import (Computation, HloError, HloParseError, HloVerifyError, Instruction, Module,
+from hloenv import native
+
+native.install()  # before any compiled module is imported: see hloenv/native.py
+
+from hloenv.altgraph import (Computation, HloError, HloParseError, HloVerifyError, Instruction, Module,  # noqa: E402
                              Shape, load_hlo, parse_hlo)
 
 __version__ = "0.1.0"

@@ -117,10 +117,44 @@ def test_hundred_megabyte_garbage_line_fails_fast():
     assert err.line == 3
 
 
-def test_deeply_nested_tuple_shape_is_an_error_not_a_crash():
-    shape = "(" * 5000 + "f32[]" + ")" * 5000
+@pytest.mark.parametrize("depth", [65, 5000, 200_000])  # (200k: past the C stack of compiled code)
+def test_deeply_nested_tuple_shape_is_an_error_not_a_crash(depth):
+    shape = "(" * depth + "f32[]" + ")" * depth
     err = _error(f"HloModule m\nENTRY e {{\n  ROOT p = {shape} parameter(0)\n}}\n")
-    assert err.line in (0, 3)
+    assert err.line in (0, 3) and "nested more than 64 deep" in err.reason
+
+
+def test_tuple_shapes_nest_up_to_the_limit():
+    shape = "(" * 64 + "f32[]" + ")" * 64
+    module = parse_hlo(f"HloModule m\nENTRY e {{\n  ROOT p = {shape} parameter(0)\n}}\n")
+    assert parse_hlo(module.to_text()).to_text() == module.to_text()
+
+
+def _call_chain(length: int) -> str:
+    """A module whose entry calls c<length-1>, which calls c<length-2>, ... down to c0."""
+    comps = ["c0 {\n  ROOT p = f32[] parameter(0)\n}\n"]
+    comps += [f"c{k} {{\n  p = f32[] parameter(0)\n  ROOT r = f32[] call(p), to_apply=c{k - 1}\n}}\n"
+              for k in range(1, length)]
+    return ("HloModule m\n" + "".join(comps)
+            + f"ENTRY e {{\n  p = f32[] parameter(0)\n  ROOT r = f32[] call(p), to_apply=c{length - 1}\n}}\n")
+
+
+@pytest.mark.parametrize("length", [256, 100_000])
+def test_calls_nested_too_deep_are_an_error_not_a_crash(length):
+    err = _error(_call_chain(length))
+    assert "nested more than 256 deep" in err.reason and err.line > 0
+
+
+def test_calls_nest_up_to_the_limit():
+    module = parse_hlo(_call_chain(255))  # the entry and 255 computations below it
+    assert len(module.computations) == 256 and module.clone().to_text() == module.to_text()
+
+
+def test_a_computation_calling_itself_is_an_error():
+    err = _error("HloModule m\nc {\n  p = f32[] parameter(0)\n  ROOT r = f32[] call(p), to_apply=d\n}\n"
+                 "d {\n  p = f32[] parameter(0)\n  ROOT r = f32[] call(p), to_apply=c\n}\n"
+                 "ENTRY e {\n  p = f32[] parameter(0)\n  ROOT r = f32[] call(p), to_apply=c\n}\n")
+    assert "must not cycle" in err.reason and err.line in (4, 8)
 
 
 @pytest.mark.parametrize("bad, where", [
