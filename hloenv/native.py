@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -124,5 +125,5 @@ def install() -> None:
 def in_use() -> list[str]:
     """The hloenv modules imported so far that run compiled."""
     return sorted(name for name, module in sys.modules.items()
-                  if name.startswith("hloenv.") and not (getattr(module, "__file__", "") or "").endswith(".py")
-                  and getattr(module, "__file__", None) is not None)
+                  if name.startswith("hloenv.") and (getattr(module, "__file__", None) or "").endswith(
+                      tuple(importlib.machinery.EXTENSION_SUFFIXES)))
