@@ -248,6 +248,56 @@ def test_multi_output_fusion_siblings_and_producer_consumer():
     assert all(f.shape.is_tuple for f in fusions)
 
 
+def _fan_out(users: int) -> hloenv.Module:
+    """One parameter read by `users` independent elementwise instructions: n(n-1)/2 sibling pairs."""
+    lines = ["  p = f32[8] parameter(0)"]
+    lines += [f"  u{k} = f32[8] {('negate', 'exponential', 'sine', 'cosine')[k % 4]}(p)" for k in range(users)]
+    outs = ", ".join(f"u{k}" for k in range(users))
+    lines.append(f"  ROOT t = ({', '.join(['f32[8]'] * users)}) tuple({outs})")
+    return module("\n".join(lines))
+
+
+def _sibling_options(m: hloenv.Module) -> dict[str, int]:
+    """Original instruction name -> sibling options at its alternatives node."""
+    return {n.operands[0].name: sum(r == "multi-output-fusion:sibling" for r in option_rules(n))
+            for n in alternatives_nodes(m)}
+
+
+def test_multi_output_fusion_caps_sibling_options_per_instruction():
+    m = _fan_out(12)
+    result = get_pass("multi-output-fusion", max_sibling_options=3)(m, dry=True)
+    offered = _sibling_options(m)
+    assert set(offered) == {f"u{k}" for k in range(12)}  # everyone still gets options
+    assert max(offered.values()) == 3 and result.rewrites == sum(offered.values())
+    assert m.verify()
+    uncapped = _fan_out(12)
+    get_pass("multi-output-fusion", max_sibling_options=1000)(uncapped, dry=True)
+    assert set(_sibling_options(uncapped).values()) == {11}  # every pair: 12 * 11 / 2, two outputs each
+    with pytest.raises(ValueError, match="max_sibling_options"):
+        get_pass("multi-output-fusion", max_sibling_options=0)
+
+
+def _fused_fan_out(users: int) -> hloenv.Module:
+    """One parameter read by `users` loop fusions: siblings XLA's heuristic fuses."""
+    ops = ("negate", "exponential", "sine", "cosine")
+    comps = [f"f{k} {{\n  x = f32[8] parameter(0)\n  ROOT y = f32[8] {ops[k % 4]}(x)\n}}\n" for k in range(users)]
+    body = ["  p = f32[8] parameter(0)"]
+    body += [f"  u{k} = f32[8] fusion(p), kind=kLoop, calls=f{k}" for k in range(users)]
+    body.append(f"  ROOT t = ({', '.join(['f32[8]'] * users)}) tuple({', '.join(f'u{k}' for k in range(users))})")
+    return parse_hlo("HloModule m\n" + "".join(comps) + "\nENTRY e {\n" + "\n".join(body) + "\n}\n")
+
+
+def test_multi_output_fusion_cap_is_for_dry_mode_only():
+    capped, free = _fused_fan_out(6), _fused_fan_out(6)
+    result = get_pass("multi-output-fusion", max_sibling_options=1)(capped)
+    get_pass("multi-output-fusion", max_sibling_options=1000)(free)
+    assert result.rewrites > 0 and any(i.shape.is_tuple for i in capped.entry.instructions if i.opcode == "fusion")
+    assert capped.to_text() == free.to_text()
+    dry = _fused_fan_out(6)
+    get_pass("multi-output-fusion", max_sibling_options=1)(dry, dry=True)
+    assert max(_sibling_options(dry).values()) == 1
+
+
 def test_multi_output_fusion_never_offers_a_cycle():
     text = """  p = f32[8] parameter(0)
   a = f32[8] negate(p)
