@@ -39,7 +39,9 @@ class BuildNative(build_ext):
             (package_dir / native.MANIFEST).write_text(text)
 
 
-def extensions() -> list:
+def extensions(names: list[str] | None = None, build_dir: str = "build/cython",
+               nthreads: int = os.cpu_count() or 1) -> list:
+    """The optional extension modules for `names` (default: every compiled module), C generated."""
     if not native.enabled():
         return []
     try:
@@ -47,12 +49,17 @@ def extensions() -> list:
     except ImportError:
         return []
     from setuptools import Extension
-    modules = [Extension(name, [str(path.relative_to(ROOT))], optional=True)
-               for name, path in native.compiled_modules(ROOT).items()]
-    return cythonize(modules, build_dir="build/cython", quiet=True, nthreads=os.cpu_count() or 1, force=True,
-                     # annotations stay documentation: typed from them, `hit = cache.get(key)` with
-                     # `cache: dict[..., bool]` became a C int, and `hit is not None` always held
-                     compiler_directives={"language_level": 3, "binding": True, "annotation_typing": False})
+    sources = native.compiled_modules(ROOT)
+    modules = [Extension(name, [str(sources[name].relative_to(ROOT))], optional=True)
+               for name in (names if names is not None else sources)]
+    built = cythonize(modules, build_dir=str(build_dir), quiet=True, nthreads=nthreads, force=True,
+                      # annotations stay documentation: typed from them, `hit = cache.get(key)` with
+                      # `cache: dict[..., bool]` became a C int, and `hit is not None` always held
+                      compiler_directives={"language_level": 3, "binding": True, "annotation_typing": False})
+    for ext in built:  # (cythonize makes new Extensions and drops `optional`)
+        ext.optional = True
+    return built
 
 
-setup(ext_modules=extensions(), cmdclass={"build_ext": BuildNative})
+if __name__ == "__main__":  # (how pip's build backend runs this file; tests import it)
+    setup(ext_modules=extensions(), cmdclass={"build_ext": BuildNative})
