@@ -456,8 +456,9 @@ MAX_CALL_DEPTH = 256
 
 def _check_call_chains(module: Module) -> None:
     """No computation calls itself (directly or not), and no chain of calls is deeper than
-    `MAX_CALL_DEPTH`; otherwise an HloParseError at the calling instruction."""
-    below: dict[int, int] = {}  # id(computation) -> computations on its longest call chain, it included
+    `MAX_CALL_DEPTH`; otherwise an HloParseError at the calling instruction. One walk over each
+    computation's calls (depth first, without recursion)."""
+    below: dict[Computation, int] = {}  # computation -> computations on its longest call chain, it included
 
     def calls(comp: Computation) -> Iterator[tuple[Instruction, Computation]]:
         for inst in comp.instructions:
@@ -466,28 +467,34 @@ def _check_call_chains(module: Module) -> None:
                     yield inst, callee
 
     for start in module.computations:
-        if id(start) in below:
+        if start in below:
             continue
-        path = [(start, calls(start))]
-        on_path = {id(start)}
+        path = [[start, calls(start), 0]]  # computation, its calls still to walk, deepest chain below it
+        on_path = {start}
         while path:
-            comp, todo = path[-1]
+            frame = path[-1]
+            comp, todo = frame[0], frame[1]
             step = next(todo, None)
             if step is None:
                 path.pop()
-                on_path.discard(id(comp))
-                below[id(comp)] = 1 + max((below[id(c)] for _, c in calls(comp)), default=0)
+                on_path.discard(comp)
+                below[comp] = depth = 1 + frame[2]
+                if path:
+                    path[-1][2] = max(path[-1][2], depth)
                 continue
             inst, callee = step
-            if id(callee) in on_path:
+            if callee in on_path:
                 raise HloParseError(f"{inst.name!r} in {comp.name!r} calls {callee.name!r}, which calls "
                                     f"{comp.name!r} (directly or not): calls must not cycle", inst.line, 1)
-            if len(path) + below.get(id(callee), 1) > MAX_CALL_DEPTH:
+            done = below.get(callee)
+            if len(path) + (done or 1) > MAX_CALL_DEPTH:
                 raise HloParseError(f"{inst.name!r} in {comp.name!r} makes calls nested more than "
                                     f"{MAX_CALL_DEPTH} deep", inst.line, 1)
-            if id(callee) not in below:
-                path.append((callee, calls(callee)))
-                on_path.add(id(callee))
+            if done is None:
+                path.append([callee, calls(callee), 0])
+                on_path.add(callee)
+            else:
+                frame[2] = max(frame[2], done)
 
 
 def _unknown_opcode(opcode: str, line_no: int, line: str) -> HloParseError:

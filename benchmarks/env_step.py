@@ -46,6 +46,19 @@ def xla_compile_seconds(text: str) -> float:
     return time.perf_counter() - t0
 
 
+def timed_steps(env, steps: int) -> list[float]:
+    """Seconds of each of up to `steps` random steps (samples of the action space), until the
+    episode ends."""
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        times.append(time.perf_counter() - t0)
+        if terminated or truncated:
+            break
+    return times
+
+
 def _one_run(module, text: str, steps: int, episodes: int) -> tuple[float, ...]:
     """XLA compile, new env, first reset, mean step, later reset, loop time per step, another env
     (seconds) and the alternatives."""
@@ -62,13 +75,7 @@ def _one_run(module, text: str, steps: int, episodes: int) -> tuple[float, ...]:
     _, info = env.reset(seed=0)
     reset_s = time.perf_counter() - t0
     alts = info["num_alternatives"]
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        _, _, term, trunc, _ = env.step(env.action_space.sample())
-        times.append(time.perf_counter() - t0)
-        if term or trunc:
-            break
+    times = timed_steps(env, steps)
     t0 = time.perf_counter()
     env.reset(seed=1)
     again_s = time.perf_counter() - t0

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from corpus import files_or_defaults  # (benchmarks/corpus.py: scripts here import their neighbours)
-from env_step import DEFAULT_FILES
+from env_step import DEFAULT_FILES, timed_steps
 
 COLUMNS = ("canonicalize", "fusion dry", "prune", "observation", "new env + reset", "mean step")
 
@@ -47,14 +47,7 @@ def measure(path: Path, steps: int) -> dict[str, float]:
     env.reset(seed=0)
     out["new env + reset"] = time.perf_counter() - t0
     env.action_space.seed(0)
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        times.append(time.perf_counter() - t0)
-        if terminated or truncated:
-            break
-    out["mean step"] = float(np.mean(times))
+    out["mean step"] = float(np.mean(timed_steps(env, steps)))
     return out
 
 

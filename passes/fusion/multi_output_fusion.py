@@ -24,8 +24,8 @@ get-tuple-element), but at most `max_sibling_options` sibling pairs per instruct
 legal ones in XLA's order): an operand read by n instructions makes n(n-1)/2 legal pairs (165,713 in
 t5-small's unfused training step, whose dry run then did not finish in 8 minutes), while the env
 offers an agent at most `max_options` (8) per alternatives node anyway. Pairs past the cap are not
-offered even when XLA's heuristic would take them (`:xla` on GPU). Real mode applies the heuristic's candidates greedily, each instruction joining
-at most one multi-output fusion per run. Multi-output fusions compile only with the env pipeline
+offered even when XLA's heuristic would take them (`:xla` on GPU). Real mode applies the
+heuristic's candidates greedily, each instruction joining at most one multi-output fusion per run. Multi-output fusions compile only with the env pipeline
 (layout-assignment disabled).
 """
 

@@ -248,13 +248,17 @@ def test_multi_output_fusion_siblings_and_producer_consumer():
     assert all(f.shape.is_tuple for f in fusions)
 
 
-def _fan_out(users: int) -> hloenv.Module:
-    """One parameter read by `users` independent elementwise instructions: n(n-1)/2 sibling pairs."""
-    lines = ["  p = f32[8] parameter(0)"]
-    lines += [f"  u{k} = f32[8] {('negate', 'exponential', 'sine', 'cosine')[k % 4]}(p)" for k in range(users)]
-    outs = ", ".join(f"u{k}" for k in range(users))
-    lines.append(f"  ROOT t = ({', '.join(['f32[8]'] * users)}) tuple({outs})")
-    return module("\n".join(lines))
+def _fan_out(users: int, fused: bool = False) -> hloenv.Module:
+    """One parameter read by `users` independent elementwise instructions (`fused`: loop fusions,
+    siblings XLA's heuristic fuses): n(n-1)/2 sibling pairs."""
+    ops = ("negate", "exponential", "sine", "cosine")
+    comps = [f"f{k} {{\n  x = f32[8] parameter(0)\n  ROOT y = f32[8] {ops[k % 4]}(x)\n}}\n"
+             for k in range(users)] if fused else []
+    body = ["  p = f32[8] parameter(0)"]
+    body += [f"  u{k} = f32[8] fusion(p), kind=kLoop, calls=f{k}" if fused else f"  u{k} = f32[8] {ops[k % 4]}(p)"
+             for k in range(users)]
+    body.append(f"  ROOT t = ({', '.join(['f32[8]'] * users)}) tuple({', '.join(f'u{k}' for k in range(users))})")
+    return parse_hlo("HloModule m\n" + ADD + "".join(comps) + "\nENTRY e {\n" + "\n".join(body) + "\n}\n")
 
 
 def _sibling_options(m: hloenv.Module) -> dict[str, int]:
@@ -277,23 +281,13 @@ def test_multi_output_fusion_caps_sibling_options_per_instruction():
         get_pass("multi-output-fusion", max_sibling_options=0)
 
 
-def _fused_fan_out(users: int) -> hloenv.Module:
-    """One parameter read by `users` loop fusions: siblings XLA's heuristic fuses."""
-    ops = ("negate", "exponential", "sine", "cosine")
-    comps = [f"f{k} {{\n  x = f32[8] parameter(0)\n  ROOT y = f32[8] {ops[k % 4]}(x)\n}}\n" for k in range(users)]
-    body = ["  p = f32[8] parameter(0)"]
-    body += [f"  u{k} = f32[8] fusion(p), kind=kLoop, calls=f{k}" for k in range(users)]
-    body.append(f"  ROOT t = ({', '.join(['f32[8]'] * users)}) tuple({', '.join(f'u{k}' for k in range(users))})")
-    return parse_hlo("HloModule m\n" + "".join(comps) + "\nENTRY e {\n" + "\n".join(body) + "\n}\n")
-
-
 def test_multi_output_fusion_cap_is_for_dry_mode_only():
-    capped, free = _fused_fan_out(6), _fused_fan_out(6)
+    capped, free = _fan_out(6, fused=True), _fan_out(6, fused=True)
     result = get_pass("multi-output-fusion", max_sibling_options=1)(capped)
     get_pass("multi-output-fusion", max_sibling_options=1000)(free)
     assert result.rewrites > 0 and any(i.shape.is_tuple for i in capped.entry.instructions if i.opcode == "fusion")
     assert capped.to_text() == free.to_text()
-    dry = _fused_fan_out(6)
+    dry = _fan_out(6, fused=True)
     get_pass("multi-output-fusion", max_sibling_options=1)(dry, dry=True)
     assert max(_sibling_options(dry).values()) == 1
 
