@@ -90,12 +90,19 @@ RANK_REPAIR_LIMIT = 100_000
 
 
 class RecordingRewriter(Rewriter):
-    """Dry mode: records each rewrite as an option of an `alternatives` node at the site."""
+    """Dry mode: records each rewrite as an option of an `alternatives` node at the site.
+
+    An option that reads (transitively) a user of its site would make a cycle once the users are
+    rerouted through the alternatives node: `replace` refuses it. `check_cycles=False` skips that
+    check, for a pass whose options provably read only instructions its site depends on (see
+    `Pass.offers_acyclic_options`).
+    """
 
     dry = True
 
-    def __init__(self, module: Module):
+    def __init__(self, module: Module, check_cycles: bool = True):
         super().__init__(module)
+        self.check_cycles = check_cycles
         # Per computation, a rank that never decreases along an operand edge (the depth: 1 + the
         # deepest operand; new instructions at the max of their operands): the cycle check prunes
         # with it. A reroute that would break monotonicity drops the map (recomputed when needed).
@@ -167,7 +174,7 @@ class RecordingRewriter(Rewriter):
         # existing alternatives node it joins (an option built from instructions that already
         # read that node, e.g. a fusion whose member's operand was rerouted through it)
         targets = users if existing is None else [existing, *users]
-        if targets and self._depends_on_any(comp, new, targets):
+        if targets and self.check_cycles and self._depends_on_any(comp, new, targets):
             self.refused += 1
             self._fresh.clear()
             return False

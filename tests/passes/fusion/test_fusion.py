@@ -229,6 +229,60 @@ def test_dry_choices_compute_the_same():
     _assert_choices_sound(module(CHAIN).to_text())
 
 
+def _dry_fusion(m: hloenv.Module, check_cycles: bool) -> tuple[int, list]:
+    """Run `fusion` dry with the recording rewriter's cycle check on or off: (refused, options)."""
+    from hloenv.passes.rewriter import RecordingRewriter
+    rewriter = RecordingRewriter(m, check_cycles=check_cycles)
+    get_pass("fusion").run(m, rewriter)
+    rewriter.finish()
+    options = [(n.name, tuple(option_rules(n)), tuple(tuple(o.name for o in opt.operands) for opt in n.operands))
+               for n in alternatives_nodes(m)]
+    return rewriter.refused, options
+
+
+def _assert_fusion_needs_no_cycle_check(base: hloenv.Module, rounds: int = 2) -> None:
+    """`fusion` skips the cycle check (`offers_acyclic_options`): with the check on, it would
+    refuse nothing and offer the same options, in the first round and after an XLA-like choice."""
+    assert get_pass("fusion").offers_acyclic_options
+    for _ in range(rounds):
+        checked, unchecked = base.clone(), base.clone()
+        refused, options = _dry_fusion(checked, check_cycles=True)
+        assert refused == 0
+        assert _dry_fusion(unchecked, check_cycles=False) == (0, options)
+        if not options:
+            break
+        select(checked, xla_like_choices(checked))
+        base = checked
+
+
+# a producer read by three users, one of them along two paths
+SHARED_PRODUCERS = """  p = f32[8,16] parameter(0)
+  q = f32[8,16] parameter(1)
+  a = f32[8,16] add(p, q)
+  e = f32[8,16] exponential(a)
+  m = f32[8,16] multiply(a, e)
+  s = f32[8,16] subtract(m, a)
+  n = f32[8,16] negate(s)
+  ROOT t = (f32[8,16], f32[8,16]) tuple(n, e)"""
+
+
+def test_fusion_options_need_no_cycle_check():
+    _assert_fusion_needs_no_cycle_check(module(CHAIN))
+    _assert_fusion_needs_no_cycle_check(module(SHARED_PRODUCERS))
+
+
+def test_cycle_check_refuses_an_option_reading_a_user_of_its_site():
+    """The check the fusion pass skips does refuse what would make a cycle (other passes keep it)."""
+    from hloenv.passes.rewriter import RecordingRewriter
+    for check, refused in ((True, 1), (False, 0)):
+        m = module(ELEMENTWISE)
+        n, mul = m.entry.instruction("n"), m.entry.instruction("m")
+        rewriter = RecordingRewriter(m, check_cycles=check)
+        bad = rewriter.create(m.entry, "negate", n.shape, [mul])  # reads n's user
+        assert rewriter.replace(n, bad, "bad") is (not refused)
+        assert rewriter.refused == refused
+
+
 # -- multi-output fusion and fusion merger ---------------------------------------------------------
 SIBLINGS = """  p = f32[8,16] parameter(0)
   q = f32[8,16] parameter(1)
@@ -462,3 +516,8 @@ def test_corpus_fusion_choices_compute_the_same(path):
         except hloenv.UnsupportedOnBackend as err:
             pytest.skip(f"not runnable on CPU: {err}")
         assert verdict, f"{name}: no check of verify passes"
+
+
+@pytest.mark.parametrize("path", _corpus_params())
+def test_corpus_fusion_options_need_no_cycle_check(path):
+    _assert_fusion_needs_no_cycle_check(hloenv.load_hlo(path, allow_elided=True))
