@@ -19,14 +19,17 @@ Rules (XLA GPU's GpuMultiOutputFusion; XLA's CPU pipeline has no multi-output fu
   MAX_OPERANDS_AND_OUTPUTS_PER_FUSION operands plus outputs. (XLA's GPU performance model is not
   modelled.) Options XLA on GPU would take get the rule suffix `:xla` when `backend="gpu"`.
 
+Real mode applies the heuristic's candidates greedily, each instruction joining at most one
+multi-output fusion per run (a pair is re-checked for legality on the graph as rewritten so far).
 Dry mode records each candidate pair as two alternatives (at each original output, its
 get-tuple-element), but at most `max_sibling_options` sibling pairs per instruction (the first
 legal ones in XLA's order): an operand read by n instructions makes n(n-1)/2 legal pairs (165,713 in
 t5-small's unfused training step, whose dry run then did not finish in 8 minutes), while the env
-offers an agent at most `max_options` (8) per alternatives node anyway. Pairs past the cap are not
-offered even when XLA's heuristic would take them (`:xla` on GPU). Real mode applies the
-heuristic's candidates greedily, each instruction joining at most one multi-output fusion per run. Multi-output fusions compile only with the env pipeline
-(layout-assignment disabled).
+offers an agent at most `max_options` (8) per alternatives node anyway. With `backend="gpu"`, the
+pairs XLA's run would take are offered past the cap too, each once (a pair of siblings sharing
+two operands is one option), and exactly they get the `:xla` suffix, so `xla_like_choices` picks
+what real mode fuses (short of its re-check: dry mode has no rewritten graph to re-check on).
+Multi-output fusions compile only with the env pipeline (layout-assignment disabled).
 """
 
 from __future__ import annotations
@@ -150,36 +153,47 @@ class MultiOutputFusion(Pass):
         if self.max_sibling_options < 1:
             raise ValueError(f"max_sibling_options must be at least 1, not {self.max_sibling_options}")
 
-    def _candidates(self, comp: Computation, graph: ClusterGraph, cap: int | None = None):
-        """(outputs, members, rule, xla-would) per legal pair, producers in reverse post-order; with
-        `cap`, at most that many sibling pairs per instruction."""
+    def _candidates(self, comp: Computation, graph: ClusterGraph, cap: int | None = None,
+                    keep_taken: bool = False):
+        """(outputs, members, rule, xla-would, takes) per legal pair, producers in reverse
+        post-order. `takes`: XLA's run would fuse it (its heuristic agrees and neither member is in
+        a pair taken before; real mode's re-check aside). With `cap`, at most that many sibling
+        pairs per instruction, and (`keep_taken`) every pair XLA's run would take."""
         pairs: dict[Instruction, int] = {}  # sibling pairs yielded per instruction (with `cap`)
+        taken: set[Instruction] = set()  # (instructions hash by identity)
         for x in reversed(list(comp.instructions)):
             users = [u for u in x.users if u.parent is comp]
             # siblings: fusions first (XLA sorts by fusion priority)
             users.sort(key=lambda u: u.opcode != "fusion")
             for i, a in enumerate(users):
                 for b in users[i + 1:]:
-                    if cap is not None and (pairs.get(a, 0) >= cap or pairs.get(b, 0) >= cap):
+                    over = cap is not None and (pairs.get(a, 0) >= cap or pairs.get(b, 0) >= cap)
+                    if over and not (keep_taken and a not in taken and b not in taken
+                                     and sibling_should_fuse(x, a, b)):
                         continue
                     if sibling_legal(a, b, graph):
-                        if cap is not None:
+                        if cap is not None and not over:
                             pairs[a] = pairs.get(a, 0) + 1
                             pairs[b] = pairs.get(b, 0) + 1
-                        yield [a, b], [a, b], "multi-output-fusion:sibling", bool(sibling_should_fuse(x, a, b))
+                        xla = bool(sibling_should_fuse(x, a, b))
+                        yield [a, b], [a, b], "multi-output-fusion:sibling", xla, _take(taken, xla, a, b)
             if x.opcode == "parameter":
                 continue
             for c in users:
                 if producer_consumer_legal(x, c, graph):
-                    yield [c, x], [x, c], "multi-output-fusion:producer-consumer", \
-                        bool(producer_consumer_should_fuse(x, c))
+                    xla = bool(producer_consumer_should_fuse(x, c))
+                    yield [c, x], [x, c], "multi-output-fusion:producer-consumer", xla, _take(taken, xla, x, c)
 
     def _run_computation(self, comp: Computation, rewriter: Rewriter) -> None:
         graph = ClusterGraph(comp)
         used: set[int] = set()
         dead: set[int] = set()
         cap = self.max_sibling_options if rewriter.dry else None
-        for outputs, members, rule, xla in list(self._candidates(comp, graph, cap)):
+        gpu_dry = rewriter.dry and self.backend == "gpu"
+        candidates = list(self._candidates(comp, graph, cap, keep_taken=gpu_dry))
+        if gpu_dry:
+            candidates = _each_pair_once(candidates)
+        for outputs, members, rule, xla, takes in candidates:
             if not rewriter.dry:
                 if not xla or any(id(m) in used for m in members):
                     continue
@@ -195,9 +209,35 @@ class MultiOutputFusion(Pass):
             members = sorted(members, key=lambda m: graph.position.get(m, 0))
             fusion = build_fusion(rewriter, comp, members, outputs)
             gtes = get_tuple_elements(rewriter, comp, fusion)
-            tag = XLA_SUFFIX if xla and self.backend == "gpu" else ""
+            tag = XLA_SUFFIX if (takes if rewriter.dry else xla) and self.backend == "gpu" else ""
             for out, gte in zip(outputs, gtes):
                 rewriter.replace(out, gte, rule + tag)
         if dead:
             rewriter.finish()
             remove_dead(comp, dead)
+
+
+def _take(taken: set[Instruction], xla: bool, a: Instruction, b: Instruction) -> bool:
+    """Would XLA's run fuse `a` and `b` (its heuristic says `xla`)? Each instruction joins one pair."""
+    if not xla or a in taken or b in taken:
+        return False
+    taken.add(a)
+    taken.add(b)
+    return True
+
+
+def _each_pair_once(candidates: list[tuple]) -> list[tuple]:
+    """Candidates with a pair repeated (siblings sharing two operands) kept at its first place,
+    taken if XLA's run takes it at any (pruning would merge the twins, keeping the first's rule)."""
+    first: dict[tuple, int] = {}
+    out: list[tuple] = []
+    for outputs, members, rule, xla, takes in candidates:
+        key = (rule, *sorted(map(id, members)))
+        k = first.get(key)
+        if k is None:
+            first[key] = len(out)
+            out.append((outputs, members, rule, xla, takes))
+        elif takes:
+            o, m, r, x, _ = out[k]
+            out[k] = (o, m, r, x or xla, True)
+    return out

@@ -9,7 +9,7 @@ import pytest
 
 import hloenv
 from hloenv import parse_hlo
-from hloenv.altgraph.alternatives import alternatives_nodes, option_rules, select
+from hloenv.altgraph.alternatives import alternatives_nodes, option_rules, prune, select
 from hloenv.passes import get_pass
 from hloenv.passes.fusion import xla_like_choices
 from hloenv.passes.fusion import fusibility as fz
@@ -344,6 +344,44 @@ def test_multi_output_fusion_cap_is_for_dry_mode_only():
     dry = _fan_out(6, fused=True)
     get_pass("multi-output-fusion", max_sibling_options=1)(dry, dry=True)
     assert max(_sibling_options(dry).values()) == 1
+
+
+def _fan_out_with_scalar(users: int) -> hloenv.Module:
+    """Loop fusions `u<k>(p, c)`: siblings through `p` (XLA's GPU heuristic fuses them) and through
+    the scalar constant `c` (it does not); the fusions' bodies differ by k mod 4."""
+    ops = ("negate", "exponential", "sine", "cosine")
+    comps = [f"f{k} {{\n  x = f32[8] parameter(0)\n  s = f32[] parameter(1)\n"
+             f"  b = f32[8] broadcast(s), dimensions={{}}\n  y = f32[8] {ops[k % 4]}(x)\n"
+             f"  ROOT r = f32[8] add(y, b)\n}}\n" for k in range(users)]
+    body = ["  p = f32[8] parameter(0)", "  c = f32[] constant(1)"]
+    body += [f"  u{k} = f32[8] fusion(p, c), kind=kLoop, calls=f{k}" for k in range(users)]
+    body.append(f"  ROOT t = ({', '.join(['f32[8]'] * users)}) tuple({', '.join(f'u{k}' for k in range(users))})")
+    return parse_hlo("HloModule m\n" + ADD + "".join(comps) + "\nENTRY e {\n" + "\n".join(body) + "\n}\n")
+
+
+def _multi_output_groups(m: hloenv.Module) -> list[list[str]]:
+    return sorted(sorted(i.opcode for i in f.called_computations[0].instructions
+                         if i.opcode in ("negate", "exponential", "sine", "cosine"))
+                  for f in m.entry.instructions if f.opcode == "fusion" and f.shape.is_tuple)
+
+
+def test_multi_output_fusion_gpu_xla_choice_is_what_real_mode_fuses():
+    """On GPU the XLA-like choice of a (pruned) dry run fuses the pairs real mode does, each
+    instruction in one, even past the sibling cap and when a pair is also offered through a
+    shared operand XLA's heuristic refuses (the scalar constant: its twin option comes first)."""
+    real = _fan_out_with_scalar(6)
+    get_pass("multi-output-fusion", backend="gpu")(real)
+    expected = _multi_output_groups(real)
+    assert expected == [["cosine", "sine"], ["exponential", "negate"], ["exponential", "negate"]]
+    for cap in (1, 2, 1000):
+        dry = _fan_out_with_scalar(6)
+        get_pass("multi-output-fusion", backend="gpu", max_sibling_options=cap)(dry, dry=True)
+        prune(dry)
+        select(dry, xla_like_choices(dry))
+        assert _multi_output_groups(dry) == expected, f"max_sibling_options={cap}"
+    cpu = _fan_out_with_scalar(6)  # (XLA's CPU pipeline has no multi-output fusion: no :xla)
+    get_pass("multi-output-fusion", max_sibling_options=2)(cpu, dry=True)
+    assert not any(xla_like_choices(cpu))
 
 
 def test_multi_output_fusion_never_offers_a_cycle():
