@@ -44,6 +44,9 @@ def _load(source: ModuleSource) -> tuple[Module, str]:
     if isinstance(source, Module):
         return source.clone(), source.to_text()
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and "{" not in source):
+        if not Path(source).exists():
+            raise FileNotFoundError(f"no HLO file at {str(source)!r} (HloEnv reads a string without newlines or "
+                                    "braces as a path; HLO text starts with 'HloModule')")
         module = load_hlo(source)
         return module, module.to_text()
     module = parse_hlo(source)
@@ -368,6 +371,9 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             raise ValueError(f"action has {flat.size} entries; expected {len(nodes)} (one per alternatives "
                              f"node) or {self.max_alternatives} (the action space)")
         if not np.issubdtype(flat.dtype, np.integer):
+            if not np.issubdtype(flat.dtype, np.floating):
+                raise TypeError(f"action entries must be integers (one option index per alternatives "
+                                f"node), got {flat.dtype} values such as {flat[:1].tolist()}")
             if not np.all(np.equal(np.mod(flat, 1), 0)):
                 raise ValueError("action entries must be integers")
             flat = flat.astype(np.int64)

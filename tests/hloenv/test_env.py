@@ -71,6 +71,13 @@ def test_sampled_actions_are_legal_and_bad_ones_raise():
         env.step([7] * env.max_alternatives)
     with pytest.raises(ValueError, match="entries"):
         env.step([0, 0, 0, 0, 0, 0, 0][:1] * 99999)
+    n = env.max_alternatives
+    with pytest.raises(ValueError, match="must be integers"):
+        env.step([0.5] * n)
+    for bad in (["x"] * n, [None] * n, [True] * n):
+        with pytest.raises(TypeError, match="must be integers"):
+            env.step(bad)
+    env.step([0.0] * n)  # whole floats are fine
 
 
 def test_cost_reward_is_seeded_deterministic():
@@ -237,8 +244,10 @@ def test_bad_sources_are_typed_errors_that_say_what_was_expected():
         HloEnv("  ")
     with pytest.raises(TypeError, match="path, HLO text or a Module, not int"):
         HloEnv(42)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="no HLO file at 'no/such/model.hlo'"):
         HloEnv("no/such/model.hlo")
+    with pytest.raises(FileNotFoundError, match="HLO text starts with 'HloModule'"):
+        HloEnv("garbage")
 
 
 def test_direct_api():
