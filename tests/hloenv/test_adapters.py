@@ -30,3 +30,40 @@ def test_to_pyg_batches_with_offsets():
     assert batch.option_index[len(obs["option_index"]):].tolist() == (obs["option_index"] + n).tolist()
     assert batch.option_alternative[len(obs["option_index"]):].tolist() == (obs["option_alternative"] + a).tolist()
     assert np.array_equal(batch.edge_index[:, obs["edge_index"].shape[1]:].numpy(), obs["edge_index"] + n)
+
+
+def test_to_pyg_data_pickles_and_unpickles_in_a_fresh_process(tmp_path):
+    """DataLoader workers and `torch.save` pickle the graphs: `HloData` is found by its module."""
+    pytest.importorskip("torch_geometric", reason="needs the learn extra (torch, torch-geometric)")
+    import pickle
+    import subprocess
+    import sys
+    obs, _ = make().reset(seed=0)
+    d = to_pyg(obs)
+    assert type(d) is type(to_pyg(obs))  # one class, not one per call
+    again = pickle.loads(pickle.dumps(d))
+    assert again.edge_index.tolist() == d.edge_index.tolist()
+    path = tmp_path / "data.pkl"
+    path.write_bytes(pickle.dumps(d))
+    code = ("import pickle, sys; d = pickle.loads(open(sys.argv[1], 'rb').read()); "
+            "print(type(d).__module__, type(d).__name__, d.num_nodes)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["hloenv.adapters", "HloData", str(obs["x"].shape[0])]
+
+
+def test_adapters_reject_what_is_not_an_observation():
+    obs, _ = make().reset(seed=0)
+    with pytest.raises(TypeError, match="takes an HloEnv observation"):
+        to_networkx("x")
+    with pytest.raises(ValueError, match="missing x, node_opcode"):
+        to_networkx({"edge_index": obs["edge_index"]})
+    with pytest.raises(TypeError, match="must be numpy arrays; x"):
+        to_networkx({**obs, "x": obs["x"].tolist()})
+
+
+def test_to_pyg_rejects_what_is_not_an_observation():
+    pytest.importorskip("torch_geometric", reason="needs the learn extra (torch, torch-geometric)")
+    with pytest.raises(TypeError, match="to_pyg takes an HloEnv observation"):
+        to_pyg(1)
+    with pytest.raises(ValueError, match="to_pyg: not an HloEnv observation, missing"):
+        to_pyg({"x": np.zeros((1, 20), np.float32)})
