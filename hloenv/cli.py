@@ -1,6 +1,7 @@
 """The `hloenv` command line.
 
-    hloenv check FILE...      parse, verify, print, re-parse (ours and XLA's parser); one line per file
+    hloenv check PATH...      parse, verify, print, re-parse (ours and XLA's parser); one line per file
+                              (a folder: every HLO file under it)
     hloenv demo [FILE]        the main job: checks, then optimize with an agent and print the verified speedup
     (see `hloenv --help` for eval, compare, optimize, harvest, bench)
 """
@@ -52,10 +53,31 @@ def xla_parse(text: str) -> None:
         raise ValueError("XLA's parser rejects the printed text: " + " ".join(lines[:3])[:400]) from None
 
 
+def hlo_files_of(paths: Sequence[str]) -> list[str]:
+    """`paths` with each folder replaced by the HLO files under it (by ending, sorted); a folder
+    with none stays, so checking it fails with a reason."""
+    from hloenv.dataset.reader import is_hlo_file
+    out: list[str] = []
+    for path in paths:
+        root = Path(path)
+        if not root.is_dir():
+            out.append(path)
+            continue
+        found = [str(p) for p in sorted(root.rglob("*"))
+                 if p.is_file() and is_hlo_file(p.relative_to(root).as_posix())]
+        out.extend(found or [path])
+    return out
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     failed = 0
-    for path in args.files:
+    files = hlo_files_of(args.files)
+    for path in files:
         t0 = time.perf_counter()
+        if Path(path).is_dir():
+            failed += 1
+            print(f"FAIL {path}: a folder with no HLO files in it (by ending: .hlo, .hlo.txt, .txt, .pb, .mlir)")
+            continue
         try:
             module = check_file(path)
         except (HloError, ValueError, OSError) as err:
@@ -65,8 +87,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         ms = (time.perf_counter() - t0) * 1e3
         print(f"ok   {path}: {len(module.computations)} computations, {module.instruction_count} "
               f"instructions, fingerprint {module.fingerprint()[:12]} ({ms:.0f} ms)")
-    if len(args.files) > 1:
-        print(f"{len(args.files) - failed} ok, {failed} failed")
+    if len(files) > 1:
+        print(f"{len(files) - failed} ok, {failed} failed")
     return 1 if failed else 0
 
 
@@ -118,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hloenv", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="parse, verify and round-trip HLO files")
-    check.add_argument("files", nargs="+", help="HLO text files (or .pb HloModuleProto)")
+    check.add_argument("files", nargs="+", help="HLO text files (or .pb HloModuleProto), or folders of them")
     check.set_defaults(func=_cmd_check)
     demo = sub.add_parser("demo", help="run the main job on the bundled default module")
     demo.add_argument("file", nargs="?", help="an HLO file instead of the bundled module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from hloenv.cli import main
 from tests.conftest import DATA
@@ -21,6 +22,24 @@ def test_check_reports_each_file_and_fails_on_any_bad_one(tmp_path, capsys):
     assert any(line.startswith(f"FAIL {bad}: line 3, col 19: unknown opcode 'frobnicate'") for line in out)
     assert any(line.startswith(f"FAIL {missing}: FileNotFoundError") for line in out)
     assert out[-1] == "1 ok, 2 failed"
+
+
+def test_check_takes_folders(tmp_path, capsys):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.hlo").write_text((DATA / "scan_rnn.hlo").read_text())
+    (tmp_path / "b.hlo.txt").write_text("HloModule m\nENTRY e {\n  ROOT r = f32[4] frobnicate()\n}\n")
+    (tmp_path / "README.md").write_text("not HLO")
+    (tmp_path / "empty").mkdir()
+    assert main(["check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out[:-1]] == [f"FAIL {tmp_path / 'b.hlo.txt'}", f"ok   {tmp_path / 'sub' / 'a.hlo'}"]
+    assert out[-1] == "1 ok, 1 failed"
+    assert main(["check", str(tmp_path / "empty")]) == 1
+    assert "a folder with no HLO files in it" in capsys.readouterr().out
+    # as installed, from elsewhere (only `hloenv.*` is importable there, not the repo's folders)
+    proc = subprocess.run([sys.executable, "-m", "hloenv", "check", "sub"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"ok   {Path('sub') / 'a.hlo'}"), proc.stderr
 
 
 def test_check_as_a_console_command():
