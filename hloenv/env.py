@@ -479,18 +479,43 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 def replay(path: str | Path) -> HloEnv:
     """Rebuild an env from `env.save(path)` by replaying its decisions; its module has the same
     fingerprint as the saved one (checked)."""
-    data = json.loads(Path(path).read_text())
-    if data.get("format") != "hloenv-episode/1":
-        raise ValueError(f"{path}: not an hloenv episode file")
+    data = _read_episode(path)
     env = HloEnv(data["hlo"], pipeline=EnvPipeline.from_dict(data["pipeline"]),
                  max_options=data["max_options"], reward=lambda *a: 0.0)
     env.reset()
-    for entry in data["history"]:
+    for k, entry in enumerate(data["history"]):
         nodes = alternatives_nodes(env.graph)
         wanted = entry["choices"]
-        env.step([wanted.get(alternative_id(n), 0) for n in nodes])
+        try:
+            env.step([wanted.get(alternative_id(n), 0) for n in nodes])
+        except (ValueError, RuntimeError) as err:
+            raise ValueError(f"{path}: history[{k}] cannot be replayed: {err}") from None
     if data.get("finished") and not env._done:
         env._finish("replayed")
     if env.module.fingerprint() != data["fingerprint"]:
         raise ValueError(f"{path}: replay produced a different module (fingerprint mismatch)")
     return env
+
+
+def _read_episode(path: str | Path) -> dict[str, Any]:
+    """The contents of an `env.save` file, checked: ValueError naming the file and what is wrong."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not an hloenv episode file (not JSON: {err.msg} at line {err.lineno}, "
+                         f"column {err.colno})") from None
+    if not isinstance(data, dict) or data.get("format") != "hloenv-episode/1":
+        raise ValueError(f"{path}: not an hloenv episode file (no \"format\": \"hloenv-episode/1\")")
+    expected = {"hlo": str, "pipeline": dict, "max_options": int, "history": list, "fingerprint": str}
+    for key, kind in expected.items():
+        if not isinstance(data.get(key), kind):
+            raise ValueError(f"{path}: \"{key}\" must be a {kind.__name__}, found {data.get(key)!r:.60}")
+    missing = [k for k in ("canonicalize", "decisions", "cleanup") if k not in data["pipeline"]]
+    if missing:
+        raise ValueError(f"{path}: \"pipeline\" lacks {', '.join(missing)}")
+    for k, entry in enumerate(data["history"]):
+        choices = entry.get("choices") if isinstance(entry, dict) else None
+        if not isinstance(choices, dict) or not all(isinstance(c, int) for c in choices.values()):
+            raise ValueError(f"{path}: history[{k}] must be {{\"choices\": {{alternative id: option index}}}}, "
+                             f"found {entry!r:.80}")
+    return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 
 import gymnasium as gym
 import numpy as np
@@ -201,6 +202,29 @@ def test_save_and_replay_rebuild_the_same_module(tmp_path):
     env.save(tmp_path / "episode.json")
     again = hloenv.replay(tmp_path / "episode.json")
     assert again.module.fingerprint() == env.module.fingerprint()
+
+
+def test_replay_of_a_broken_file_says_which_file_and_what(tmp_path):
+    env = make()
+    run_episode(env, seed=5)
+    good = tmp_path / "episode.json"
+    env.save(good)
+    data = json.loads(good.read_text())
+    assert data["history"], "the episode made decisions"
+    first_id = next(iter(data["history"][0]["choices"]))
+    cases = {
+        "{not json": "not JSON: Expecting property name",
+        "[1, 2]": 'no "format": "hloenv-episode/1"',
+        json.dumps({**data, "fingerprint": None}): '"fingerprint" must be a str',
+        json.dumps({**data, "pipeline": {"decisions": ["fusion"]}}): '"pipeline" lacks canonicalize, cleanup',
+        json.dumps({**data, "history": [[99]]}): "history\\[0\\] must be",
+        json.dumps({**data, "history": [{"choices": {first_id: 99}}]}): "history\\[0\\] cannot be replayed: action",
+    }
+    for k, (text, message) in enumerate(cases.items()):
+        path = tmp_path / f"bad{k}.json"
+        path.write_text(text)
+        with pytest.raises(ValueError, match=f"{path.name}: .*{message}"):
+            hloenv.replay(path)
 
 
 def test_fork_is_independent():
