@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.gcpause import gc_paused
@@ -96,19 +97,37 @@ def check_choices(nodes: list[Instruction], choices: Sequence[int] | Mapping[str
     or `alternative_id` to index; unnamed nodes keep the original, 0).
 
     Raises:
-        ValueError: wrong number of choices, or an index out of range (naming the node).
+        ValueError: wrong number of choices, a name or id that is no node's, an index that is not
+            an integer or is out of range (naming the node).
     """
     if isinstance(choices, Mapping):
-        picks = [choices.get(n.name, choices.get(alternative_id(n), 0)) for n in nodes]
+        ids = [alternative_id(n) for n in nodes]
+        unknown = set(choices) - {n.name for n in nodes} - set(ids)
+        if unknown:
+            raise ValueError(f"choices name no alternatives node: {', '.join(sorted(map(repr, unknown))[:5])} "
+                             f"(keys are node names or alternative ids, e.g. {ids[0]!r})" if ids else
+                             f"choices name no alternatives node: the module has none")
+        picks = [choices.get(n.name, choices.get(i, 0)) for n, i in zip(nodes, ids)]
     else:
         picks = list(choices)
         if len(picks) != len(nodes):
             raise ValueError(f"expected {len(nodes)} choices (one per alternatives node), got {len(picks)}")
+    out = []
     for node, pick in zip(nodes, picks):
+        if not _is_index(pick):
+            raise ValueError(f"choice {pick!r} for {node.name} ({alternative_id(node)}) is not an option index")
         if not 0 <= int(pick) < len(node.operands):
             raise ValueError(f"choice {pick} out of range for {node.name} ({alternative_id(node)}), "
                              f"which has {len(node.operands)} options")
-    return [int(p) for p in picks]
+        out.append(int(pick))
+    return out
+
+
+def _is_index(pick: object) -> bool:
+    """An int (numpy's too) or a whole float; not a bool, a string or None."""
+    if isinstance(pick, bool):
+        return False
+    return isinstance(pick, Integral) or isinstance(pick, float) and pick.is_integer()
 
 
 def select(module: Module, choices: Sequence[int] | Mapping[str, int], prune_after: bool = True,

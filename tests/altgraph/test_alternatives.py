@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hloenv import load_hlo, parse_hlo
@@ -61,6 +62,12 @@ def test_select_by_mapping_and_errors():
         select(m, [1])
     with pytest.raises(ValueError, match="out of range for alternatives"):
         select(m, [0, 2])
+    with pytest.raises(ValueError, match="choices name no alternatives node: 'e/d:orignal;cse'"):
+        select(m, {"e/d:orignal;cse": 1})  # a typo was ignored silently (the original kept)
+    for bad in ("1", None, True, 0.5):
+        with pytest.raises(ValueError, match="is not an option index"):
+            select(dry_cse(), [0, bad])
+    select(dry_cse(), [np.int64(0), 1.0])  # numpy integers and whole floats are indices
 
 
 def test_merge_identical_options_keeps_the_original_and_distinct_rewrites():
