@@ -34,10 +34,18 @@ def get_pass(name: str, **options) -> "Pass":
         raise ValueError(f"unknown pass {name!r}{hint}; known: {', '.join(sorted(PASSES))}")
     cls = PASSES[name]
     known = {f.name: f for f in fields(cls)}
-    for key in options:
+    for key, value in options.items():
         if key not in known:
             raise ValueError(f"pass {name!r} has no option {key!r}; options: {', '.join(known) or 'none'}")
+        kind = _OPTION_TYPES.get(str(known[key].type))
+        if kind is not None and (not isinstance(value, kind) or isinstance(value, bool) and bool not in kind):
+            raise TypeError(f"pass {name!r}: option {key!r} must be {known[key].type}, not {value!r}")
     return cls(**options)
+
+
+#: option annotations (strings: `from __future__ import annotations`) -> the values they take
+_OPTION_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float),
+                                              "bool": (bool,)}
 
 
 def _load_builtin_passes() -> None:

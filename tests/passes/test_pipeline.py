@@ -55,3 +55,16 @@ def test_dry_mode_runs_each_step_once():
 def test_bad_pipeline_strings(bad, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_pipeline(bad)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("fusion{backend=3}", "option 'backend' must be str, not 3"),
+    ("multi-output-fusion{max_sibling_options=eight}", "option 'max_sibling_options' must be int, not 'eight'"),
+    ("multi-output-fusion{max_sibling_options=true}", "must be int, not True"),
+    ("constant-folding{max_elements=1.5}", "option 'max_elements' must be int, not 1.5"),
+])
+def test_option_values_of_the_wrong_type(bad, message):
+    with pytest.raises(TypeError, match=message):
+        parse_pipeline(bad)
+    name = bad.split("{")[0]
+    assert str(parse_pipeline(name)) == str(get_pass(name))  # (defaults are fine)
