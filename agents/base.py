@@ -119,6 +119,9 @@ class EpisodeResult:
 
 def run_episode(env: Any, agent: Agent, seed: int | None = 0) -> EpisodeResult:
     """Run `agent` on `env` until the episode ends; returns the final module and totals."""
+    if not callable(getattr(agent, "act", None)):
+        raise TypeError(f"an agent needs a method act(obs, info) -> action; {type(agent).__name__} has none "
+                        "(hloenv.agents.get_agent(name) makes a built-in one)")
     t0 = time.perf_counter()
     base = getattr(env, "unwrapped", env)
     if hasattr(agent, "reset"):

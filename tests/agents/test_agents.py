@@ -62,6 +62,8 @@ def test_unknown_agent_and_custom_agent_protocol():
 
     assert isinstance(Zero(), Agent)
     assert run_episode(make(), Zero()).total_reward == 0.0
+    with pytest.raises(TypeError, match="an agent needs a method act.*str has none"):
+        run_episode(make(), "random")  # (a name, not an agent)
 
 
 def test_non_learning_agents_never_load_torch():
