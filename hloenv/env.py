@@ -53,6 +53,26 @@ def _load(source: ModuleSource) -> tuple[Module, str]:
     return module, module.to_text()
 
 
+def _check_settings(pipeline: Any, max_steps: Any, max_alternatives: Any, max_options: Any, backend: Any,
+                    render_mode: Any, render_modes: list[str]) -> None:
+    """A clear error for each setting `HloEnv` cannot use (before any work is done)."""
+    if not isinstance(pipeline, EnvPipeline):
+        raise TypeError(f"pipeline must be an EnvPipeline (e.g. EnvPipeline(decisions=(\"fusion\",))), "
+                        f"not {type(pipeline).__name__}")
+    for name, value, lowest in (("max_steps", max_steps, 1), ("max_options", max_options, 1),
+                                ("max_alternatives", max_alternatives, 1)):
+        if value is None and name == "max_alternatives":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, not {value!r}")
+        if value < lowest:
+            raise ValueError(f"{name} must be at least {lowest}, not {value}")
+    if backend not in ("cpu", "gpu"):
+        raise ValueError(f"unknown backend {backend!r}; expected 'cpu' or 'gpu'")
+    if render_mode is not None and render_mode not in render_modes:
+        raise ValueError(f"unknown render_mode {render_mode!r}; expected None or one of {render_modes}")
+
+
 class HloEnv(gym.Env[dict, np.ndarray]):
     """Choose among the rewrites XLA-style passes propose, one alternatives node at a time.
 
@@ -75,6 +95,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                  pipeline: EnvPipeline = DEFAULT_ENV_PIPELINE, max_steps: int = 50,
                  max_alternatives: int | None = None, max_options: int = 8, backend: str = "cpu",
                  render_mode: str | None = None):
+        _check_settings(pipeline, max_steps, max_alternatives, max_options, backend, render_mode,
+                        self.metadata["render_modes"])
         self.original, self.original_text = _load(hlo)
         self.pipeline = pipeline
         self.reward_fn: Reward = make_reward(reward, backend)

@@ -274,6 +274,20 @@ def test_bad_sources_are_typed_errors_that_say_what_was_expected():
         HloEnv("garbage")
 
 
+@pytest.mark.parametrize("setting, error, message", [
+    (dict(max_options=0), ValueError, "max_options must be at least 1, not 0"),
+    (dict(max_options="8"), TypeError, "max_options must be an int, not '8'"),
+    (dict(max_steps=0), ValueError, "max_steps must be at least 1"),
+    (dict(max_alternatives=0), ValueError, "max_alternatives must be at least 1"),
+    (dict(backend="tpu"), ValueError, "unknown backend 'tpu'"),
+    (dict(pipeline="fusion"), TypeError, "pipeline must be an EnvPipeline"),
+    (dict(render_mode="human"), ValueError, "unknown render_mode 'human'"),
+])
+def test_bad_settings_are_typed_errors_before_any_work(setting, error, message):
+    with pytest.raises(error, match=message):
+        HloEnv(DATA / "scan_rnn.hlo", **setting)
+
+
 def test_direct_api():
     env = make()
     env.reset(seed=0)
