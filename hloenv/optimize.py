@@ -85,12 +85,27 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         if args.budget is not None:  # checked like any option: an agent without a budget says so
             pairs.append(f"{'max_expansions' if args.agent == 'search' else 'budget'}={args.budget}")
         options = parse_agent_options(args.agent, pairs)
+    except ValueError as err:
+        print(f"FAIL {path}: {err}")
+        return 1
+    out = Path(args.output) if args.output else None
+    if out is not None:  # its folder is made first (as `hloenv bench --out` does), not after the work
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            print(f"FAIL {out}: cannot make its folder: {err}")
+            return 1
+    try:
         module, result = optimize(path, args.agent, agent_options=options)
     except (ValueError, OSError) as err:
         print(f"FAIL {path}: {err}")
         return 1
-    if args.output:
-        Path(args.output).write_text(module.to_text())
+    if out is not None:
+        try:
+            out.write_text(module.to_text())
+        except OSError as err:
+            print(f"FAIL {out}: cannot write the optimized module: {err}")
+            return 1
     if args.json:
         print(json.dumps(asdict(result), indent=1))
     else:

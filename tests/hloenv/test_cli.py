@@ -61,3 +61,10 @@ def test_optimize_passes_agent_options_and_rejects_unknown_ones(tmp_path, capsys
     assert "verified" in capsys.readouterr().out
     assert main(["optimize", "--agent", "random", "--budget", "3"]) == 1
     assert "has no option 'budget'; it takes: seed" in capsys.readouterr().out
+    nested = tmp_path / "new" / "folder" / "out.hlo"  # (the result is written, not lost at the end)
+    assert main(["optimize", "--agent", "original", "-o", str(nested)]) == 0
+    assert nested.read_text().startswith("HloModule")
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    assert main(["optimize", "--agent", "original", "-o", str(blocked / "out.hlo")]) == 1
+    assert f"FAIL {blocked / 'out.hlo'}: cannot make its folder" in capsys.readouterr().out
