@@ -11,6 +11,7 @@ from typing import Any
 
 from hloenv.dataset.bench import SOUND_STATUSES, BenchJob, run_job
 from hloenv.dataset.dataset import Dataset
+from hloenv.dataset.errors import DatasetError
 from hloenv.dataset.tables import (append_result, format_summary, read_results, row_key,
                                    summarize, write_tables)
 
@@ -85,6 +86,7 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     Raises:
         ValueError: Unknown agent or backend.
         ImportError: ``ray`` given but Ray is not installed.
+        DatasetError: the dataset holds no module that could be read.
     """
     from hloenv.agents import get_agent
     from hloenv.dataset.pipeline_check import available_pipeline
@@ -98,6 +100,11 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ds = resolve_dataset(dataset)
+    if not ds.entries:  # (nothing to run: say why instead of writing empty tables)
+        from hloenv.dataset.reader import HLO_SUFFIXES
+        why = (f"none of its {len(ds.problems)} HLO files could be read (first: {ds.problems[0].source}: "
+               f"{ds.problems[0].kind}, {ds.problems[0].message})" if ds.problems else f"no HLO files (by ending: {', '.join(HLO_SUFFIXES)})")
+        raise DatasetError(f"{dataset}: {why}")
     (out / "dataset.txt").write_text(ds.report() + "\n")
     pipeline, missing = available_pipeline()
     notes = []

@@ -214,3 +214,21 @@ def test_results_log_survives_a_line_cut_short(tmp_path):
         f.write('{"module": "b", "fingerp')  # killed mid-write
     append_result(tmp_path, {"module": "c", "fingerprint": "3", "agent": "x", "backend": "cpu", "status": "ok"})
     assert sorted(r["module"] for r in read_results(tmp_path).values()) == ["a", "c"]
+
+
+def test_bench_on_a_dataset_with_nothing_to_run_says_why(tmp_path):
+    from hloenv.dataset import DatasetError
+    from hloenv.dataset.runner import run_bench
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.md").write_text("no modules here")
+    with pytest.raises(DatasetError, match="empty: no HLO files \\(by ending"):
+        run_bench(empty, "random", tmp_path / "out1", plots=False)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.hlo").write_text("HloModule broken\n")
+    with pytest.raises(DatasetError, match="none of its 1 HLO files could be read .*a.hlo: parse_error"):
+        run_bench(broken, "random", tmp_path / "out2", plots=False)
+    proc = subprocess.run([sys.executable, "-m", "hloenv", "bench", str(empty), "--agent", "random",
+                           "--no-plots", "--out", str(tmp_path / "out3")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "no HLO files" in proc.stderr
