@@ -33,6 +33,9 @@ def as_text_input(source: str | os.PathLike) -> str:
     if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
                                             and not source.lstrip().startswith("HloModule")):
         path = Path(source)
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder: give one HLO file (hloenv check and hloenv bench "
+                                    "take folders)")
         if not path.is_file():
             raise FileNotFoundError(f"no HLO file at {path}")
         text = path.read_text()

@@ -33,6 +33,13 @@ def test_module_text_and_path_inputs_agree(tmp_path):
         assert np.array_equal(o, outs[0])
 
 
+def test_a_folder_or_a_missing_path_says_which(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a folder: give one HLO file"):
+        evaluate(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no HLO file at"):
+        evaluate(str(tmp_path / "missing.hlo"))
+
+
 def test_tuple_token_and_mixed_dtypes_run_and_return_flat_outputs():
     ev = evaluate(MIXED, repeats=1, return_outputs=True, cache=False)
     values = make_inputs(MIXED)
