@@ -109,6 +109,10 @@ def _as_text(text: str | bytes) -> str:
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
         raise HloParseError("NUL byte: binary data is not HLO text", line, nul - text.rfind("\n", 0, nul))
+    if text.startswith("\ufeff"):  # a byte-order mark some editors write
+        text = text[1:]
+    if "\r" in text:  # Windows line ends (same lines, so error positions stay right)
+        text = text.replace("\r\n", "\n")
     return text
 
 

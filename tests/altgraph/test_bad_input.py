@@ -88,6 +88,15 @@ def test_binary_garbage(blob):
     assert "binary" in err.reason or "UTF-8" in err.reason
 
 
+def test_windows_line_ends_and_a_byte_order_mark_are_read(tmp_path):
+    text = "HloModule m\nENTRY e {\n  p = f32[8] parameter(0)\n  ROOT n = f32[8] negate(p)\n}\n"
+    path = tmp_path / "windows.hlo"
+    path.write_bytes(("\ufeff" + text.replace("\n", "\r\n")).encode("utf-8"))
+    assert load_hlo(path).to_text() == parse_hlo(text).to_text()
+    err = _error("HloModule m\r\nENTRY e {\r\n  ROOT n = f32[8] negate(q)\r\n}\r\n")
+    assert (err.line, err.column) == (3, 26) and "'q'" in err.reason  # (positions as without the \r)
+
+
 def test_binary_file_through_load(tmp_path):
     path = tmp_path / "model.hlo"
     path.write_bytes(b"\x00\xff" * 1000)
