@@ -22,6 +22,7 @@ _XLA_EXPORTS = frozenset({
 __all__ = [
     "Computation", "HloError", "HloParseError", "HloVerifyError", "Instruction", "Module", "Shape",
     "load_hlo", "parse_hlo", *sorted(_XLA_EXPORTS), "HloEnv", "replay", "EnvPipeline", "to_pyg", "to_networkx",
+    "random_action",
 ]
 
 from hloenv.registration import register_envs  # noqa: E402
@@ -30,7 +31,7 @@ register_envs()
 
 
 _ENV_EXPORTS = {"HloEnv": "hloenv.env", "replay": "hloenv.env", "EnvPipeline": "hloenv.passes.env_pipeline",
-                 "to_pyg": "hloenv.adapters", "to_networkx": "hloenv.adapters"}
+                 "to_pyg": "hloenv.adapters", "to_networkx": "hloenv.adapters", "random_action": "hloenv.spaces"}
 
 
 def __getattr__(name: str) -> Any:

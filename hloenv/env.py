@@ -402,7 +402,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         for k, node in enumerate(nodes[:self.max_alternatives]):
             if not 0 <= flat[k] < len(node.operands):
                 raise ValueError(f"action[{k}] = {flat[k]} is out of range: alternatives node {node.name} "
-                                 f"({alternative_id(node)}) has {len(node.operands)} options")
+                                 f"({alternative_id(node)}) has {len(node.operands)} options (a vector env's "
+                                 "action_space cannot know that: sample with hloenv.random_action(info[\"action_mask\"]))")
         if flat.size == self.max_alternatives and np.any(flat[len(nodes):] != 0):
             bad = len(nodes) + int(np.flatnonzero(flat[len(nodes):])[0])
             raise ValueError(f"action[{bad}] = {flat[bad]}: there are only {len(nodes)} alternatives nodes "

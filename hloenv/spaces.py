@@ -56,3 +56,37 @@ class ArraySpace(spaces.Space[np.ndarray]):
     def __eq__(self, other: Any) -> bool:
         return (isinstance(other, ArraySpace) and self.pattern == other.pattern and self.dtype == other.dtype
                 and self.low == other.low and self.high == other.high)
+
+
+def random_action(action_mask: Any, rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """A uniformly random legal action from `info["action_mask"]`, one env's or a vector env's.
+
+    A vector env's `action_space` is fixed when it is made (every entry up to `max_options`), while
+    each node offers its own number of options: its `sample()` can pick one a node lacks, which
+    `step` refuses. Sample from the masks instead:
+
+        obs, infos = envs.reset(seed=0)
+        obs, rewards, term, trunc, infos = envs.step(hloenv.random_action(infos["action_mask"], rng))
+
+    Args:
+        action_mask: [max_alternatives, max_options] bool (one env), a stack of them [envs, ...],
+            or a sequence of them (envs over different modules).
+        rng: a numpy Generator or a seed.
+    Returns:
+        int64 actions, one row per env for a stack or sequence.
+    """
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    masks = action_mask
+    if isinstance(masks, np.ndarray) and masks.dtype != object and masks.ndim == 2:
+        return _sample_one(masks, rng)
+    rows = [_sample_one(np.asarray(m), rng) for m in masks]
+    return np.stack(rows) if len({r.shape for r in rows}) <= 1 else np.array(rows, dtype=object)
+
+
+def _sample_one(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if mask.ndim != 2 or mask.dtype != bool:
+        raise ValueError(f"an action mask is [max_alternatives, max_options] bool, not {mask.dtype} {mask.shape}")
+    counts = mask.sum(axis=1)  # (legal options are 0..count-1: option 0 keeps the original)
+    if np.any(counts < 1):
+        raise ValueError("an action mask row allows no option (each row allows option 0 at least)")
+    return np.floor(rng.random(len(counts)) * counts).astype(np.int64)

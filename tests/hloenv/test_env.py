@@ -312,14 +312,38 @@ def test_vector_envs_run_four_environments(vector):
     # spawn: the test process may have imported jax, which must not be forked
     envs = (gym.vector.SyncVectorEnv(fns) if vector == "sync"
             else gym.vector.AsyncVectorEnv(fns, shared_memory=False, context="spawn"))
+    rng = np.random.default_rng(0)
     try:
         obs, infos = envs.reset(seed=0)
         for _ in range(3):
-            actions = np.zeros((4, envs.single_action_space.shape[0]), dtype=np.int64)
+            actions = hloenv.random_action(infos["action_mask"], rng)  # (the vector space can't know)
+            assert actions.shape == (4, envs.single_action_space.shape[0])
             obs, rewards, term, trunc, infos = envs.step(actions)
             assert rewards.shape == (4,)
     finally:
         envs.close()
+
+
+def test_random_action_is_legal_where_a_vector_space_sample_is_not():
+    env = make()
+    _, info = env.reset(seed=0)
+    mask = info["action_mask"]
+    counts = mask.sum(axis=1)
+    assert counts.min() < env.max_options  # a node with fewer options than the space allows
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        action = hloenv.random_action(mask, rng)
+        assert action.shape == (env.max_alternatives,) and np.all(action < counts) and np.all(action >= 0)
+    picks = np.array([hloenv.random_action(mask, rng) for _ in range(200)])
+    assert set(picks[:, int(np.argmax(counts))]) == set(range(int(counts.max())))  # every option drawn
+    stacked = hloenv.random_action(np.stack([mask, mask]), 3)
+    assert stacked.shape == (2, env.max_alternatives)
+    assert np.array_equal(hloenv.random_action(mask, 7), hloenv.random_action(mask, 7))  # seeded
+    too_big = np.full(env.max_alternatives, env.max_options - 1)
+    with pytest.raises(ValueError, match="hloenv.random_action"):
+        env.step(too_big)
+    with pytest.raises(ValueError, match="max_alternatives, max_options] bool"):
+        hloenv.random_action(mask.astype(int))
 
 
 def test_max_options_cuts_options_and_prunes_what_they_leave_behind():
