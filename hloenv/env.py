@@ -129,6 +129,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         })
         self.action_space = spaces.MultiDiscrete(np.full(n, max_options, dtype=np.int64))
         self._nodes: list[Instruction] | None = None
+        self._was_reset = False  # (Gymnasium's order: reset before the first step)
         #: graphs and modules the env built and has not handed out (see `_discard`); at most the
         #: current graph and module, and what a step is about to discard
         self._owned: list[Module] = []
@@ -220,6 +221,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             return self._reset()
 
     def _reset(self):
+        self._was_reset = True
         # shared, not cloned: nothing changes the episode's starting module or a graph in place (a
         # step copies what it selects; `_finish` clones before its clean-up), and the cost reward
         # recognises the same object at every reset instead of printing it again
@@ -249,6 +251,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             return self._step(action)
 
     def _step(self, action: Sequence[int] | np.ndarray):
+        if not self._was_reset:
+            raise RuntimeError("step() before reset(): call reset() first")
         if self._done:
             if self._steps == 0:  # nothing to decide in this module: the first step ends it
                 self._steps = 1

@@ -65,6 +65,8 @@ def test_observation_schema_and_mask():
 
 def test_sampled_actions_are_legal_and_bad_ones_raise():
     env = make()
+    with pytest.raises(RuntimeError, match="step\\(\\) before reset\\(\\)"):
+        env.step(env.action_space.sample())
     env.reset(seed=0)
     for _ in range(5):
         assert env.action_space.contains(env.action_space.sample())
