@@ -104,9 +104,9 @@ def check_choices(nodes: list[Instruction], choices: Sequence[int] | Mapping[str
         ids = [alternative_id(n) for n in nodes]
         unknown = set(choices) - {n.name for n in nodes} - set(ids)
         if unknown:
+            example = f"e.g. {ids[0]!r}" if ids else "and this module has none"
             raise ValueError(f"choices name no alternatives node: {', '.join(sorted(map(repr, unknown))[:5])} "
-                             f"(keys are node names or alternative ids, e.g. {ids[0]!r})" if ids else
-                             f"choices name no alternatives node: the module has none")
+                             f"(keys are node names or alternative ids, {example})")
         picks = [choices.get(n.name, choices.get(i, 0)) for n, i in zip(nodes, ids)]
     else:
         picks = list(choices)

@@ -68,6 +68,15 @@ def resolve_dataset(dataset: Dataset | str | os.PathLike) -> Dataset:
     return load(dataset)
 
 
+def _why_empty(ds: Dataset) -> str:
+    if ds.problems:
+        first = ds.problems[0]
+        return (f"none of its {len(ds.problems)} HLO files could be read (first: {first.source}: "
+                f"{first.kind}, {first.message})")
+    from hloenv.dataset.reader import HLO_SUFFIXES
+    return f"no HLO files (by ending: {', '.join(HLO_SUFFIXES)})"
+
+
 def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.PathLike, *,
               backend: str = "cpu", workers: int = 1, ray: str | None = None,
               limit: int | None = None, timeout: float = 900.0, seed: int = 0,
@@ -97,14 +106,11 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     agent_options = dict(agent_options or {})
     get_agent(agent, **agent_options)  # unknown name or bad option -> error before any work
     _check_backend(backend)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     ds = resolve_dataset(dataset)
     if not ds.entries:  # (nothing to run: say why instead of writing empty tables)
-        from hloenv.dataset.reader import HLO_SUFFIXES
-        why = (f"none of its {len(ds.problems)} HLO files could be read (first: {ds.problems[0].source}: "
-               f"{ds.problems[0].kind}, {ds.problems[0].message})" if ds.problems else f"no HLO files (by ending: {', '.join(HLO_SUFFIXES)})")
-        raise DatasetError(f"{dataset}: {why}")
+        raise DatasetError(f"{dataset}: {_why_empty(ds)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "dataset.txt").write_text(ds.report() + "\n")
     pipeline, missing = available_pipeline()
     notes = []

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from hloenv.observation import EDGE_FEATURES, NODE_FEATURES
+from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, OBSERVATION_KEYS
 
 
 def to_pyg(obs: dict[str, np.ndarray]) -> Any:
@@ -54,7 +54,6 @@ def __getattr__(name: str) -> Any:  # `hloenv.adapters.HloData`, made on first u
 
 def _check_observation(obs: Any, who: str) -> None:
     """A clear error for anything that is not an `HloEnv` observation."""
-    from hloenv.observation import OBSERVATION_KEYS
     if not isinstance(obs, dict):
         raise TypeError(f"{who} takes an HloEnv observation (a dict of numpy arrays), not {type(obs).__name__}")
     missing = [k for k in OBSERVATION_KEYS if k not in obs]

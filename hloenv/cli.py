@@ -70,13 +70,14 @@ def hlo_files_of(paths: Sequence[str]) -> list[str]:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from hloenv.dataset.reader import HLO_SUFFIXES
     failed = 0
     files = hlo_files_of(args.files)
     for path in files:
         t0 = time.perf_counter()
         if Path(path).is_dir():
             failed += 1
-            print(f"FAIL {path}: a folder with no HLO files in it (by ending: .hlo, .hlo.txt, .txt, .pb, .mlir)")
+            print(f"FAIL {path}: a folder with no HLO files in it (by ending: {', '.join(HLO_SUFFIXES)})")
             continue
         try:
             module = check_file(path)

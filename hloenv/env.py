@@ -59,14 +59,14 @@ def _check_settings(pipeline: Any, max_steps: Any, max_alternatives: Any, max_op
     if not isinstance(pipeline, EnvPipeline):
         raise TypeError(f"pipeline must be an EnvPipeline (e.g. EnvPipeline(decisions=(\"fusion\",))), "
                         f"not {type(pipeline).__name__}")
-    for name, value, lowest in (("max_steps", max_steps, 1), ("max_options", max_options, 1),
-                                ("max_alternatives", max_alternatives, 1)):
-        if value is None and name == "max_alternatives":
+    counts = {"max_steps": max_steps, "max_options": max_options, "max_alternatives": max_alternatives}
+    for name, value in counts.items():
+        if value is None and name == "max_alternatives":  # (None: the canonical module's size)
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{name} must be an int, not {value!r}")
-        if value < lowest:
-            raise ValueError(f"{name} must be at least {lowest}, not {value}")
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, not {value}")
     if backend not in ("cpu", "gpu"):
         raise ValueError(f"unknown backend {backend!r}; expected 'cpu' or 'gpu'")
     if render_mode is not None and render_mode not in render_modes:
