@@ -50,6 +50,17 @@ class Pipeline:
     fixed_point: bool = False
     max_iterations: int = 25
 
+    def __post_init__(self) -> None:
+        for key in ("repeat", "max_iterations"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"pipeline {self.name!r}: {key}={value!r}, expected an int >= 1")
+        for step in self.steps:
+            if not isinstance(step, (Pass, Pipeline)):
+                raise TypeError(f"pipeline {self.name!r}: step {step!r} is a {type(step).__name__}, "
+                                "expected a Pass or a Pipeline (get_pass(name) or parse_pipeline(text) "
+                                "make them from names)")
+
     def __call__(self, module: Module, dry: bool = False) -> PipelineResult:
         out = PipelineResult(self.name)
         t0 = time.perf_counter()
@@ -88,7 +99,8 @@ class Pipeline:
 
 
 _TOKEN = re.compile(r"\s*(?:(?P<open>\()|(?P<close>\))(?P<star>\*(?P<count>\d+)?)?|(?P<comma>,)|"
-                    r"(?P<name>[a-z][a-z0-9_\-]*)(?:\{(?P<opts>[^{}]*)\})?)")
+                    r"(?P<name>[A-Za-z][A-Za-z0-9_\-]*)(?:\{(?P<opts>[^{}]*)\})?)")
+_BARE_REPEAT = re.compile(r"\s*\*\d*")
 
 
 def parse_pipeline(text: str, name: str = "pipeline") -> Pipeline:
@@ -103,6 +115,9 @@ def parse_pipeline(text: str, name: str = "pipeline") -> Pipeline:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
+            if _BARE_REPEAT.match(text, pos):
+                raise ValueError(f"pipeline {text!r}: a repeat ('*' or '*N', at position {pos}) follows a "
+                                 "parenthesised group, e.g. '(algsimp,dce)*3'")
             raise ValueError(f"pipeline {text!r}: unexpected {text[pos:pos + 10]!r} at position {pos}")
         pos = m.end()
         if m.group("open"):
@@ -115,6 +130,9 @@ def parse_pipeline(text: str, name: str = "pipeline") -> Pipeline:
                 group = Pipeline(steps, "group")
             elif m.group("count") is None:
                 group = Pipeline(steps, "fixed-point", fixed_point=True)
+            elif int(m.group("count")) < 1:
+                raise ValueError(f"pipeline {text!r}: repeat count {m.group('count')} at position "
+                                 f"{m.start('count')}; a group runs at least once")
             else:
                 group = Pipeline(steps, "loop", repeat=int(m.group("count")))
             stack[-1].append(group)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from hloenv import parse_hlo
@@ -51,10 +53,29 @@ def test_dry_mode_runs_each_step_once():
     ("cse)", "unmatched ')'"),
     ("cse{frob=1}", "has no option 'frob'"),
     ("cse;dce", "unexpected"),
+    ("AlgSimp", "unknown pass 'AlgSimp' (did you mean algsimp?)"),  # (was "unexpected 'AlgSimp'")
+    ("algsimp*3", "a repeat ('*' or '*N', at position 7) follows a parenthesised group"),
+    ("(cse)*3*", "at position 7) follows a parenthesised group"),
+    ("(cse,dce)*0", "repeat count 0 at position 10; a group runs at least once"),  # (ran nothing)
 ])
 def test_bad_pipeline_strings(bad, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         parse_pipeline(bad)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"repeat": 0}, "repeat=0, expected an int >= 1"),
+    ({"max_iterations": -1}, "max_iterations=-1, expected an int >= 1"),
+    ({"repeat": 2.5}, "repeat=2.5"),
+])
+def test_pipeline_settings_it_cannot_run_are_refused(settings, message):
+    with pytest.raises(ValueError, match=message):
+        Pipeline([get_pass("cse")], **settings)
+
+
+def test_a_step_that_is_not_a_pass_is_refused_when_built():
+    with pytest.raises(TypeError, match="step 'cse' is a str, expected a Pass or a Pipeline"):
+        Pipeline([get_pass("dce"), "cse"])  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize("bad, message", [
