@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hloenv import native
 
 native.install()  # before any compiled module is imported: see hloenv/native.py
@@ -34,7 +32,7 @@ _ENV_EXPORTS = {"HloEnv": "hloenv.env", "replay": "hloenv.env", "EnvPipeline": "
                  "to_pyg": "hloenv.adapters", "to_networkx": "hloenv.adapters", "random_action": "hloenv.spaces"}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _XLA_EXPORTS:
         import hloenv.xla
         return getattr(hloenv.xla, name)
@@ -42,3 +40,8 @@ def __getattr__(name: str) -> Any:
         import importlib
         return getattr(importlib.import_module(_ENV_EXPORTS[name]), name)
     raise AttributeError(f"module 'hloenv' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The lazily served names too (`dir`, and so tab completion, lists them)."""
+    return sorted({*globals(), *__all__})

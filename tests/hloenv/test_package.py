@@ -35,6 +35,13 @@ def test_xla_names_are_exported_lazily():
     assert hloenv.compare is compare
 
 
+def test_dir_lists_the_lazily_exported_names():
+    # (tab completion uses dir(); HloEnv, evaluate, ... are served by a module __getattr__)
+    code = "import sys, hloenv; names = dir(hloenv); print(sorted(set(hloenv.__all__) - set(names)), 'jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] False"  # (listing them imports nothing)
+
+
 def test_pyproject_lists_every_package_folder():
     import tomllib
     from pathlib import Path
