@@ -7,7 +7,9 @@ module (abort, timeout): the failure is reported in `info["error"]`, the env kee
 
 from __future__ import annotations
 
+import inspect
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -173,8 +175,29 @@ class CallableReward:
     def reset(self, original: Module, start: Module) -> dict[str, Any]:
         return {}
 
+    def __post_init__(self) -> None:
+        try:
+            signature = inspect.signature(self.fn)
+        except (TypeError, ValueError):  # (some builtins have none: found out at the first step)
+            return
+        try:
+            signature.bind(None, None, None)
+        except TypeError:
+            raise TypeError(f"reward {_callable_name(self.fn)}{signature} cannot be called as "
+                            "fn(before, after, terminated) (two Modules and a bool)") from None
+
     def __call__(self, before: Module, after: Module, terminated: bool) -> tuple[float, dict[str, Any]]:
-        return float(self.fn(before, after, terminated)), {}
+        value = self.fn(before, after, terminated)
+        if not isinstance(value, numbers.Real):  # (bools and numpy's numbers are Real too)
+            raise TypeError(f"reward {_callable_name(self.fn)} returned {value!r} "
+                            f"({type(value).__name__}); expected a number")
+        if not math.isfinite(value):
+            raise ValueError(f"reward {_callable_name(self.fn)} returned {value!r}; expected a finite number")
+        return float(value), {}
+
+
+def _callable_name(fn: Callable) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
 def make_reward(spec: str | Reward | Callable, backend: str = "cpu") -> Reward:

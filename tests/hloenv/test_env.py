@@ -290,6 +290,33 @@ def test_bad_settings_are_typed_errors_before_any_work(setting, error, message):
         HloEnv(DATA / "scan_rnn.hlo", **setting)
 
 
+def test_a_reward_callable_that_cannot_take_the_three_arguments_is_refused_when_made():
+    with pytest.raises(TypeError, match=r"reward .*<lambda>\(m\) cannot be called as fn\(before, after, terminated\)"):
+        make(reward=lambda m: 0.0)
+    make(reward=lambda *args, **kwargs: 0.0)  # (anything that binds three is fine)
+
+
+@pytest.mark.parametrize("value, error, message", [
+    ("0.5", TypeError, "returned '0.5' \\(str\\); expected a number"),
+    (None, TypeError, "returned None \\(NoneType\\)"),
+    (float("nan"), ValueError, "returned nan; expected a finite number"),
+    (-float("inf"), ValueError, "returned -inf"),
+])
+def test_a_reward_callable_returning_a_non_number_says_so(value, error, message):
+    env = make(reward=lambda before, after, terminated: value)
+    env.reset(seed=0)
+    with pytest.raises(error, match=message):
+        env.step(env.action_space.sample())
+
+
+@pytest.mark.parametrize("value", [np.float32(1.5), np.int64(2), True, 3])
+def test_a_reward_callable_may_return_any_real_number(value):
+    env = make(reward=lambda before, after, terminated: value)
+    env.reset(seed=0)
+    reward = env.step(env.action_space.sample())[1]
+    assert type(reward) is float and reward == float(value)
+
+
 def test_direct_api():
     env = make()
     env.reset(seed=0)
