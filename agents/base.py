@@ -25,10 +25,29 @@ AGENTS: dict[str, Callable[..., Agent]] = {}
 
 
 def register_agent(name: str) -> Callable:
+    """Decorator: make `factory(**options) -> Agent` available by name (`get_agent`, the CLI's
+    `--agent`).
+
+    Raises:
+        ValueError: a name another agent has (a built-in's too: pick another name). Registering a
+            factory of the same module and name again (a notebook cell run twice) replaces it.
+    """
+    from hloenv.agents.registry import LAZY_AGENTS  # (first: built-ins loaded later took names back)
+
     def deco(factory: Callable[..., Agent]) -> Callable[..., Agent]:
+        taken = AGENTS.get(name)
+        if taken is not None and _qualified(taken) != _qualified(factory) \
+                or taken is None and name in LAZY_AGENTS and factory.__module__ != LAZY_AGENTS[name]:
+            owner = _qualified(taken) if taken is not None else LAZY_AGENTS[name]
+            raise ValueError(f"agent name {name!r} is taken by {owner}; give {_qualified(factory)} "
+                             "another name")
         AGENTS[name] = factory
         return factory
     return deco
+
+
+def _qualified(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
 
 
 def get_agent(name: str, **options: Any) -> Agent:

@@ -4,7 +4,8 @@
 running any other agent never loads torch.
 """
 
-from hloenv.agents import greedy, search, simple  # noqa: F401
-
-#: Agents whose module is imported on first use: name -> module.
+#: Agents whose module is imported on first use: name -> module. (Defined before the imports
+#: below: `register_agent`, which they run, reads it from this half-imported module.)
 LAZY_AGENTS = {"gnn": "hloenv.agents.gnn"}
+
+from hloenv.agents import greedy, search, simple  # noqa: E402, F401

@@ -18,11 +18,26 @@ PASSES: dict[str, type["Pass"]] = {}
 
 
 def register(cls: type["Pass"]) -> type["Pass"]:
-    """Class decorator: make a pass available by name (`get_pass("algsimp")`, pipeline strings)."""
+    """Class decorator: make a pass available by name (`get_pass("algsimp")`, pipeline strings).
+
+    Raises:
+        ValueError: no name, or a name another pass has (a built-in's too: pick another name).
+            Registering a class of the same module and name again (a reloaded module, a notebook
+            cell run twice) replaces it.
+    """
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
+    _load_builtin_passes()  # (first: a built-in loaded later would silently take its name back)
+    taken = PASSES.get(cls.name)
+    if taken is not None and _qualified(taken) != _qualified(cls):
+        raise ValueError(f"pass name {cls.name!r} is taken by {_qualified(taken)}; give "
+                         f"{_qualified(cls)} another name")
     PASSES[cls.name] = cls
     return cls
+
+
+def _qualified(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
 
 
 def get_pass(name: str, **options) -> "Pass":

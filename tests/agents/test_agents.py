@@ -87,3 +87,33 @@ def test_agent_options_from_the_command_line_are_typed_and_checked():
         parse_agent_options("search", ["max_expansions"])
     with pytest.raises(ValueError, match="max_expansions='many'"):
         parse_agent_options("search", ["max_expansions=many"])
+
+
+def test_registering_a_taken_agent_name_is_refused():
+    from hloenv.agents import register_agent
+    from hloenv.agents.base import AGENTS
+
+    class Mine:
+        def act(self, obs, info):
+            return np.zeros(0, dtype=np.int64)
+
+    for taken, owner in (("random", "hloenv.agents.simple.RandomAgent"), ("gnn", "hloenv.agents.gnn")):
+        with pytest.raises(ValueError, match=f"agent name '{taken}' is taken by {owner}; give .*Mine another"):
+            register_agent(taken)(Mine)
+    assert get_agent("random").__class__.__name__ == "RandomAgent"
+    try:
+        register_agent("test-mine")(Mine)
+        register_agent("test-mine")(Mine)  # (the same factory again, a notebook cell run twice: fine)
+        assert isinstance(get_agent("test-mine"), Mine)
+    finally:
+        AGENTS.pop("test-mine", None)
+
+
+def test_an_agent_registered_before_the_built_ins_load_keeps_its_name():
+    # (was: the built-ins, imported at the first get_agent, silently took 'random' back)
+    import subprocess
+    import sys
+    code = ("from hloenv.agents.base import register_agent\n"
+            "try:\n    register_agent('random')(dict)\nexcept ValueError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "agent name 'random' is taken by hloenv.agents.simple.RandomAgent" in out

@@ -89,3 +89,29 @@ def test_option_values_of_the_wrong_type(bad, message):
         parse_pipeline(bad)
     name = bad.split("{")[0]
     assert str(parse_pipeline(name)) == str(get_pass(name))  # (defaults are fine)
+
+
+def test_registering_a_taken_pass_name_is_refused():
+    from dataclasses import dataclass
+
+    from hloenv.passes import Pass, register
+    from hloenv.passes.base import PASSES
+
+    def make(name):
+        @dataclass(frozen=True)
+        class Mine(Pass):
+            def run(self, module, rewriter):
+                pass
+        Mine.name = name
+        return Mine
+
+    with pytest.raises(ValueError, match="pass name 'fusion' is taken by hloenv.passes.fusion.instruction_fusion"
+                                         ".InstructionFusion; give .*Mine another name"):
+        register(make("fusion"))
+    assert type(get_pass("fusion")).__name__ == "InstructionFusion"
+    try:
+        register(make("test-mine"))
+        register(make("test-mine"))  # (the same class made again, a notebook cell run twice: fine)
+        assert str(parse_pipeline("test-mine,dce")) == "test-mine,dce"
+    finally:
+        PASSES.pop("test-mine", None)
