@@ -15,6 +15,7 @@ from hloenv.agents.base import register_agent
 from hloenv.altgraph.alternatives import alternatives_nodes
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.selected import selected_copy
+from hloenv.checks import check_int
 from hloenv.rewards import estimated_seconds
 
 
@@ -37,6 +38,7 @@ class GreedyAgent:
     """Greedy over the cost model; `budget` cost evaluations per step."""
 
     def __init__(self, budget: int = 256, backend: str = "cpu"):
+        check_int("GreedyAgent budget", budget, 1)
         self.budget = budget
         self.backend = backend
         self.env: Any = None

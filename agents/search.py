@@ -24,6 +24,7 @@ import numpy as np
 from hloenv.agents.base import register_agent
 from hloenv.agents.greedy import estimated_cost
 from hloenv.agents.simple import AllAgent, OriginalAgent, RandomAgent, XlaAgent
+from hloenv.checks import check_int
 
 
 @dataclass
@@ -54,6 +55,10 @@ class SearchAgent:
 
     def __init__(self, beam_width: int = 3, random_candidates: int = 2, measure_top: int = 3,
                  max_expansions: int = 60, seed: int = 0, backend: str = "cpu", low_noise: bool = False):
+        for name, count, least in (("beam_width", beam_width, 1), ("random_candidates", random_candidates, 0),
+                                   ("measure_top", measure_top, 0), ("max_expansions", max_expansions, 1),
+                                   ("seed", seed, 0)):
+            check_int(f"SearchAgent {name}", count, least)
         self.beam_width = beam_width
         self.random_candidates = random_candidates
         self.measure_top = measure_top

@@ -98,6 +98,7 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
         DatasetError: the dataset holds no module that could be read.
     """
     from hloenv.agents import get_agent
+    from hloenv.checks import check_int, check_number
     from hloenv.dataset.pipeline_check import available_pipeline
     from hloenv.xla.api import _check_backend, jaxlib_version
     from hloenv.xla.cache import default_cache_dir
@@ -106,6 +107,10 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     agent_options = dict(agent_options or {})
     get_agent(agent, **agent_options)  # unknown name or bad option -> error before any work
     _check_backend(backend)
+    check_int("workers", workers, 1)
+    check_int("limit", limit, 1, may_be_none=True)  # (limit=0 ran every module)
+    check_number("timeout", timeout, above=True)
+    check_int("seed", seed)
     ds = resolve_dataset(dataset)
     if not ds.entries:  # (nothing to run: say why instead of writing empty tables)
         raise DatasetError(f"{dataset}: {_why_empty(ds)}")
@@ -118,7 +123,7 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
         notes.append(f"env pipeline: passes not registered yet, left out: {', '.join(missing)}; "
                      f"running {pipeline.to_dict()}")
         log("note: " + notes[-1])
-    entries = ds.entries[:limit] if limit else ds.entries
+    entries = ds.entries if limit is None else ds.entries[:limit]
     cache = str(Path(cache_dir) if cache_dir else default_cache_dir())
     done = {k: r for k, r in read_results(out).items() if r.get("status") not in RETRIED}
     jobs = [BenchJob(e.name, e.text(), e.fingerprint, agent, backend, pipeline.to_dict(), cache,

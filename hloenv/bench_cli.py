@@ -101,7 +101,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
         run_bench(args.dataset, args.agent, args.out, backend=args.backend, workers=args.workers,
                   ray=args.ray, limit=args.limit, timeout=args.timeout, seed=args.seed,
                   low_noise=args.low_noise, plots=not args.no_plots, agent_options=options)
-    except (ValueError, ImportError, FileNotFoundError, DatasetError, BackendUnavailable) as err:
+    except (ValueError, TypeError, ImportError, FileNotFoundError, DatasetError, BackendUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -26,6 +26,7 @@ from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.parser import load_hlo, parse_hlo
+from hloenv.checks import check_int
 from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 from hloenv.passes.pipeline import parse_pipeline
@@ -60,13 +61,8 @@ def _check_settings(pipeline: Any, max_steps: Any, max_alternatives: Any, max_op
         raise TypeError(f"pipeline must be an EnvPipeline (e.g. EnvPipeline(decisions=(\"fusion\",))), "
                         f"not {type(pipeline).__name__}")
     counts = {"max_steps": max_steps, "max_options": max_options, "max_alternatives": max_alternatives}
-    for name, value in counts.items():
-        if value is None and name == "max_alternatives":  # (None: the canonical module's size)
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, not {value!r}")
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, not {value}")
+    for name, value in counts.items():  # (max_alternatives=None: the canonical module's size)
+        check_int(name, value, 1, may_be_none=name == "max_alternatives")
     if backend not in ("cpu", "gpu"):
         raise ValueError(f"unknown backend {backend!r}; expected 'cpu' or 'gpu'")
     if render_mode is not None and render_mode not in render_modes:

@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from hloenv.altgraph import Module
+from hloenv.checks import check_int, check_number
 from hloenv.altgraph.lowering import has_fusions, lower_fusions
 from hloenv.altgraph.precision import promote_floats
 from hloenv.xla.cache import EvaluationCache, cache_key
@@ -74,6 +75,11 @@ def _check_backend(backend: str) -> None:
     if backend == "gpu" and not _gpu_plugin_available():
         raise BackendUnavailable("backend 'gpu' needs the CUDA PJRT plugin "
                                  "(pip install 'jax[cuda12]'); none is installed")
+
+
+def _check_limits(timeout: Any, memory_limit: Any) -> None:
+    check_number("timeout", timeout, above=True, may_be_none=True)
+    check_int("memory_limit", memory_limit, 1, may_be_none=True)
 
 
 def _load(source: ModuleLike) -> tuple[Module, str | None]:
@@ -154,9 +160,15 @@ def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-defa
         EvaluationError: Compile or run failed, or the worker crashed, ran out of memory or time.
         UnsupportedOnBackend: The module needs custom calls the backend lacks.
         BackendUnavailable: The backend is not installed here.
-        ValueError: Unknown pipeline or pass name, or elided constants in the text.
+        ValueError: Unknown pipeline or pass name, elided constants in the text, or a count,
+            seed or number of seconds out of range (negative; a timeout of 0).
+        TypeError: One of those that is not an int (a number for seconds).
     """
     _check_backend(backend)
+    for name, count in (("warmup", warmup), ("repeats", repeats), ("min_repeats", min_repeats), ("seed", seed)):
+        check_int(name, count)
+    check_number("time_budget", time_budget)
+    _check_limits(timeout, memory_limit)
     mod, text = _load(module)
     return _evaluate(mod, text, backend, pipeline, xla_options, disable_passes, seed, warmup,
                      repeats, min_repeats, time_budget, low_noise, return_outputs, timeout,
@@ -241,6 +253,10 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
         EvaluationError, UnsupportedOnBackend, BackendUnavailable: As for :func:`evaluate`.
     """
     _check_backend(backend)
+    check_int("seed", seed)
+    check_number("rtol", rtol, may_be_none=True)
+    check_number("atol", atol, may_be_none=True)
+    _check_limits(timeout, memory_limit)
     if precision not in ("native", "f64"):
         raise ValueError(f"unknown precision {precision!r}; expected 'native' or 'f64'")
     ma, text_a = _load(a)

@@ -121,6 +121,20 @@ def test_unknown_agent_is_a_clean_error(bench_setup, tmp_path, capsys):
     assert not (tmp_path / RESULTS).exists()
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--limit", "0"], "limit must be at least 1, not 0"),  # (ran every module)
+    (["--workers", "0"], "workers must be at least 1, not 0"),
+    (["--timeout", "-1"], "timeout must be more than 0"),
+    (["--agent-option", "max_expansions=-5"], "SearchAgent max_expansions must be at least 1, not -5"),
+])
+def test_bench_settings_it_cannot_use_are_clean_errors_before_any_work(tmp_path, capsys, flags, message):
+    from hloenv.cli import main
+    agent = "search" if "--agent-option" in flags else "xla"
+    assert main(["bench", "default", "--agent", agent, "--out", str(tmp_path / "out"), *flags]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_module_without_decisions_is_an_empty_episode(tmp_path):
     from hloenv.altgraph import parse_hlo
     no_decisions = EnvPipeline("dce", (), "dce").to_dict()  # nothing to decide: one empty step

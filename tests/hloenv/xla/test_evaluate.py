@@ -142,3 +142,23 @@ def test_f64_precision_compares_raised_modules_and_still_catches_wrong_programs(
 def test_verify_names_the_check_that_passed():
     assert hloenv.xla.verify(MLP, MLP) == "equal"
     assert hloenv.xla.verify(MLP, MLP_WRONG) == ""
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: hloenv.evaluate(MLP, repeats=-1), ValueError, "repeats must be at least 0, not -1"),  # (ran 0 times: nan ms)
+    (lambda: hloenv.evaluate(MLP, warmup=-3), ValueError, "warmup must be at least 0, not -3"),  # (was silently 1)
+    (lambda: hloenv.evaluate(MLP, time_budget=-1.0), ValueError, "time_budget must be at least 0"),
+    (lambda: hloenv.evaluate(MLP, timeout=0), ValueError, "timeout must be more than 0, not 0"),
+    (lambda: hloenv.evaluate(MLP, seed=1.5), TypeError, "seed must be an int, not 1.5"),
+    (lambda: hloenv.evaluate(MLP, memory_limit=0), ValueError, "memory_limit must be at least 1"),
+    (lambda: hloenv.compare(MLP, MLP, rtol=-1.0), ValueError, "rtol must be at least 0, not -1.0"),  # (all DIFF)
+    (lambda: hloenv.compare(MLP, MLP, atol="1e-3"), TypeError, "atol must be a number or None, not '1e-3'"),
+])
+def test_settings_a_run_cannot_use_are_refused_before_any_work(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_numpy_numbers_are_fine_settings():
+    ev = hloenv.evaluate(MLP, repeats=np.int64(2), min_repeats=np.int64(1), time_budget=np.float32(0.01), cache=False)
+    assert 1 <= len(ev.samples) <= 2

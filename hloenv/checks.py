@@ -1,0 +1,31 @@
+"""Typed errors for the numbers users pass (counts, seconds, seeds, tolerances), by name.
+
+Shared by the env's settings, `evaluate`/`compare` and `run_bench`, so each refuses what it
+cannot use in the same words. numpy's integers and floats count as ints and numbers (they are
+`numbers.Integral` / `numbers.Real`); bools do not.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+
+def check_int(name: str, value: object, minimum: int = 0, *, may_be_none: bool = False) -> None:
+    """`value` is an int >= `minimum` (or None when `may_be_none`)."""
+    if value is None and may_be_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int{' or None' if may_be_none else ''}, not {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+
+
+def check_number(name: str, value: object, minimum: float = 0.0, *, above: bool = False,
+                 may_be_none: bool = False) -> None:
+    """`value` is a real number >= `minimum` (> with `above`; never NaN), or None when `may_be_none`."""
+    if value is None and may_be_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number{' or None' if may_be_none else ''}, not {value!r}")
+    if value != value or value < minimum or (above and value == minimum):
+        raise ValueError(f"{name} must be {'more than' if above else 'at least'} {minimum:g}, not {value}")
