@@ -150,7 +150,14 @@ class HloEnv(gym.Env[dict, np.ndarray]):
     # -- construction helpers --------------------------------------------------------------------
     @classmethod
     def from_jax(cls, fn: Callable, *example_args: Any, **env_kwargs: Any) -> "HloEnv":
-        """An env over the unoptimized HLO of `jax.jit(fn)` on `example_args`."""
+        """An env over the unoptimized HLO of `jax.jit(fn)` on `example_args` (positional: keyword
+        arguments are the env's settings, as for `HloEnv(...)`)."""
+        import inspect
+        settings = [name for name in inspect.signature(cls.__init__).parameters if name not in ("self", "hlo")]
+        unknown = [name for name in env_kwargs if name not in settings]
+        if unknown:
+            raise TypeError(f"from_jax: {', '.join(map(repr, unknown))} is not a setting of HloEnv "
+                            f"({', '.join(settings)}); give fn's arguments positionally")
         from hloenv.data.generate import hlo_text_of
         return cls(hlo_text_of(fn, *example_args), **env_kwargs)
 

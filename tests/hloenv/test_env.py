@@ -334,6 +334,13 @@ def test_from_jax():
     assert obs["x"].shape[0] > 0
 
 
+def test_from_jax_keyword_arguments_are_env_settings_and_a_stray_one_says_so():
+    x, y = np.ones((4, 8), np.float32), np.ones((8, 3), np.float32)
+    # (was: jax's "f() missing 1 required positional argument: 'y'", from tracing without it)
+    with pytest.raises(TypeError, match="from_jax: 'y' is not a setting of HloEnv .*give fn's arguments positionally"):
+        HloEnv.from_jax(lambda x, y: x @ y, x, y=y)
+
+
 @pytest.mark.parametrize("vector", ["sync", "async"])
 def test_vector_envs_run_four_environments(vector):
     module = hloenv.load_hlo(BLOCK)  # an in-memory module: async envs get it pickled
