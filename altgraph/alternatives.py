@@ -99,6 +99,7 @@ def check_choices(nodes: list[Instruction], choices: Sequence[int] | Mapping[str
     Raises:
         ValueError: wrong number of choices, a name or id that is no node's, an index that is not
             an integer or is out of range (naming the node).
+        TypeError: choices that are neither a sequence nor a mapping (None, a string, a number).
     """
     if isinstance(choices, Mapping):
         ids = [alternative_id(n) for n in nodes]
@@ -109,6 +110,9 @@ def check_choices(nodes: list[Instruction], choices: Sequence[int] | Mapping[str
                              f"(keys are node names or alternative ids, {example})")
         picks = [choices.get(n.name, choices.get(i, 0)) for n, i in zip(nodes, ids)]
     else:
+        if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
+            raise TypeError(f"choices must be a sequence of option indices (one per alternatives node) "
+                            f"or a mapping {{node name or alternative id: index}}, not {type(choices).__name__}")
         picks = list(choices)
         if len(picks) != len(nodes):
             raise ValueError(f"expected {len(nodes)} choices (one per alternatives node), got {len(picks)}")

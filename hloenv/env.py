@@ -10,7 +10,7 @@ offers anything more (then the clean-up passes run), and truncates at `max_steps
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ from hloenv.altgraph.parser import load_hlo, parse_hlo
 from hloenv.checks import check_int
 from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
-from hloenv.passes.pipeline import parse_pipeline
+from hloenv.passes.base import Pass
+from hloenv.passes.pipeline import Pipeline, parse_pipeline
 from hloenv.rewards import CostReward, Reward, RuntimeReward, make_reward
 from hloenv.shared_start import shared_start
 from hloenv.spaces import ArraySpace
@@ -474,10 +475,15 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         Path(path).write_text(json.dumps(data, indent=1))
 
     # -- HloEnv-style direct API -----------------------------------------------------------------
-    def run(self, pipeline: str, dry: bool = False):
-        """Run passes on the current module (`"algsimp,cse"`), in dry mode or for real."""
+    def run(self, pipeline: str | Pass | Pipeline, dry: bool = False):
+        """Run passes on the current module (`"algsimp,cse"`, a Pass or a Pipeline), in dry mode
+        or for real."""
+        if isinstance(pipeline, str):
+            pipeline = parse_pipeline(pipeline)
+        elif not isinstance(pipeline, (Pass, Pipeline)):
+            raise TypeError(f"run takes a pipeline string, a Pass or a Pipeline, not {type(pipeline).__name__}")
         target = self._current_module().clone()
-        result = parse_pipeline(pipeline)(target, dry=dry)
+        result = pipeline(target, dry=dry)
         if dry:
             self.graph = target
         else:
@@ -488,9 +494,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """The current alternative graph as observation arrays."""
         return self._get_obs()
 
-    def apply_alternatives(self, choices: Sequence[int]) -> None:
-        """Pick options on the current alternative graph without stepping the episode."""
-        self.module = self.graph = selected_copy(self.graph, list(choices))
+    def apply_alternatives(self, choices: Sequence[int] | Mapping[str, int]) -> None:
+        """Pick options on the current alternative graph without stepping the episode: one index
+        per alternatives node, or {node name or alternative id: index} (others keep the original)."""
+        self.module = self.graph = selected_copy(self.graph, choices)
 
     def evaluate(self, **kwargs: Any):
         """Compile and time the current module with XLA (`hloenv.evaluate`, env pipeline)."""

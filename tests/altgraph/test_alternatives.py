@@ -68,6 +68,9 @@ def test_select_by_mapping_and_errors():
         with pytest.raises(ValueError, match="is not an option index"):
             select(dry_cse(), [0, bad])
     select(dry_cse(), [np.int64(0), 1.0])  # numpy integers and whole floats are indices
+    for bad in (None, "10", 3):  # (None and 3: "not iterable"; "10": two choices, '1' and '0')
+        with pytest.raises(TypeError, match="choices must be a sequence of option indices .* or a mapping"):
+            select(dry_cse(), bad)
 
 
 def test_merge_identical_options_keeps_the_original_and_distinct_rewrites():

@@ -327,6 +327,21 @@ def test_direct_api():
     assert env.has_equal_output()
 
 
+def test_direct_api_takes_pass_objects_and_choices_by_name():
+    from hloenv.altgraph.alternatives import alternatives_nodes
+    from tests.altgraph.test_alternatives import DUPLICATES
+    env = HloEnv(DUPLICATES, pipeline=EnvPipeline("dce", ("cse",), "dce"))
+    env.reset(seed=0)
+    result = env.run(hloenv.passes.get_pass("cse"), dry=True)  # (was "no attribute 'strip'")
+    assert result.name == "cse" and result.rewrites >= 1
+    first = alternatives_nodes(env.graph)[0]
+    env.apply_alternatives({first.name: 1})  # (a mapping was turned into its list of keys)
+    assert alternatives_nodes(env.graph) == [] and env.has_equal_output()
+    assert env.run(hloenv.passes.parse_pipeline("cse,dce")).name == "pipeline"
+    with pytest.raises(TypeError, match="run takes a pipeline string, a Pass or a Pipeline, not int"):
+        env.run(3)
+
+
 def test_from_jax():
     import jax.numpy as jnp
     env = HloEnv.from_jax(lambda x: jnp.tanh(x.reshape(8)) * 2.0, np.ones((2, 4), np.float32), pipeline=SMALL)
