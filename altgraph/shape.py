@@ -255,4 +255,22 @@ def _parse_at(text: str, pos: int, depth: int = 0) -> tuple[Shape, int]:
                                     0, pos + 1)
             dims.append(int(d.group(2)))
             dynamic.append(d.group(1) is not None)
+    if layout is not None:
+        _check_layout(layout, len(dims), m.group(0), pos)
     return Shape(dtype, tuple(dims), tuple(dynamic), layout), m.end()
+
+
+_ORDER = re.compile(r"\s*(?:\d+\s*(?:,\s*\d+\s*)*)?")
+
+
+def _check_layout(layout: str, rank: int, shape_text: str, pos: int) -> None:
+    """The layout's minor-to-major part (before any `:` tiling) orders the shape's dimensions:
+    each of 0..rank-1 once (XLA refuses anything else when it compiles; found here, with the line)."""
+    order_text = layout.split(":", 1)[0]
+    if _ORDER.fullmatch(order_text) is None:
+        raise HloParseError(f"malformed layout {{{layout}}} in shape {shape_text!r}: expected dimension "
+                            "numbers, minor to major", 0, pos + 1)
+    order = sorted(int(d) for d in order_text.split(",") if d.strip())
+    if order != list(range(rank)):
+        raise HloParseError(f"layout {{{layout}}} of shape {shape_text!r} does not order its {rank} "
+                            f"dimension(s): minor to major, it must list each of 0..{rank - 1} once", 0, pos + 1)

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from hloenv.altgraph import HloParseError, parse_shape
@@ -32,3 +34,23 @@ def test_tuple_index_comments_are_skipped():
 def test_bad_shapes_raise_typed_errors(text):
     with pytest.raises(HloParseError):
         parse_shape(text)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("f32[2,3]{1,1}", "layout {1,1} of shape 'f32[2,3]{1,1}' does not order its 2 dimension(s)"),
+    ("f32[2,3]{2,0}", "must list each of 0..1 once"),
+    ("f32[2,3]{1}", "does not order its 2 dimension(s)"),
+    ("f32[2,3]{[0}", "malformed layout {[0}"),
+    ("(f32[2]{0}, s32[3,4]{0,0})", "layout {0,0} of shape 's32[3,4]{0,0}'"),
+])
+def test_layouts_that_do_not_order_the_dimensions_are_parse_errors(text, message):
+    # (were accepted, and XLA refused the module when it compiled it: "minor_to_major field has
+    # duplicate values")
+    with pytest.raises(HloParseError, match=re.escape(message)):
+        parse_shape(text)
+
+
+@pytest.mark.parametrize("text", ["f32[2,3]{0,1}", "f32[]{}", "f32[2,3]{1,0:T(8,128)}", "f32[<=4]{0}",
+                                  "f32[2,3]{ 1, 0 }"])
+def test_layouts_that_order_the_dimensions_parse(text):
+    assert parse_shape(text).minor_to_major is not None
