@@ -22,6 +22,7 @@ from hloenv.altgraph.alternatives import (RULES_ATTR, alternative_id, alternativ
                                           merge_identical_options, option_rules, prune)
 from hloenv.altgraph.selected import selected_copy
 from hloenv.altgraph.sharing import FUSED, FUSED_AND_CALLEES
+from hloenv.altgraph.errors import HloVerifyError
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
@@ -38,21 +39,22 @@ from hloenv.spaces import ArraySpace
 ModuleSource = str | Path | Module
 
 
-def _load(source: ModuleSource) -> tuple[Module, str]:
+def _load(source: ModuleSource) -> tuple[Module, str, str | None]:
+    """(the module, its text, the file it came from or None)."""
     if isinstance(source, str) and not source.strip():
         raise ValueError("HloEnv got an empty string: pass a path to an HLO file, HLO text or a Module")
     if not isinstance(source, (str, Path, Module)):
         raise TypeError(f"HloEnv takes a path, HLO text or a Module, not {type(source).__name__}")
     if isinstance(source, Module):
-        return source.clone(), source.to_text()
+        return source.clone(), source.to_text(), None
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and "{" not in source):
         if not Path(source).exists():
             raise FileNotFoundError(f"no HLO file at {str(source)!r} (HloEnv reads a string without newlines or "
                                     "braces as a path; HLO text starts with 'HloModule')")
         module = load_hlo(source)
-        return module, module.to_text()
+        return module, module.to_text(), str(source)
     module = parse_hlo(source)
-    return module, module.to_text()
+    return module, module.to_text(), None
 
 
 def _check_settings(pipeline: Any, max_steps: Any, max_alternatives: Any, max_options: Any, backend: Any,
@@ -94,7 +96,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                  render_mode: str | None = None):
         _check_settings(pipeline, max_steps, max_alternatives, max_options, backend, render_mode,
                         self.metadata["render_modes"])
-        self.original, self.original_text = _load(hlo)
+        self.original, self.original_text, path = _load(hlo)
         self.pipeline = pipeline
         self.reward_fn: Reward = make_reward(reward, backend)
         self.max_steps = max_steps
@@ -108,7 +110,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         if start is not None:  # e.g. XLA's worker: it imports jax while the passes below run
             start()
         #: the canonical module and first dry round, shared with every env over the same module
-        self._start = shared_start(self.original, self.original_text, pipeline, max_options)
+        try:
+            self._start = shared_start(self.original, self.original_text, pipeline, max_options)
+        except HloVerifyError as err:  # (the file's name in the message, as a parse error has it)
+            raise err.with_source(path) if path and not err.source else err from None
         self._canonical = self._start.canonical
         n = max_alternatives or max(1, self._canonical.instruction_count)
         self.max_alternatives = n

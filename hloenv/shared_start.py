@@ -53,7 +53,7 @@ class SharedStart:
 
 def shared_start(original: Module, original_text: str, pipeline: Any, max_options: int) -> SharedStart:
     """The `SharedStart` of envs over `original_text` with `pipeline` and `max_options`; made
-    (canonicalising a clone of `original`) if no live env has one. Two threads asking at once may
+    (verifying `original`, then canonicalising a clone of it) if no live env has one. Two threads asking at once may
     both canonicalise; the first to finish is kept, so both envs share it."""
     key: Hashable | None = None  # None: this env starts on its own
     if ENABLED:
@@ -66,6 +66,7 @@ def shared_start(original: Module, original_text: str, pipeline: Any, max_option
         found = None if key is None else _REGISTRY.get(key)
     if found is not None:
         return found
+    original.verify()  # (once per module: an env over a malformed one ran episodes on it, reward 0)
     canonical = original.clone()
     pipeline.canonicalize_pipeline()(canonical)
     made = SharedStart(canonical)

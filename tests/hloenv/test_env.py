@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 
 import gymnasium as gym
 import numpy as np
@@ -274,6 +275,26 @@ def test_bad_sources_are_typed_errors_that_say_what_was_expected():
         HloEnv("no/such/model.hlo")
     with pytest.raises(FileNotFoundError, match="HLO text starts with 'HloModule'"):
         HloEnv("garbage")
+
+
+WRONG_SHAPE = """HloModule m
+ENTRY e {
+  p = f32[2,3]{1,0} parameter(0)
+  e = f32[2,3]{1,0} exponential(p)
+  ROOT n = f32[2,4]{1,0} negate(e)
+}
+"""
+
+
+def test_a_module_that_does_not_verify_is_refused_with_where(tmp_path):
+    # (was accepted: an episode ran on it, reward 0, and XLA refused it when it was evaluated)
+    path = tmp_path / "bad.hlo"
+    path.write_text(WRONG_SHAPE)
+    message = "line 5, col 1: computation 'e', instruction 'n' (negate): declared shape f32[2,4]"
+    for source, where in ((WRONG_SHAPE, ""), (path, f"{path}: "), (str(path), f"{path}: "),
+                          (hloenv.parse_hlo(WRONG_SHAPE), "")):
+        with pytest.raises(hloenv.HloVerifyError, match=re.escape(where + message)):
+            HloEnv(source)
 
 
 @pytest.mark.parametrize("setting, error, message", [
