@@ -670,6 +670,13 @@ def _topological(insts: list[Instruction]) -> list[Instruction]:
     return order
 
 
+def is_hlo_text(source: str) -> bool:
+    """Is this string HLO text rather than a file's path? Text has a line break or starts with its
+    `HloModule` header (a one-line module); anything else is a path (braces and all). The one
+    rule every API that takes "a path or HLO text" (HloEnv, evaluate, compare) applies."""
+    return "\n" in source or source.lstrip("\ufeff \t\r").startswith("HloModule")
+
+
 def load_hlo(path, source_name: str | None = None, *, allow_elided: bool = False) -> Module:
     """Load a module from an HLO text file or a serialized HloModuleProto (`.pb`)."""
     from pathlib import Path

@@ -26,7 +26,7 @@ from hloenv.altgraph.errors import HloVerifyError
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
-from hloenv.altgraph.parser import load_hlo, parse_hlo
+from hloenv.altgraph.parser import is_hlo_text, load_hlo, parse_hlo
 from hloenv.checks import check_int
 from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
@@ -47,10 +47,13 @@ def _load(source: ModuleSource) -> tuple[Module, str, str | None]:
         raise TypeError(f"HloEnv takes a path, HLO text or a Module, not {type(source).__name__}")
     if isinstance(source, Module):
         return source.clone(), source.to_text(), None
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and "{" not in source):
+    if isinstance(source, Path) or not is_hlo_text(source):
         if not Path(source).exists():
-            raise FileNotFoundError(f"no HLO file at {str(source)!r} (HloEnv reads a string without newlines or "
-                                    "braces as a path; HLO text starts with 'HloModule')")
+            raise FileNotFoundError(f"no HLO file at {str(source)!r} (HloEnv reads a string as a path unless "
+                                    "it is HLO text: HLO text starts with 'HloModule')")
+        if Path(source).is_dir():
+            raise IsADirectoryError(f"{source} is a folder: HloEnv takes one HLO file (hloenv bench and "
+                                    "hloenv.dataset.load take folders)")
         module = load_hlo(source)
         return module, module.to_text(), str(source)
     module = parse_hlo(source)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hloenv.altgraph import Module, parse_hlo
+from hloenv.altgraph.parser import is_hlo_text
 
 ModuleLike = Any  # Module | str (HLO text or a path) | os.PathLike
 
@@ -30,8 +31,7 @@ def as_module(source: ModuleLike) -> Module:
 
 def as_text_input(source: str | os.PathLike) -> str:
     """The HLO text behind ``source`` (text or a path), rejecting elided constants."""
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
-                                            and not source.lstrip().startswith("HloModule")):
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and not is_hlo_text(source)):
         path = Path(source)
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a folder: give one HLO file (hloenv check and hloenv bench "

@@ -277,6 +277,19 @@ def test_bad_sources_are_typed_errors_that_say_what_was_expected():
         HloEnv("garbage")
 
 
+def test_paths_and_text_are_told_apart_by_one_rule(tmp_path):
+    from hloenv.altgraph.parser import is_hlo_text
+    braces = tmp_path / "{run}" / "model.hlo"  # (HloEnv read a path with braces as HLO text)
+    braces.parent.mkdir()
+    braces.write_text(BLOCK.read_text())
+    assert HloEnv(str(braces), pipeline=SMALL).original.name == hloenv.load_hlo(BLOCK).name
+    with pytest.raises(IsADirectoryError, match="is a folder: HloEnv takes one HLO file"):
+        HloEnv(str(tmp_path))  # (was load_hlo's bare "[Errno 21] Is a directory")
+    assert is_hlo_text("HloModule m, entry_computation_layout={()->f32[]} ENTRY ...")
+    assert is_hlo_text("\ufeffHloModule m\n") and is_hlo_text("ENTRY e {\n}")
+    assert not is_hlo_text(str(braces)) and not is_hlo_text("model.hlo")
+
+
 WRONG_SHAPE = """HloModule m
 ENTRY e {
   p = f32[2,3]{1,0} parameter(0)
