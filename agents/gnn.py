@@ -22,6 +22,7 @@ from torch_geometric.utils import softmax
 
 from hloenv.agents.base import register_agent
 from hloenv.altgraph.opcodes import OPCODES
+from hloenv.checks import check_int
 from hloenv.observation import NODE_FEATURES
 
 #: node feature columns fed to the linear encoder (the opcode column gets its own embedding)
@@ -32,6 +33,8 @@ class PolicyNet(nn.Module):
     """Scores every option of every alternatives node."""
 
     def __init__(self, hidden: int = 64, layers: int = 3):
+        check_int("hidden", hidden, 1)
+        check_int("layers", layers, 0)  # (0: no message passing, each node on its own features)
         super().__init__()
         self.config = {"hidden": hidden, "layers": layers}
         self.opcode = nn.Embedding(len(OPCODES) + 1, hidden)

@@ -25,6 +25,7 @@ import torch
 
 from hloenv.agents.base import get_agent, run_episode
 from hloenv.agents.gnn import GnnAgent, PolicyNet, sample_action, save_checkpoint
+from hloenv.checks import check_int, check_number
 from hloenv.env import HloEnv
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 
@@ -42,13 +43,23 @@ class TrainResult:
 
 
 def collect(paths: Sequence[str | Path]) -> list[Path]:
+    """The files given and the HLO files under the folders given.
+
+    Raises:
+        FileNotFoundError: a path that is neither. ValueError: a folder with no HLO file.
+    """
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith(HLO_SUFFIXES)
-                            and f.name != "LICENSE")
-        else:
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith(HLO_SUFFIXES)
+                           and f.name != "LICENSE")
+            if not found:
+                raise ValueError(f"{p}: a folder with no HLO files (by ending: {', '.join(HLO_SUFFIXES)})")
+            files += found
+        elif p.is_file():
             files.append(p)
+        else:
+            raise FileNotFoundError(f"no HLO file or folder at {p}")
     return files
 
 
@@ -88,15 +99,32 @@ def train(files: Sequence[str | Path], iterations: int = 20, holdout: float = 0.
           hidden: int = 64, layers: int = 3, max_steps: int = 8, seed: int = 0,
           pipeline: EnvPipeline = DEFAULT_ENV_PIPELINE, out: str | Path | None = None,
           compare_baselines: bool = True, log=print) -> TrainResult:
-    """Train and return the learning curve (see the module docstring)."""
+    """Train and return the learning curve (see the module docstring).
+
+    Raises:
+        FileNotFoundError, ValueError, TypeError: data, settings or `out` it cannot use, before
+            any training.
+    """
     t0 = time.perf_counter()
+    check_int("iterations", iterations, 0)
+    check_number("holdout", holdout)
+    if holdout >= 1:
+        raise ValueError(f"holdout must be below 1 (the fraction of modules held out), not {holdout}")
+    check_number("lr", lr, above=True)
+    check_int("max_steps", max_steps, 1)
+    check_int("seed", seed)
     torch.manual_seed(seed)
+    net = PolicyNet(hidden, layers)  # (checks hidden and layers)
+    all_files = collect(files)
+    train_files, held_files = split(all_files, holdout)
+    if not train_files:
+        raise ValueError(f"holdout {holdout} leaves none of the {len(all_files)} modules to train on")
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)  # (not after the first iteration's work)
     rng = np.random.default_rng(seed)
-    train_files, held_files = split(collect(files), holdout)
     envs = make_envs(train_files, pipeline, max_steps, log)
     if not envs:
-        raise ValueError("no trainable modules")
-    net = PolicyNet(hidden, layers)
+        raise ValueError(f"none of the {len(train_files)} training modules could be loaded (see 'skip' above)")
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     baseline: dict[str, float] = {}
     scale: dict[str, float] = {}
@@ -146,8 +174,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="gnn.pt", help="checkpoint path (saved every iteration)")
     args = ap.parse_args(argv)
-    result = train(args.data, args.iterations, args.holdout, args.lr, args.hidden, args.layers, args.max_steps,
-                   args.seed, out=args.out)
+    try:
+        result = train(args.data, args.iterations, args.holdout, args.lr, args.hidden, args.layers,
+                       args.max_steps, args.seed, out=args.out)
+    except (ValueError, TypeError, OSError) as err:  # (OSError: FileNotFoundError, an unwritable --out)
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(f"done in {result.seconds:.0f} s; checkpoint {args.out}")
     return 0
 

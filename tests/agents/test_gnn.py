@@ -46,3 +46,33 @@ def test_training_lowers_the_loss_and_saves_a_loadable_checkpoint(tmp_path):
     net = load_checkpoint(ckpt)
     assert net.config == {"hidden": 16, "layers": 2}
     assert result.seconds < 60
+
+
+@pytest.mark.parametrize("settings, error, message", [
+    (dict(holdout=10.0), ValueError, "holdout must be below 1"),  # (was "no trainable modules")
+    (dict(holdout=0.99), ValueError, "holdout 0.99 leaves none of the 2 modules to train on"),
+    (dict(lr=-1.0), ValueError, "lr must be more than 0, not -1.0"),  # (was torch's, after loading)
+    (dict(hidden=0), ValueError, "hidden must be at least 1, not 0"),  # (trained a constant policy)
+    (dict(iterations=-1), ValueError, "iterations must be at least 0"),
+])
+def test_training_settings_it_cannot_use_are_refused_before_any_work(tmp_path, settings, error, message):
+    for name in ("a.hlo", "b.hlo"):
+        (tmp_path / name).write_text(DUPLICATED)
+    with pytest.raises(error, match=message):
+        train([tmp_path], pipeline=CSE_ONLY, out=tmp_path / "gnn.pt", log=lambda *_: None, **settings)
+    assert not (tmp_path / "gnn.pt").exists()
+
+
+def test_training_data_it_cannot_find_is_a_clean_error_and_the_checkpoint_folder_is_made(tmp_path, capsys):
+    from hloenv.agents.train import main
+    (tmp_path / "empty").mkdir()
+    assert main([str(tmp_path / "nope")]) == 2
+    assert "no HLO file or folder at" in capsys.readouterr().err  # (was a traceback: "no trainable modules")
+    assert main([str(tmp_path / "empty")]) == 2
+    assert "a folder with no HLO files" in capsys.readouterr().err
+    path = tmp_path / "dup.hlo"
+    path.write_text(DUPLICATED)
+    out = tmp_path / "new" / "folder" / "gnn.pt"  # (torch.save failed after the first iteration)
+    assert main([str(path), "--iterations", "1", "--holdout", "0", "--hidden", "8", "--layers", "1",
+                 "--out", str(out)]) == 0
+    assert load_checkpoint(out).config == {"hidden": 8, "layers": 1}
