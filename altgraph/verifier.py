@@ -13,6 +13,7 @@ instruction; an unexpected exception inside a rule is wrapped the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from hloenv.altgraph import attributes as A
@@ -464,6 +465,42 @@ def _iota(inst: Instruction) -> None:
         raise _Fail(f"iota_dimension {d} is out of range for {out.to_text(False)}")
 
 
+def _constant(inst: Instruction) -> None:
+    # constant: an array literal holds one value per element, each one its element type can
+    # hold (XLA's parser refuses `s32[] constant(-inf)` or `f32[3] constant({1, 2})` when it
+    # compiles). Tuple, complex, sub-byte-float and elided (`{...}`) literals are not looked into.
+    shape, text = inst.shape, inst.payload or ""
+    kind = _LITERAL_KIND.get(shape.dtype)
+    if kind is None or not shape.is_array or shape.dynamic or "..." in text or len(text) > _MAX_LITERAL_CHARS:
+        return
+    if "/*" in text:
+        text = _LITERAL_COMMENT.sub(" ", text)
+    tokens = _LITERAL_TOKEN.findall(text)
+    if len(tokens) != shape.element_count:
+        raise _Fail(f"the literal has {len(tokens)} value(s); {shape.to_text(False)} holds {shape.element_count}")
+    pattern = _LITERAL_VALUE[kind]
+    for token in tokens:
+        if pattern.fullmatch(token) is None:
+            raise _Fail(f"literal value {token!r} is not a {shape.dtype} value")
+    if kind == "int":
+        bits = ELEMENT_BITS[shape.dtype]
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if shape.dtype in SIGNED_TYPES else (0, (1 << bits) - 1)
+        for token in tokens:
+            if not low <= int(token) <= high:
+                raise _Fail(f"literal value {token} is out of range for {shape.dtype} ({low}..{high})")
+
+
+_MAX_LITERAL_CHARS = 1 << 22
+_LITERAL_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_LITERAL_TOKEN = re.compile(r"[^\s,{}]+")
+_LITERAL_KIND = {**{t: "int" for t in INT_TYPES}, **{t: "float" for t in FLOAT_TYPES}, "pred": "pred"}
+_LITERAL_VALUE = {
+    "int": re.compile(r"[+-]?\d+"),
+    "pred": re.compile(r"true|false|0|1"),
+    "float": re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|nan(?:\(0x[0-9a-fA-F]+\))?)"),
+}
+
+
 # -- tuples ------------------------------------------------------------------------------------------
 def _tuple(inst: Instruction) -> Shape:
     # tuple: the tuple of its operands' shapes.
@@ -824,6 +861,7 @@ _RULES: dict[str, Rule] = {
     "pad": _pad,
     "reverse": _reverse,
     "iota": _iota,
+    "constant": _constant,
     "tuple": _tuple,
     "get-tuple-element": _get_tuple_element,
     "reduce": _reduce,

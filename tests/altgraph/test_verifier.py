@@ -151,6 +151,11 @@ VALID = {
                            "dim_labels=bf0_0io->bf0, feature_group_count=3",
     "custom-call-unmodelled": "p = f32[4] parameter(0)\nROOT r = (f32[9], s32[]) custom-call(p), "
                               "custom_call_target=\"foo\"",
+    "constant-literals": "a = f32[4] constant({1, -2.5, 1e-05, -inf})\nb = f32[] constant(-nan(0x7fffff))\n"
+                         "c = u8[2,2] constant({ /*i0=0*/ {0, 255}, /*i0=1*/ {1, 2} })\n"
+                         "d = pred[3] constant({true, false, 1})\ne = f32[0] constant({})\n"
+                         "f = s8[] constant(-128)\nROOT t = (f32[4], f32[], u8[2,2], pred[3], f32[0], s8[]) "
+                         "tuple(a, b, c, d, e, f)",
 }
 
 
@@ -303,6 +308,13 @@ FAILING = {
                       "q", "gap"),
     "parameter-duplicate": ("p = f32[4] parameter(0)\nq = f32[4] parameter(0)\nROOT r = f32[4] add(p, q)",
                             "q", "also used by 'p'"),
+    # constants XLA's parser refuses (each was accepted, and the module failed only when compiled)
+    "constant-count": ("ROOT c = f32[3] constant({1, 2})", "c", "the literal has 2 value\\(s\\); f32\\[3\\] holds 3"),
+    "constant-int-inf": ("ROOT c = s32[] constant(-inf)", "c", "literal value '-inf' is not a s32 value"),
+    "constant-int-fraction": ("ROOT c = s32[2] constant({1, 1.5})", "c", "'1.5' is not a s32 value"),
+    "constant-int-range": ("ROOT c = s8[] constant(128)", "c", "128 is out of range for s8 \\(-128..127\\)"),
+    "constant-float-word": ("ROOT c = f32[] constant(true)", "c", "'true' is not a f32 value"),
+    "constant-pred-two": ("ROOT c = pred[] constant(2)", "c", "'2' is not a pred value"),
 }
 
 
