@@ -82,6 +82,17 @@ def _check_limits(timeout: Any, memory_limit: Any) -> None:
     check_int("memory_limit", memory_limit, 1, may_be_none=True)
 
 
+def _parameter_difference(a: list, b: list) -> str:
+    """Where two parameter lists (`parameter_specs`) first differ, readably."""
+    def text(spec: Any) -> str:
+        kind, dtype, dims = spec if isinstance(spec, tuple) and len(spec) == 3 else ("", str(spec), ())
+        return f"{dtype}[{','.join(map(str, dims))}]" if kind == "array" else str(spec)
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return f"parameter {i} is {text(x)} in A, {text(y)} in B"
+    return f"A takes {len(a)} parameters, B {len(b)}"
+
+
 def _load(source: ModuleLike) -> tuple[Module, str | None]:
     """(module, HLO text to compile): user text is compiled as given; for a Module the text is
     None and printed only when a compile needs it (a cache hit never prints)."""
@@ -267,7 +278,7 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
         atol = F64_ORACLE_ATOL if atol is None else atol
     specs_a, specs_b = parameter_specs(ma), parameter_specs(mb)
     if specs_a != specs_b:
-        raise ValueError(f"modules take different parameters: {specs_a} vs {specs_b}")
+        raise ValueError(f"modules take different parameters: {_parameter_difference(specs_a, specs_b)}")
     def outputs(mod: Module, text: str | None, pipe: str) -> list:
         ev = _evaluate(mod, text, backend, pipe, xla_options, disable_passes, seed, 1, 0, 0, 0.0,
                        False, True, timeout, memory_limit, False, None)
