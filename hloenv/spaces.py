@@ -77,8 +77,19 @@ def random_action(action_mask: Any, rng: np.random.Generator | int | None = None
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     masks = action_mask
-    if isinstance(masks, np.ndarray) and masks.dtype != object and masks.ndim == 2:
-        return _sample_one(masks, rng)
+    if not isinstance(masks, np.ndarray):  # (lists of lists: one mask or a stack, unless ragged)
+        try:
+            stacked = np.asarray(masks)
+        except ValueError:  # ragged: envs over different modules
+            stacked = None
+        if stacked is not None and stacked.dtype != object:
+            masks = stacked
+    if isinstance(masks, np.ndarray) and masks.dtype != object:
+        if masks.ndim == 2:
+            return _sample_one(masks, rng)
+        if masks.ndim != 3:
+            raise ValueError(f"an action mask is [max_alternatives, max_options] bool (a stack of them: "
+                             f"[envs, max_alternatives, max_options]), not {masks.dtype} {masks.shape}")
     rows = [_sample_one(np.asarray(m), rng) for m in masks]
     return np.stack(rows) if len({r.shape for r in rows}) <= 1 else np.array(rows, dtype=object)
 

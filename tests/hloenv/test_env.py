@@ -431,6 +431,15 @@ def test_random_action_is_legal_where_a_vector_space_sample_is_not():
         hloenv.random_action(mask.astype(int))
 
 
+def test_random_action_takes_masks_as_lists_and_says_what_a_mask_is():
+    rng = np.random.default_rng(0)
+    # a list of lists is one mask (was read as a sequence of 1-d masks: "not bool (2,)")
+    assert hloenv.random_action([[True, False], [True, False]], rng).tolist() == [0, 0]
+    assert hloenv.random_action([[[True, False]], [[True, False]]], rng).tolist() == [[0], [0]]
+    with pytest.raises(ValueError, match=r"\[envs, max_alternatives, max_options\]\), not bool \(2,\)"):
+        hloenv.random_action(np.array([True, False]), rng)  # (said "not bool ()", a row's shape)
+
+
 def test_max_options_cuts_options_and_prunes_what_they_leave_behind():
     from hloenv.altgraph.alternatives import alternatives_nodes, prune
     from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
