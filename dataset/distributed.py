@@ -8,7 +8,7 @@ from typing import Any
 from hloenv.dataset.bench import BenchJob, run_job
 
 
-def _import_ray() -> Any:
+def import_ray() -> Any:
     try:
         import ray
     except ImportError:
@@ -24,7 +24,7 @@ def run_on_ray(jobs: list[BenchJob], address: str, on_row: Callable[[dict[str, A
     ``"local"`` for a Ray instance started here (with ``num_cpus`` CPUs). A Ray instance this
     function started is shut down at the end; a running one is left alone.
     """
-    ray = _import_ray()
+    ray = import_ray()
     started = False
     if not ray.is_initialized():
         if address == "local":

@@ -111,6 +111,9 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     check_int("limit", limit, 1, may_be_none=True)  # (limit=0 ran every module)
     check_number("timeout", timeout, above=True)
     check_int("seed", seed)
+    if ray:  # (before the output folder is made and the modules are read)
+        from hloenv.dataset.distributed import import_ray
+        import_ray()
     ds = resolve_dataset(dataset)
     if not ds.entries:  # (nothing to run: say why instead of writing empty tables)
         raise DatasetError(f"{dataset}: {_why_empty(ds)}")

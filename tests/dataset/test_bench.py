@@ -135,6 +135,15 @@ def test_bench_settings_it_cannot_use_are_clean_errors_before_any_work(tmp_path,
     assert not (tmp_path / "out").exists()
 
 
+def test_bench_on_ray_without_ray_says_so_before_any_work(tmp_path, capsys):
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("Ray is installed here")
+    from hloenv.cli import main
+    assert main(["bench", "default", "--agent", "xla", "--ray", "local", "--out", str(tmp_path / "out")]) == 2
+    assert "--ray needs Ray: pip install 'hloenv[ray]'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # (the folder was made and the modules read first)
+
+
 def test_a_module_without_decisions_is_an_empty_episode(tmp_path):
     from hloenv.altgraph import parse_hlo
     no_decisions = EnvPipeline("dce", (), "dce").to_dict()  # nothing to decide: one empty step
