@@ -35,10 +35,9 @@ def register_agent(name: str) -> Callable:
     from hloenv.agents.registry import LAZY_AGENTS  # (first: built-ins loaded later took names back)
 
     def deco(factory: Callable[..., Agent]) -> Callable[..., Agent]:
-        taken = AGENTS.get(name)
-        if taken is not None and _qualified(taken) != _qualified(factory) \
-                or taken is None and name in LAZY_AGENTS and factory.__module__ != LAZY_AGENTS[name]:
-            owner = _qualified(taken) if taken is not None else LAZY_AGENTS[name]
+        # the name's owner: a registered factory, or the module a lazy agent is registered from
+        owner = _qualified(AGENTS[name]) if name in AGENTS else LAZY_AGENTS.get(name)
+        if owner is not None and owner not in (_qualified(factory), factory.__module__):
             raise ValueError(f"agent name {name!r} is taken by {owner}; give {_qualified(factory)} "
                              "another name")
         AGENTS[name] = factory
