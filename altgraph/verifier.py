@@ -22,6 +22,7 @@ from hloenv.altgraph.errors import HloVerifyError
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
+from hloenv.altgraph.opcodes import ELEMENTWISE
 from hloenv.altgraph.shape import (COMPLEX_TYPES, ELEMENT_BITS, FLOAT_TYPES, SIGNED_TYPES, UNSIGNED_TYPES,
                                    Shape, _parse_at, tuple_of)
 
@@ -65,6 +66,8 @@ def verify_computation(comp: Computation) -> None:
             count = counts.get(inst.opcode)
             if count is not None:
                 _check_count(inst, count)
+            if inst.attrs and inst.opcode in ELEMENTWISE:
+                _check_elementwise_attributes(inst)
             rule = rules.get(inst.opcode)
             if rule is not None:
                 inferred = rule(inst)
@@ -463,6 +466,23 @@ def _iota(inst: Instruction) -> None:
     d = A.int_attr(inst, "iota_dimension")
     if not 0 <= d < out.rank:
         raise _Fail(f"iota_dimension {d} is out of range for {out.to_text(False)}")
+
+
+def _check_elementwise_attributes(inst: Instruction) -> None:
+    # elementwise ops take only the attributes every instruction may have (and compare its
+    # direction and type, reduce-precision its bit counts); XLA's parser refuses any other when it
+    # compiles, e.g. `dimensions=` left on an opcode edited from broadcast to abs
+    allowed = _OWN_ATTRIBUTES.get(inst.opcode, ())
+    for key in inst.attrs:
+        if key not in _GENERAL_ATTRIBUTES and key not in allowed:
+            raise _Fail(f"attribute {key!r} does not apply to {inst.opcode}")
+
+
+#: What every instruction may carry in the pinned jaxlib's HLO parser (from its "Allowed
+#: attributes" list), and `result_accuracy`, which it takes on transcendental unary ops.
+_GENERAL_ATTRIBUTES = frozenset({"backend_config", "control-predecessors", "frontend_attributes", "metadata",
+                                 "origin", "parameter_replication", "sharding", "statistics", "result_accuracy"})
+_OWN_ATTRIBUTES = {"compare": ("direction", "type"), "reduce-precision": ("exponent_bits", "mantissa_bits")}
 
 
 def _constant(inst: Instruction) -> None:

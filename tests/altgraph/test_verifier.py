@@ -156,6 +156,10 @@ VALID = {
                          "d = pred[3] constant({true, false, 1})\ne = f32[0] constant({})\n"
                          "f = s8[] constant(-128)\nROOT t = (f32[4], f32[], u8[2,2], pred[3], f32[0], s8[]) "
                          "tuple(a, b, c, d, e, f)",
+    "elementwise-attributes": "p = f32[4] parameter(0), sharding={replicated}\n"
+                              "e = f32[4] exponential(p), metadata={op_name=\"e\"}, frontend_attributes={a=\"b\"}\n"
+                              "r = f32[4] reduce-precision(e), exponent_bits=5, mantissa_bits=10\n"
+                              "ROOT c = pred[4] compare(r, p), direction=LT, type=TOTALORDER",
 }
 
 
@@ -315,6 +319,11 @@ FAILING = {
     "constant-int-range": ("ROOT c = s8[] constant(128)", "c", "128 is out of range for s8 \\(-128..127\\)"),
     "constant-float-word": ("ROOT c = f32[] constant(true)", "c", "'true' is not a f32 value"),
     "constant-pred-two": ("ROOT c = pred[] constant(2)", "c", "'2' is not a pred value"),
+    # an attribute another opcode takes, left on an elementwise op (XLA: "unexpected attribute")
+    "elementwise-stray-attribute": ("p = f32[4] parameter(0)\nROOT r = f32[4] abs(p), dimensions={0}", "r",
+                                    "attribute 'dimensions' does not apply to abs"),
+    "compare-stray-attribute": ("p = f32[4] parameter(0)\nROOT r = pred[4] compare(p, p), direction=LT, "
+                                "slice={[0:4]}", "r", "attribute 'slice' does not apply to compare"),
 }
 
 
