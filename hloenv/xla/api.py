@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from hloenv.altgraph import Module
+from hloenv.altgraph.alternatives import alternatives_nodes
 from hloenv.checks import check_int, check_number
 from hloenv.altgraph.lowering import has_fusions, lower_fusions
 from hloenv.altgraph.precision import promote_floats
@@ -97,9 +98,22 @@ def _load(source: ModuleLike) -> tuple[Module, str | None]:
     """(module, HLO text to compile): user text is compiled as given; for a Module the text is
     None and printed only when a compile needs it (a cache hit never prints)."""
     if isinstance(source, Module):
+        _refuse_alternative_graph(source)
         return source, None
     text = as_text_input(source)
-    return as_module(text), text
+    module = as_module(text)
+    _refuse_alternative_graph(module)
+    return module, text
+
+
+def _refuse_alternative_graph(module: Module) -> None:
+    """XLA knows no `alternatives` opcode: an alternative graph is refused here, saying what to do
+    (it failed in XLA's parser with "Unknown opcode: alternatives")."""
+    nodes = alternatives_nodes(module)
+    if nodes:
+        raise ValueError(f"module {module.name!r} is an alternative graph ({len(nodes)} alternatives nodes, "
+                         f"e.g. {nodes[0].name}): choose the options first (env.module, or "
+                         "hloenv.altgraph.selected.selected_copy(graph, choices))")
 
 
 def compile_text(module: Module, text: str | None) -> str:

@@ -162,3 +162,17 @@ def test_settings_a_run_cannot_use_are_refused_before_any_work(call, error, mess
 def test_numpy_numbers_are_fine_settings():
     ev = hloenv.evaluate(MLP, repeats=np.int64(2), min_repeats=np.int64(1), time_budget=np.float32(0.01), cache=False)
     assert 1 <= len(ev.samples) <= 2
+
+
+def test_an_alternative_graph_is_refused_before_xla_saying_what_to_do():
+    # (XLA's parser failed on it: "Unknown opcode: alternatives")
+    from hloenv.altgraph.alternatives import alternatives_nodes
+    from hloenv.passes import get_pass
+    graph = hloenv.parse_hlo(MLP)
+    get_pass("fusion")(graph, dry=True)
+    assert alternatives_nodes(graph)
+    message = "is an alternative graph .* alternatives nodes.*choose the options first"
+    for call in (lambda: hloenv.evaluate(graph), lambda: hloenv.compare(MLP, graph),
+                 lambda: hloenv.cost(graph), lambda: hloenv.evaluate(graph.to_text())):
+        with pytest.raises(ValueError, match=message):
+            call()
