@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hloenv.altgraph import HloError, HloParseError, Module, load_hlo, parse_hlo
+from hloenv.altgraph.alternatives import alternatives_nodes
+from hloenv.altgraph.selected import selected_copy
 from hloenv.optimize import VERDICTS
 
 
@@ -39,7 +41,12 @@ def check_file(path: str | Path) -> Module:
         raise HloError("print -> parse -> print is not a fixpoint")
     if again.fingerprint() != module.fingerprint():
         raise HloError("fingerprint changed after print -> parse")
-    xla_parse(text)
+    nodes = alternatives_nodes(module)
+    if nodes:  # (a saved alternative graph: XLA has no alternatives opcode, so it reads the program
+        # with every original kept; it rejected the graph's text with "Unknown opcode")
+        xla_parse(selected_copy(module, [0] * len(nodes), nodes=nodes).to_text())
+    else:
+        xla_parse(text)
     return module
 
 
@@ -86,8 +93,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(f"FAIL {path}: {_reason(err)}")
             continue
         ms = (time.perf_counter() - t0) * 1e3
+        alternatives = len(alternatives_nodes(module))
+        graph = f", an alternative graph: {alternatives} alternatives nodes (XLA read it with the originals kept)" \
+            if alternatives else ""
         print(f"ok   {path}: {len(module.computations)} computations, {module.instruction_count} "
-              f"instructions, fingerprint {module.fingerprint()[:12]} ({ms:.0f} ms)")
+              f"instructions, fingerprint {module.fingerprint()[:12]}{graph} ({ms:.0f} ms)")
     if len(files) > 1:
         print(f"{len(files) - failed} ok, {failed} failed")
     return 1 if failed else 0

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hloenv.altgraph import load_hlo
 from hloenv.cli import main
 from tests.conftest import DATA
 
@@ -22,6 +23,18 @@ def test_check_reports_each_file_and_fails_on_any_bad_one(tmp_path, capsys):
     assert any(line.startswith(f"FAIL {bad}: line 3, col 19: unknown opcode 'frobnicate'") for line in out)
     assert any(line.startswith(f"FAIL {missing}: FileNotFoundError") for line in out)
     assert out[-1] == "1 ok, 2 failed"
+
+
+def test_check_reads_a_saved_alternative_graph(tmp_path, capsys):
+    # (XLA's parser rejected its text, "Unknown opcode: alternatives": it reads the originals' program)
+    from hloenv.passes import get_pass
+    graph = load_hlo(DATA / "scan_rnn.hlo")
+    get_pass("fusion")(graph, dry=True)
+    saved = tmp_path / "graph.hlo"
+    saved.write_text(graph.to_text())
+    assert main(["check", str(saved)]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith(f"ok   {saved}") and "an alternative graph: " in line and "alternatives nodes" in line
 
 
 def test_check_takes_folders(tmp_path, capsys):
