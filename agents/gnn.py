@@ -21,8 +21,8 @@ from torch_geometric.nn import SAGEConv
 from torch_geometric.utils import softmax
 
 from hloenv.agents.base import register_agent
+from hloenv.altgraph.checks import check_int
 from hloenv.altgraph.opcodes import OPCODES
-from hloenv.checks import check_int
 from hloenv.observation import NODE_FEATURES
 
 #: node feature columns fed to the linear encoder (the opcode column gets its own embedding)

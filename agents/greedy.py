@@ -13,9 +13,9 @@ import numpy as np
 
 from hloenv.agents.base import register_agent
 from hloenv.altgraph.alternatives import alternatives_nodes
+from hloenv.altgraph.checks import check_int
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.selected import selected_copy
-from hloenv.checks import check_int
 from hloenv.rewards import estimated_seconds
 
 

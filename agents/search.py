@@ -24,7 +24,7 @@ import numpy as np
 from hloenv.agents.base import register_agent
 from hloenv.agents.greedy import estimated_cost
 from hloenv.agents.simple import AllAgent, OriginalAgent, RandomAgent, XlaAgent
-from hloenv.checks import check_int
+from hloenv.altgraph.checks import check_int
 
 
 @dataclass

@@ -25,7 +25,7 @@ import torch
 
 from hloenv.agents.base import get_agent, run_episode
 from hloenv.agents.gnn import GnnAgent, PolicyNet, sample_action, save_checkpoint
-from hloenv.checks import check_int, check_number
+from hloenv.altgraph.checks import check_int, check_number
 from hloenv.env import HloEnv
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 

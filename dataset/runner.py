@@ -98,7 +98,7 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
         DatasetError: the dataset holds no module that could be read.
     """
     from hloenv.agents import get_agent
-    from hloenv.checks import check_int, check_number
+    from hloenv.altgraph.checks import check_int, check_number
     from hloenv.dataset.pipeline_check import available_pipeline
     from hloenv.xla.api import _check_backend, jaxlib_version
     from hloenv.xla.cache import default_cache_dir

@@ -20,17 +20,17 @@ from gymnasium import spaces
 
 from hloenv.altgraph.alternatives import (RULES_ATTR, alternative_id, alternatives_nodes, dismantle,
                                           merge_identical_options, option_rules, prune)
-from hloenv.altgraph.selected import selected_copy
-from hloenv.altgraph.sharing import FUSED, FUSED_AND_CALLEES
+from hloenv.altgraph.checks import check_int
 from hloenv.altgraph.errors import HloVerifyError
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.parser import is_hlo_text, load_hlo, parse_hlo
-from hloenv.checks import check_int
+from hloenv.altgraph.selected import selected_copy
+from hloenv.altgraph.sharing import FUSED, FUSED_AND_CALLEES
 from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
-from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 from hloenv.passes.base import Pass
+from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 from hloenv.passes.pipeline import Pipeline, parse_pipeline
 from hloenv.rewards import CostReward, Reward, RuntimeReward, make_reward
 from hloenv.shared_start import shared_start

@@ -17,7 +17,7 @@ from typing import Any
 
 from hloenv.altgraph import Module
 from hloenv.altgraph.alternatives import alternatives_nodes
-from hloenv.checks import check_int, check_number
+from hloenv.altgraph.checks import check_int, check_number
 from hloenv.altgraph.lowering import has_fusions, lower_fusions
 from hloenv.altgraph.precision import promote_floats
 from hloenv.xla.cache import EvaluationCache, cache_key

@@ -1,11 +1,11 @@
-"""hloenv.checks: the typed errors for numbers users pass, in the same words everywhere."""
+"""hloenv.altgraph.checks: the typed errors for numbers users pass, in the same words everywhere."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hloenv.checks import check_int, check_number
+from hloenv.altgraph.checks import check_int, check_number
 
 
 @pytest.mark.parametrize("value", [0, 7, np.int64(3), np.uint8(1)])

@@ -1,7 +1,8 @@
 """Typed errors for the numbers users pass (counts, seconds, seeds, tolerances), by name.
 
-Shared by the env's settings, `evaluate`/`compare` and `run_bench`, so each refuses what it
-cannot use in the same words. numpy's integers and floats count as ints and numbers (they are
+Shared by the env's settings, `evaluate`/`compare`, `run_bench`, the agents and the training
+script, so each refuses what it cannot use in the same words. It sits on the lowest floor (the
+standard library only) so that every floor, the XLA bridge included, may use it. numpy's integers and floats count as ints and numbers (they are
 `numbers.Integral` / `numbers.Real`); bools do not.
 """
 
