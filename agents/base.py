@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from hloenv.altgraph.module import Module
+from hloenv.passes.base import qualified_name
 
 
 @runtime_checkable
@@ -36,17 +37,13 @@ def register_agent(name: str) -> Callable:
 
     def deco(factory: Callable[..., Agent]) -> Callable[..., Agent]:
         # the name's owner: a registered factory, or the module a lazy agent is registered from
-        owner = _qualified(AGENTS[name]) if name in AGENTS else LAZY_AGENTS.get(name)
-        if owner is not None and owner not in (_qualified(factory), factory.__module__):
-            raise ValueError(f"agent name {name!r} is taken by {owner}; give {_qualified(factory)} "
+        owner = qualified_name(AGENTS[name]) if name in AGENTS else LAZY_AGENTS.get(name)
+        if owner is not None and owner not in (qualified_name(factory), factory.__module__):
+            raise ValueError(f"agent name {name!r} is taken by {owner}; give {qualified_name(factory)} "
                              "another name")
         AGENTS[name] = factory
         return factory
     return deco
-
-
-def _qualified(obj: object) -> str:
-    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
 
 
 def get_agent(name: str, **options: Any) -> Agent:

@@ -29,14 +29,15 @@ def register(cls: type["Pass"]) -> type["Pass"]:
         raise ValueError(f"{cls.__name__} has no name")
     _load_builtin_passes()  # (first: a built-in loaded later would silently take its name back)
     taken = PASSES.get(cls.name)
-    if taken is not None and _qualified(taken) != _qualified(cls):
-        raise ValueError(f"pass name {cls.name!r} is taken by {_qualified(taken)}; give "
-                         f"{_qualified(cls)} another name")
+    if taken is not None and qualified_name(taken) != qualified_name(cls):
+        raise ValueError(f"pass name {cls.name!r} is taken by {qualified_name(taken)}; give "
+                         f"{qualified_name(cls)} another name")
     PASSES[cls.name] = cls
     return cls
 
 
-def _qualified(obj: object) -> str:
+def qualified_name(obj: object) -> str:
+    """`module.QualifiedName` of a class or function (how registries tell owners of a name apart)."""
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
 
 
