@@ -352,3 +352,15 @@ def bool_attr(inst: Instruction, key: str, default: bool = False) -> bool:
     if v not in ("true", "false"):
         raise _error(inst, f"attribute {key!r} must be true or false, got {v!r}")
     return v == "true"
+
+
+def literal_tokens(payload: str) -> list[str]:
+    """The values of a `constant(...)` literal in order, as written (`{ {1, 2}, /*i0=1*/ {3, -inf} }`
+    -> `['1', '2', '3', '-inf']`): index comments dropped, nesting braces and commas split on.
+    Read by the verifier (counts, element types) and by constant folding (values)."""
+    text = _LITERAL_COMMENT.sub(" ", payload) if "/*" in payload else payload
+    return _LITERAL_TOKEN.findall(text)
+
+
+_LITERAL_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_LITERAL_TOKEN = re.compile(r"[^\s,{}]+")

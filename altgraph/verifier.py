@@ -493,9 +493,7 @@ def _constant(inst: Instruction) -> None:
     kind = _LITERAL_KIND.get(shape.dtype)
     if kind is None or not shape.is_array or shape.dynamic or "..." in text or len(text) > _MAX_LITERAL_CHARS:
         return
-    if "/*" in text:
-        text = _LITERAL_COMMENT.sub(" ", text)
-    tokens = _LITERAL_TOKEN.findall(text)
+    tokens = A.literal_tokens(text)
     if len(tokens) != shape.element_count:
         raise _Fail(f"the literal has {len(tokens)} value(s); {shape.to_text(False)} holds {shape.element_count}")
     pattern = _LITERAL_VALUE[kind]
@@ -511,8 +509,6 @@ def _constant(inst: Instruction) -> None:
 
 
 _MAX_LITERAL_CHARS = 1 << 22
-_LITERAL_COMMENT = re.compile(r"/\*.*?\*/", re.S)
-_LITERAL_TOKEN = re.compile(r"[^\s,{}]+")
 _LITERAL_KIND = {**{t: "int" for t in INT_TYPES}, **{t: "float" for t in FLOAT_TYPES}, "pred": "pred"}
 _LITERAL_VALUE = {
     "int": re.compile(r"[+-]?\d+"),

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from hloenv.altgraph.attributes import literal_tokens
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.numpy_types import numpy_dtype
 from hloenv.altgraph.shape import Shape
@@ -51,8 +52,6 @@ INTEGERS = SIGNED | UNSIGNED
 #: Literals longer than this are not read (a uniform-value check on them is not worth the time).
 MAX_LITERAL_CHARS = 1 << 20
 
-_COMMENT = re.compile(r"/\*.*?\*/", re.S)
-_SPLIT = re.compile(r"[\s,{}]+")
 _NAN = re.compile(r"-?nan(\(0x[0-9a-fA-F]+\))?")
 _SPECIAL = {"inf": float("inf"), "+inf": float("inf"), "-inf": float("-inf")}
 
@@ -79,8 +78,7 @@ def _read(payload: str, dtype: str, dims: tuple[int, ...]) -> np.ndarray | None:
     np_type = NUMPY_TYPES.get(dtype)
     if np_type is None or len(payload) > MAX_LITERAL_CHARS or "..." in payload or "(" in payload.replace("nan(", ""):
         return None
-    text = _COMMENT.sub(" ", payload) if "/*" in payload else payload
-    tokens = [t for t in _SPLIT.split(text) if t]
+    tokens = literal_tokens(payload)
     count = 1
     for d in dims:
         count *= d
