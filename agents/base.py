@@ -98,6 +98,23 @@ def parse_agent_options(name: str, pairs: list[str] | None) -> dict[str, Any]:
     return options
 
 
+def cli_agent_options(name: str, pairs: list[str] | None = None, budget: int | None = None) -> dict[str, Any]:
+    """A command's ``--agent-option`` pairs and ``--budget`` as keyword options of agent ``name``
+    (the budget is ``max_expansions`` for ``search``, ``budget`` for the others), checked by making
+    the agent once, so a bad name, option or checkpoint fails before the command does any work.
+
+    Raises:
+        ValueError, TypeError, OSError: what `parse_agent_options` or the agent refuses (an
+            unknown name or option, a bad value, a missing checkpoint).
+    """
+    pairs = list(pairs or [])
+    if budget is not None:  # checked like any option: an agent without a budget says so
+        pairs.append(f"{'max_expansions' if name == 'search' else 'budget'}={budget}")
+    options = parse_agent_options(name, pairs)
+    get_agent(name, **options)
+    return options
+
+
 def _convert_option(agent: str, key: str, text: str, default: Any) -> Any:
     if text.lower() == "none":
         return None

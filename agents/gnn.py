@@ -100,9 +100,31 @@ def save_checkpoint(net: PolicyNet, path: str | Path, extra: dict[str, Any] | No
 
 
 def load_checkpoint(path: str | Path) -> PolicyNet:
-    data = torch.load(path, map_location="cpu", weights_only=False)
-    net = PolicyNet(**data["config"])
-    net.load_state_dict(data["state"])
+    """The policy `save_checkpoint` (or `python -m hloenv.agents.train`) wrote to `path`.
+
+    Raises:
+        FileNotFoundError: no such file. IsADirectoryError: a folder.
+        ValueError: a file that is not such a checkpoint (what it lacks is named).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"GNN checkpoint {path} is a folder, not a file written by save_checkpoint")
+    if not path.exists():
+        raise FileNotFoundError(f"GNN checkpoint {path} does not exist (train one: python -m hloenv.agents.train)")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001  (torch raises pickle, zip and runtime errors alike)
+        raise ValueError(f"GNN checkpoint {path} is not a torch checkpoint: {type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}") from None
+    if not isinstance(data, dict) or not {"config", "state"} <= data.keys():
+        raise ValueError(f"GNN checkpoint {path} is a torch file but not one save_checkpoint wrote "
+                         "(it needs 'config' and 'state')")
+    try:
+        net = PolicyNet(**data["config"])
+        net.load_state_dict(data["state"])
+    except (TypeError, RuntimeError) as err:
+        raise ValueError(f"GNN checkpoint {path} does not fit this version's PolicyNet: "
+                         f"{str(err).splitlines()[0]}") from None
     net.eval()
     return net
 

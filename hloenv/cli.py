@@ -19,6 +19,9 @@ from hloenv.altgraph.alternatives import alternatives_nodes
 from hloenv.altgraph.selected import selected_copy
 from hloenv.optimize import VERDICTS
 
+#: states the demo's search expands when `--budget` is not given
+DEMO_SEARCH_BUDGET = 20
+
 
 def default_module_path() -> Path:
     """The bundled default module (an MLP training step generated from our own JAX code)."""
@@ -114,6 +117,15 @@ def _reason(err: Exception) -> str:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     path = Path(args.file) if args.file else default_module_path()
+    options: dict = {}
+    if not args.no_optimize:  # the agent is checked before the checks' XLA work, not after it
+        from hloenv.agents.base import cli_agent_options
+        budget = args.budget if args.budget is not None or args.agent != "search" else DEMO_SEARCH_BUDGET
+        try:
+            options = cli_agent_options(args.agent, None, budget)
+        except (ValueError, TypeError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     try:
         module = check_file(path)
     except (HloError, ValueError, OSError) as err:
@@ -135,8 +147,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.no_optimize:
         return 0
     from hloenv.optimize import optimize
-    print(f"optimize    agent {args.agent}, budget {args.budget} (beam search over the env's decisions)...")
-    options = {"max_expansions": args.budget} if args.agent == "search" else {}
+    what = f", budget {budget}" if (budget := options.get("max_expansions", options.get("budget"))) else ""
+    how = " (beam search over the env's decisions)" if args.agent == "search" else ""
+    print(f"optimize    agent {args.agent}{what}{how}...")
     best, outcome = optimize(path, args.agent, agent_options=options)
     if outcome.error:
         print(f"optimize    FAILED: {outcome.error}")
@@ -156,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the main job on the bundled default module")
     demo.add_argument("file", nargs="?", help="an HLO file instead of the bundled module")
     demo.add_argument("--agent", default="search", help="agent for the optimize step (default: search)")
-    demo.add_argument("--budget", type=int, default=20, help="search budget (states expanded)")
+    demo.add_argument("--budget", type=int, default=None,
+                      help=f"agent budget (search: states expanded, default {DEMO_SEARCH_BUDGET}; "
+                           "greedy: cost evaluations)")
     demo.add_argument("--no-optimize", action="store_true", help="stop after the round-trip checks")
     demo.set_defaults(func=_cmd_demo)
     from hloenv.optimize import add_commands as add_optimize_command

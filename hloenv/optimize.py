@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,14 @@ def optimize(source: str | Path | Module, agent: str = "search", reward: str = "
     from hloenv.agents import get_agent, run_episode
     from hloenv.env import HloEnv
     from hloenv.xla import evaluate, verify
-    env = HloEnv(source, reward=reward, **env_kwargs)
     options = dict(agent_options or {})
     if agent == "search":
         # measure candidates the way the result is measured: some modules compile in one mode and
         # abort XLA in the other (seen: a fused transformer block with single-threaded Eigen)
         options.setdefault("low_noise", low_noise)
-    episode = run_episode(env, get_agent(agent, **options))
+    chosen = get_agent(agent, **options)  # (a bad name or option: an error before any work)
+    env = HloEnv(source, reward=reward, **env_kwargs)
+    episode = run_episode(env, chosen)
     module = episode.module
     result = OptimizeResult(agent, env.original.instruction_count, module.instruction_count, episode.steps,
                             None, None, None, None, episode.seconds)
@@ -79,15 +81,12 @@ def add_commands(sub: Any) -> None:
 def _cmd_optimize(args: argparse.Namespace) -> int:
     from hloenv.cli import default_module_path
     path = Path(args.file) if args.file else default_module_path()
-    from hloenv.agents.base import parse_agent_options
+    from hloenv.agents.base import cli_agent_options
     try:
-        pairs = list(args.agent_option)
-        if args.budget is not None:  # checked like any option: an agent without a budget says so
-            pairs.append(f"{'max_expansions' if args.agent == 'search' else 'budget'}={args.budget}")
-        options = parse_agent_options(args.agent, pairs)
-    except ValueError as err:
-        print(f"FAIL {path}: {err}")
-        return 1
+        options = cli_agent_options(args.agent, args.agent_option, args.budget)
+    except (ValueError, TypeError, OSError) as err:  # the agent's fault, not the file's: usage error
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     out = Path(args.output) if args.output else None
     if out is not None:  # its folder is made first (as `hloenv bench --out` does), not after the work
         try:

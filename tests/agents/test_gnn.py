@@ -9,7 +9,9 @@ pytest.importorskip("torch_geometric", reason="needs the learn extra (torch, tor
 
 from hloenv import EnvPipeline  # noqa: E402
 from hloenv.agents import get_agent, run_episode  # noqa: E402
-from hloenv.agents.gnn import load_checkpoint  # noqa: E402
+import torch  # noqa: E402
+
+from hloenv.agents.gnn import PolicyNet, load_checkpoint, save_checkpoint  # noqa: E402
 from hloenv.agents.train import train  # noqa: E402
 from tests.hloenv.test_env import make  # noqa: E402
 
@@ -76,3 +78,25 @@ def test_training_data_it_cannot_find_is_a_clean_error_and_the_checkpoint_folder
     assert main([str(path), "--iterations", "1", "--holdout", "0", "--hidden", "8", "--layers", "1",
                  "--out", str(out)]) == 0
     assert load_checkpoint(out).config == {"hidden": 8, "layers": 1}
+
+
+def test_a_checkpoint_that_is_missing_or_not_one_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="GNN checkpoint .*nope.pt does not exist"):
+        load_checkpoint(tmp_path / "nope.pt")
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        load_checkpoint(tmp_path)
+    hlo = tmp_path / "model.hlo"
+    hlo.write_text("HloModule m\n")
+    with pytest.raises(ValueError, match="model.hlo is not a torch checkpoint"):
+        load_checkpoint(hlo)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": [1, 2]}, other)
+    with pytest.raises(ValueError, match="not one save_checkpoint wrote"):
+        load_checkpoint(other)
+    ckpt = tmp_path / "gnn.pt"
+    save_checkpoint(PolicyNet(hidden=8, layers=1), ckpt)
+    data = torch.load(ckpt, weights_only=False)
+    data["config"]["hidden"] = 16  # (weights of another size)
+    torch.save(data, ckpt)
+    with pytest.raises(ValueError, match="does not fit this version's PolicyNet"):
+        load_checkpoint(ckpt)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from hloenv.altgraph import load_hlo
 from hloenv.cli import main
 from tests.conftest import DATA
@@ -67,13 +69,38 @@ def test_demo_round_trip_part(capsys):
     assert "identical outputs" in out and "162 instructions" in out
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--agent", "nosuch"], "unknown agent 'nosuch'"),
+    (["--budget", "-1"], "SearchAgent max_expansions must be at least 1, not -1"),
+    (["--agent", "random", "--budget", "3"], "agent 'random' has no option 'budget'"),
+    (["--agent", "gnn", "--agent-option", "checkpoint=missing.pt"], "GNN checkpoint missing.pt does not exist"),
+])
+def test_optimize_and_demo_refuse_a_bad_agent_before_any_work(flags, message, capsys):
+    if "gnn" in flags:
+        pytest.importorskip("torch_geometric")
+    for command in (["optimize"], ["demo"]):
+        if command == ["demo"] and "--agent-option" in flags:
+            continue  # (demo takes no agent options)
+        assert main(command + flags) == 2
+        captured = capsys.readouterr()
+        assert message in captured.err and captured.out == "", (command, captured)  # (out: no work done)
+
+
+def test_demo_passes_its_budget_to_the_agent_it_runs(capsys):
+    assert main(["demo", "--agent", "greedy", "--budget", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "optimize    agent greedy, budget 2..." in out and "beam search" not in out
+
+
 def test_optimize_passes_agent_options_and_rejects_unknown_ones(tmp_path, capsys):
     out = tmp_path / "out.hlo"
     assert main(["optimize", "--agent", "random", "--agent-option", "seed=3", "-o", str(out)]) == 0
     assert out.read_text().startswith("HloModule")
     assert "verified" in capsys.readouterr().out
-    assert main(["optimize", "--agent", "random", "--budget", "3"]) == 1
-    assert "has no option 'budget'; it takes: seed" in capsys.readouterr().out
+    assert main(["optimize", "--agent", "random", "--budget", "3"]) == 2  # a usage error, not the file's
+    captured = capsys.readouterr()
+    assert "error: agent 'random' has no option 'budget'; it takes: seed" in captured.err
+    assert "FAIL" not in captured.out
     nested = tmp_path / "new" / "folder" / "out.hlo"  # (the result is written, not lost at the end)
     assert main(["optimize", "--agent", "original", "-o", str(nested)]) == 0
     assert nested.read_text().startswith("HloModule")
