@@ -529,10 +529,22 @@ def replay(path: str | Path) -> HloEnv:
                  max_options=data["max_options"], reward=lambda *a: 0.0)
     env.reset()
     for k, entry in enumerate(data["history"]):
+        if env._done:
+            raise ValueError(f"{path}: history[{k}] cannot be replayed: the episode ended after "
+                             f"{k} decision{'s' if k != 1 else ''}")
+        here = env._decision_passes[env._stage].name
+        if entry.get("pass", here) != here:
+            raise ValueError(f"{path}: history[{k}] is a decision of {entry['pass']!r}, but this round's "
+                             f"pass is {here!r}")
         nodes = alternatives_nodes(env.graph)
         wanted = entry["choices"]
+        ids = [alternative_id(n) for n in nodes]
+        unknown = sorted(set(wanted) - set(ids))
+        if unknown:  # (a saved history names only alternatives its round offered)
+            raise ValueError(f"{path}: history[{k}] chooses at {len(unknown)} alternative(s) this round does "
+                             f"not offer, such as {unknown[0]!r}")
         try:
-            env.step([wanted.get(alternative_id(n), 0) for n in nodes])
+            env.step([wanted.get(i, 0) for i in ids])
         except (ValueError, RuntimeError) as err:
             raise ValueError(f"{path}: history[{k}] cannot be replayed: {err}") from None
     if data.get("finished") and not env._done:
@@ -551,16 +563,24 @@ def _read_episode(path: str | Path) -> dict[str, Any]:
                          f"column {err.colno})") from None
     if not isinstance(data, dict) or data.get("format") != "hloenv-episode/1":
         raise ValueError(f"{path}: not an hloenv episode file (no \"format\": \"hloenv-episode/1\")")
-    expected = {"hlo": str, "pipeline": dict, "max_options": int, "history": list, "fingerprint": str}
-    for key, kind in expected.items():
+    expected = {"hlo": (str, "a string"), "pipeline": (dict, "an object"), "max_options": (int, "an integer"),
+                "history": (list, "a list"), "fingerprint": (str, "a string")}
+    for key, (kind, what) in expected.items():
         if not isinstance(data.get(key), kind):
-            raise ValueError(f"{path}: \"{key}\" must be a {kind.__name__}, found {data.get(key)!r:.60}")
+            raise ValueError(f"{path}: \"{key}\" must be {what}, found {data.get(key)!r:.60}")
+    if not is_hlo_text(data["hlo"]):
+        raise ValueError(f"{path}: \"hlo\" must be the module's HLO text, found {data['hlo']!r:.60}")
+    if not isinstance(data.get("finished", False), bool):
+        raise ValueError(f"{path}: \"finished\" must be true or false, found {data['finished']!r:.60}")
     missing = [k for k in ("canonicalize", "decisions", "cleanup") if k not in data["pipeline"]]
     if missing:
         raise ValueError(f"{path}: \"pipeline\" lacks {', '.join(missing)}")
     for k, entry in enumerate(data["history"]):
         choices = entry.get("choices") if isinstance(entry, dict) else None
-        if not isinstance(choices, dict) or not all(isinstance(c, int) for c in choices.values()):
+        if not isinstance(choices, dict) or not all(isinstance(c, int) and not isinstance(c, bool)
+                                                    for c in choices.values()):
             raise ValueError(f"{path}: history[{k}] must be {{\"choices\": {{alternative id: option index}}}}, "
                              f"found {entry!r:.80}")
+        if not isinstance(entry.get("pass", ""), str):
+            raise ValueError(f"{path}: history[{k}][\"pass\"] must be a pass name, found {entry['pass']!r:.60}")
     return data

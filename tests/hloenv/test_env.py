@@ -218,7 +218,16 @@ def test_replay_of_a_broken_file_says_which_file_and_what(tmp_path):
     cases = {
         "{not json": "not JSON: Expecting property name",
         "[1, 2]": 'no "format": "hloenv-episode/1"',
-        json.dumps({**data, "fingerprint": None}): '"fingerprint" must be a str',
+        json.dumps({**data, "fingerprint": None}): '"fingerprint" must be a string',
+        json.dumps({**data, "hlo": "model.hlo"}): '"hlo" must be the module\'s HLO text',  # (was read as a path)
+        json.dumps({**data, "finished": "yes"}): '"finished" must be true or false',
+        json.dumps({**data, "history": [{"choices": {first_id: True}}]}): "history\\[0\\] must be",
+        # a decision the round does not offer, or another pass's, was skipped without a word
+        json.dumps({**data, "history": [{"choices": {"nowhere.1@x:fusion:operand0": 1}}]}):
+            "history\\[0\\] chooses at 1 alternative\\(s\\) this round does not offer, such as 'nowhere",
+        json.dumps({**data, "history": [{**data["history"][0], "pass": "cse"}]}):
+            f"history\\[0\\] is a decision of 'cse', but this round's pass is '{data['history'][0]['pass']}'",
+        json.dumps({**data, "history": data["history"] + [{"choices": {}}] * 40}): "the episode ended after",
         json.dumps({**data, "pipeline": {"decisions": ["fusion"]}}): '"pipeline" lacks canonicalize, cleanup',
         json.dumps({**data, "history": [[99]]}): "history\\[0\\] must be",
         json.dumps({**data, "history": [{"choices": {first_id: 99}}]}): "history\\[0\\] cannot be replayed: action",
