@@ -17,12 +17,12 @@ import re
 from collections.abc import Callable, Sequence
 
 from hloenv.altgraph import attributes as A
+from hloenv.altgraph._xla_opcodes import XLA_GENERAL_ATTRIBUTES, XLA_OWN_ATTRIBUTES
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.errors import HloVerifyError
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
-from hloenv.altgraph.opcodes import ELEMENTWISE
 from hloenv.altgraph.shape import (COMPLEX_TYPES, ELEMENT_BITS, FLOAT_TYPES, SIGNED_TYPES, UNSIGNED_TYPES,
                                    Shape, _parse_at, tuple_of)
 
@@ -66,8 +66,8 @@ def verify_computation(comp: Computation) -> None:
             count = counts.get(inst.opcode)
             if count is not None:
                 _check_count(inst, count)
-            if inst.attrs and inst.opcode in ELEMENTWISE:
-                _check_elementwise_attributes(inst)
+            if inst.attrs:
+                _check_attributes(inst)
             rule = rules.get(inst.opcode)
             if rule is not None:
                 inferred = rule(inst)
@@ -468,21 +468,18 @@ def _iota(inst: Instruction) -> None:
         raise _Fail(f"iota_dimension {d} is out of range for {out.to_text(False)}")
 
 
-def _check_elementwise_attributes(inst: Instruction) -> None:
-    # elementwise ops take only the attributes every instruction may have (and compare its
-    # direction and type, reduce-precision its bit counts); XLA's parser refuses any other when it
-    # compiles, e.g. `dimensions=` left on an opcode edited from broadcast to abs
-    allowed = _OWN_ATTRIBUTES.get(inst.opcode, ())
+def _check_attributes(inst: Instruction) -> None:
+    # an instruction carries only the attributes the pinned jaxlib's HLO parser allows its opcode
+    # (`_xla_opcodes`, generated from the parser's own answers); XLA refuses any other when it
+    # compiles, e.g. `dimensions=` left on an opcode edited from broadcast to abs, or `to_apply=`
+    # on a fusion. Opcodes the table lacks (async-update/-done, alternatives) are not checked.
+    own = XLA_OWN_ATTRIBUTES.get(inst.opcode)
+    if own is None:
+        return
     for key in inst.attrs:
-        if key not in _GENERAL_ATTRIBUTES and key not in allowed:
-            raise _Fail(f"attribute {key!r} does not apply to {inst.opcode}")
-
-
-#: What every instruction may carry in the pinned jaxlib's HLO parser (from its "Allowed
-#: attributes" list), and `result_accuracy`, which it takes on transcendental unary ops.
-_GENERAL_ATTRIBUTES = frozenset({"backend_config", "control-predecessors", "frontend_attributes", "metadata",
-                                 "origin", "parameter_replication", "sharding", "statistics", "result_accuracy"})
-_OWN_ATTRIBUTES = {"compare": ("direction", "type"), "reduce-precision": ("exponent_bits", "mantissa_bits")}
+        if key not in XLA_GENERAL_ATTRIBUTES and key not in own:
+            takes = f"; it takes {', '.join(sorted(own))}" if own else ""
+            raise _Fail(f"attribute {key!r} does not apply to {inst.opcode}{takes}")
 
 
 def _constant(inst: Instruction) -> None:

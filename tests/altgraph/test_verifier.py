@@ -325,12 +325,50 @@ FAILING = {
     "compare-stray-attribute": ("p = f32[4] parameter(0)\nROOT r = pred[4] compare(p, p), direction=LT, "
                                 "slice={[0:4]}", "r", "attribute 'slice' does not apply to compare"),
 }
+#: attributes left on other opcodes (each was accepted and refused by XLA when compiled)
+STRAY_ATTRIBUTES = {
+    "transpose-stray-attribute": ("p = f32[4,3] parameter(0)\nROOT r = f32[3,4] transpose(p), dimensions={1,0}, "
+                                  "slice={[0:4]}", "r", "attribute 'slice' does not apply to transpose; it takes "
+                                  "dimensions"),
+    "broadcast-stray-attribute": ("p = f32[4] parameter(0)\nROOT r = f32[4,3] broadcast(p), dimensions={0}, "
+                                  "kind=kLoop", "r", "attribute 'kind' does not apply to broadcast; it takes dimensions"),
+    "tuple-stray-attribute": ("p = f32[4] parameter(0)\nROOT t = (f32[4]) tuple(p), index=0", "t",
+                              "attribute 'index' does not apply to tuple$"),
+    "abs-result-accuracy-is-not-taken": ("p = f32[4] parameter(0)\nROOT r = f32[4] abs(p), "
+                                         "result_accuracy={mode=highest}", "r",
+                                         "attribute 'result_accuracy' does not apply to abs"),
+}
+FAILING.update(STRAY_ATTRIBUTES)
 
 
 @pytest.mark.parametrize("case", FAILING.values(), ids=FAILING.keys())
 def test_invalid(case: tuple[str, str, str]) -> None:
     body, bad, match = case
     _fails(body, bad, match)
+
+
+@pytest.mark.parametrize("case", STRAY_ATTRIBUTES.values(), ids=STRAY_ATTRIBUTES.keys())
+def test_xla_refuses_the_stray_attributes_too(case: tuple[str, str, str]) -> None:
+    from jaxlib import _hlo as xla_hlo
+    body, _, _ = case
+    with pytest.raises(Exception, match="unexpected attribute"):
+        xla_hlo.hlo_module_from_text(_hlo(body))
+
+
+def test_the_attribute_table_is_the_installed_jaxlibs() -> None:
+    """`_xla_opcodes` was generated for this jaxlib: XLA's parser still allows exactly what it
+    lists (regenerate with third_party/xla_opcodes/generate.py after a jaxlib upgrade)."""
+    import importlib.util
+    from pathlib import Path
+
+    from hloenv.altgraph._xla_opcodes import XLA_GENERAL_ATTRIBUTES, XLA_OWN_ATTRIBUTES
+    path = Path(__file__).resolve().parents[2] / "third_party" / "xla_opcodes" / "generate.py"
+    spec = importlib.util.spec_from_file_location("xla_opcodes_generate", path)
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    for opcode in ("abs", "compare", "broadcast", "reduce", "fusion", "custom-call", "conditional", "tuple",
+                   "constant", "parameter", "dot", "scatter"):
+        assert set(generate.allowed_attributes(opcode)) == XLA_GENERAL_ATTRIBUTES | XLA_OWN_ATTRIBUTES[opcode], opcode
 
 
 def test_reduce_errors() -> None:
