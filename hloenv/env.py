@@ -228,6 +228,12 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     # -- gymnasium API ---------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode at the module's first decision round: (observation, info). `seed`
+        seeds `np_random` and the action space's sampling; there are no `options` (an empty
+        mapping or None, as Gymnasium's vector envs pass)."""
+        if options:
+            raise ValueError(f"HloEnv.reset takes no options, got {sorted(map(str, options))} "
+                             "(env settings are HloEnv(...) arguments)")
         super().reset(seed=seed)
         with gc_paused():  # graph work: see gcpause (collections here would scan the whole graph)
             return self._reset()
@@ -404,7 +410,14 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     def _choices(self, action: Sequence[int] | np.ndarray) -> list[int]:
         nodes = self._alternatives()
-        flat = np.asarray(action).reshape(-1)
+        if action is None or isinstance(action, (Mapping, str, bytes, set)):
+            raise TypeError(f"action must be a sequence of option indices (one per alternatives node), "
+                            f"not {type(action).__name__}")
+        try:
+            flat = np.asarray(action).reshape(-1)
+        except ValueError as err:  # ragged nesting
+            raise ValueError(f"action must be a flat sequence of option indices (one per alternatives "
+                             f"node): {str(err).splitlines()[0]}") from None
         if flat.size not in (len(nodes), self.max_alternatives):
             raise ValueError(f"action has {flat.size} entries; expected {len(nodes)} (one per alternatives "
                              f"node) or {self.max_alternatives} (the action space)")
@@ -412,8 +425,11 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             if not np.issubdtype(flat.dtype, np.floating):
                 raise TypeError(f"action entries must be integers (one option index per alternatives "
                                 f"node), got {flat.dtype} values such as {flat[:1].tolist()}")
-            if not np.all(np.equal(np.mod(flat, 1), 0)):
-                raise ValueError("action entries must be integers")
+            whole = np.isfinite(flat)
+            whole[whole] = np.mod(flat[whole], 1) == 0
+            if not whole.all():
+                bad = int(np.flatnonzero(~whole)[0])
+                raise ValueError(f"action entries must be integers: action[{bad}] = {flat[bad]}")
             flat = flat.astype(np.int64)
         for k, node in enumerate(nodes[:self.max_alternatives]):
             if not 0 <= flat[k] < len(node.operands):

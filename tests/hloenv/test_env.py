@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import warnings
 
 import gymnasium as gym
 import numpy as np
@@ -81,7 +82,24 @@ def test_sampled_actions_are_legal_and_bad_ones_raise():
     for bad in (["x"] * n, [None] * n, [True] * n):
         with pytest.raises(TypeError, match="must be integers"):
             env.step(bad)
+    with pytest.raises(ValueError, match="must be integers: action\\[1\\] = nan"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # (numpy warned of the NaN before the error)
+            env.step([0.0, np.nan] + [0.0] * (n - 2))
+    for bad in (None, {"site": 1}, "0" * n, {0, 1}):  # None and a mapping were "action has 1 entries"
+        with pytest.raises(TypeError, match="action must be a sequence of option indices"):
+            env.step(bad)
+    with pytest.raises(ValueError, match="action must be a flat sequence"):
+        env.step([[0], [0, 1]] + [[0]] * (n - 2))
     env.step([0.0] * n)  # whole floats are fine
+
+
+def test_reset_refuses_options_it_would_ignore():
+    env = make()
+    for empty in (None, {}):  # (what Gymnasium's vector envs pass)
+        env.reset(seed=0, options=empty)
+    with pytest.raises(ValueError, match="takes no options, got \\['max_steps'\\]"):
+        env.reset(seed=0, options={"max_steps": 3})
 
 
 def test_cost_reward_is_seeded_deterministic():
