@@ -64,7 +64,8 @@ class BenchJob:
 def _row(job: BenchJob, **values: Any) -> dict[str, Any]:
     row: dict[str, Any] = {c: None for c in TABLE_COLUMNS}
     row.update(module=job.name, fingerprint=job.fingerprint, agent=job.agent, backend=job.backend,
-               status="ok", error="")
+               status="ok", error="", seed=job.seed, low_noise=job.low_noise,
+               agent_options=dict(job.agent_options))  # (the settings a re-run reuses it under)
     row.update(values)
     return row
 

@@ -12,8 +12,8 @@ from typing import Any
 from hloenv.dataset.bench import SOUND_STATUSES, BenchJob, run_job
 from hloenv.dataset.dataset import Dataset
 from hloenv.dataset.errors import DatasetError
-from hloenv.dataset.tables import (append_result, format_summary, read_results, row_key,
-                                   summarize, write_tables)
+from hloenv.dataset.tables import (RunKey, append_result, format_summary, read_results, row_key,
+                                   run_key, summarize, write_tables)
 
 Log = Callable[[str], None]
 #: Statuses of rows that are run again on a re-run (the run, not the module, failed).
@@ -86,11 +86,12 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     """Run ``agent`` on every module (the first ``limit``) and write tables and plots to ``out``.
 
     Each finished module's row is appended to ``out/results.jsonl`` at once; a re-run skips the
-    modules (by fingerprint, agent and backend) already there. ``ray`` is a Ray address or
-    ``"local"``; otherwise ``workers`` threads share that many XLA worker processes. ``low_noise``
+    modules already there with the same agent, backend, seed, timing mode and agent options
+    (`tables.run_key`); rows of other settings stay in the file and out of the tables. ``ray``
+    is a Ray address or ``"local"``; otherwise ``workers`` threads share that many XLA worker processes. ``low_noise``
     times everything (and the agent's own measurements, where it takes the option) in workers
     pinned to one core each. ``agent_options`` are keyword options of the agent (a gnn checkpoint,
-    a search budget); give each configuration its own ``out`` (rows are reused by agent name).
+    a search budget).
 
     Raises:
         ValueError: Unknown agent or backend.
@@ -129,9 +130,11 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     entries = ds.entries if limit is None else ds.entries[:limit]
     cache = str(Path(cache_dir) if cache_dir else default_cache_dir())
     done = {k: r for k, r in read_results(out).items() if r.get("status") not in RETRIED}
+
+    def key(entry: Any) -> RunKey:
+        return run_key(entry.fingerprint, agent, backend, seed, low_noise, agent_options)
     jobs = [BenchJob(e.name, e.text(), e.fingerprint, agent, backend, pipeline.to_dict(), cache,
-                     timeout, seed, low_noise, agent_options) for e in entries
-            if (e.fingerprint, agent, backend) not in done]
+                     timeout, seed, low_noise, agent_options) for e in entries if key(e) not in done]
     reused = len(entries) - len(jobs)
     log(f"bench: {len(entries)} modules from {ds.root or 'dataset'}, agent {agent!r}, backend "
         f"{backend}; {reused} already in {out / 'results.jsonl'}, {len(jobs)} to run"
@@ -149,12 +152,12 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     else:
         _run_local(jobs, workers, backend, record)
 
-    rows = [done[(e.fingerprint, agent, backend)] for e in entries]
+    rows = [done[key(e)] for e in entries]
     rows += [{"module": _relative(p.source, ds.root), "status": p.kind, "error": p.message}
              for p in ds.problems]
     meta = {"dataset": ds.root, "agent": agent, "backend": backend, "pipeline": pipeline.to_dict(),
             "passes_left_out": missing, "jaxlib": jaxlib_version(), "limit": limit,
-            "low_noise": low_noise, "agent_options": agent_options}
+            "seed": seed, "timeout": timeout, "low_noise": low_noise, "agent_options": agent_options}
     files = list(write_tables(out, rows, meta))
     if plots:
         try:

@@ -18,12 +18,26 @@ TABLE_CSV = "table.csv"
 TABLE_JSON = "table.json"
 
 
-def row_key(row: dict[str, Any]) -> tuple[str, str, str]:
-    """What makes a row reusable on a re-run: module fingerprint, agent, backend."""
-    return row.get("fingerprint") or row.get("module", ""), row.get("agent", ""), row.get("backend", "")
+#: What makes a row reusable on a re-run (see `run_key`).
+RunKey = tuple[str, str, str, int, bool, str]
 
 
-def read_results(out: str | os.PathLike) -> dict[tuple[str, str, str], dict[str, Any]]:
+def run_key(module: str, agent: str, backend: str, seed: int = 0, low_noise: bool = False,
+            agent_options: dict[str, Any] | None = None) -> RunKey:
+    """A row is reused on a re-run only with the same module (fingerprint), agent, backend, seed,
+    timing mode and agent options: another seed draws other inputs and other random choices."""
+    options = json.dumps(agent_options or {}, sort_keys=True, default=str)
+    return module, agent, backend, seed, bool(low_noise), options
+
+
+def row_key(row: dict[str, Any]) -> RunKey:
+    """`run_key` of a row of ``results.jsonl`` (rows written before the settings were recorded
+    count as the defaults: seed 0, normal timing, no agent options)."""
+    return run_key(row.get("fingerprint") or row.get("module", ""), row.get("agent", ""), row.get("backend", ""),
+                   row.get("seed", 0), row.get("low_noise", False), row.get("agent_options"))
+
+
+def read_results(out: str | os.PathLike) -> dict[RunKey, dict[str, Any]]:
     """Rows already in ``out/results.jsonl`` by :func:`row_key` (the last one wins; a line cut
     short by a kill is ignored)."""
     path = Path(out) / RESULTS

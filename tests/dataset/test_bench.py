@@ -230,6 +230,33 @@ def test_ray_gives_the_same_table_as_the_local_run(local_run, bench_setup, tmp_p
     assert _csv(tmp_path / "ray" / TABLE_CSV) == _csv(out / TABLE_CSV)
 
 
+def test_a_rerun_with_other_settings_does_not_reuse_rows(local_run, bench_setup):
+    """Another seed draws other inputs: its rows are its own (the re-run reused seed 0's rows
+    and wrote seed 0's figures into the tables, saying nothing)."""
+    from hloenv.dataset.runner import run_bench
+    out, *_ = local_run
+    ds, root, _ = bench_setup
+    report = run_bench(ds, "xla", out, cache_dir=root / "cache", plots=False, limit=1, seed=5,
+                       log=lambda line: None)
+    assert report.computed == 1 and report.reused == 0
+    meta = json.loads((out / "table.json").read_text())["meta"]
+    assert meta["seed"] == 5 and meta["timeout"] == 900.0
+    rows = [json.loads(line) for line in (out / RESULTS).read_text().splitlines()]
+    assert [(r["module"], r["seed"]) for r in rows][-1] == ("convnet_forward", 5)
+    report = run_bench(ds, "xla", out, cache_dir=root / "cache", plots=False, log=lambda line: None)
+    assert report.computed == 0 and report.reused == 3  # seed 0's rows are still there
+
+
+def test_rows_are_keyed_by_their_settings_and_old_rows_count_as_the_defaults():
+    from hloenv.dataset.tables import row_key, run_key
+    old = {"module": "a", "fingerprint": "f", "agent": "search", "backend": "cpu"}  # (written before)
+    assert row_key(old) == run_key("f", "search", "cpu")
+    assert row_key({**old, "seed": 1}) != row_key(old)
+    assert row_key({**old, "low_noise": True}) != row_key(old)
+    assert row_key({**old, "agent_options": {"max_expansions": 8}}) != row_key(old)
+    assert row_key({**old, "agent_options": {"b": 1, "a": 2}}) == row_key({**old, "agent_options": {"a": 2, "b": 1}})
+
+
 def test_results_log_survives_a_line_cut_short(tmp_path):
     from hloenv.dataset.tables import append_result, read_results
     append_result(tmp_path, {"module": "a", "fingerprint": "1", "agent": "x", "backend": "cpu", "status": "ok"})
