@@ -132,6 +132,7 @@ def _iter_tar(archive: str, limits: ArchiveLimits,
                 raise UnsafeArchiveError(archive, info.name, "device, FIFO or other special file")
             budget.member(info.name, info.size)
             files.append((info, name))
+        _check_tar_end(tar)
         read = _Budget(archive, limits)
         for info, name in files:
             if accept is not None and not accept(name):
@@ -140,6 +141,17 @@ def _iter_tar(archive: str, limits: ArchiveLimits,
             if stream is None:
                 continue
             yield name, read.read(info.name, stream)
+
+
+def _check_tar_end(tar: tarfile.TarFile) -> None:
+    """The end-of-archive marker (a zero block) follows the last member: `tarfile` stops without
+    a word at a header cut short or missing, so an archive cut at or inside a header would lose
+    every member after it."""
+    tar.fileobj.seek(tar.offset)
+    block = tar.fileobj.read(tarfile.BLOCKSIZE)
+    if len(block) < tarfile.BLOCKSIZE or block.count(0) != tarfile.BLOCKSIZE:
+        raise tarfile.ReadError(f"the archive is cut short after {len(tar.getmembers())} member(s) "
+                                "(no end-of-archive block where the next header should be)")
 
 
 def _iter_zip(archive: str, limits: ArchiveLimits,

@@ -101,3 +101,23 @@ def test_a_corrupt_archive_is_a_dataset_error(tmp_path):
     bad.write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(DatasetError, match="cannot read archive"):
         list(iter_archive(bad))
+
+
+def test_a_tar_cut_short_between_or_inside_headers_is_an_error_not_fewer_modules(tmp_path):
+    """`tarfile` stops without a word at a header that is cut short or missing: the members after
+    it were silently left out of the dataset."""
+    from hloenv.dataset import DatasetError
+    whole = tar_with(tmp_path / "whole.tar", [(file_info("a.hlo"), ADD.encode()), (file_info("b.hlo"), NEG.encode())])
+    data = whole.read_bytes()
+    assert [name for name, _ in iter_archive(whole)] == ["a.hlo", "b.hlo"]
+    first_end = 512 + -(-len(ADD.encode()) // 512) * 512  # a's header and its padded data
+    for cut in (first_end, first_end + 100):  # at b's header, inside it
+        partial = tmp_path / f"cut{cut}.tar"
+        partial.write_bytes(data[:cut])
+        with pytest.raises(DatasetError, match="cut short after 1 member"):
+            list(iter_archive(partial))
+        nested = tmp_path / f"in{cut}"
+        nested.mkdir()
+        partial.rename(nested / "partial.tar")
+        problems = load(nested).problems
+        assert [p.kind for p in problems] == ["read_error"] and "cut short" in problems[0].message
