@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hloenv.altgraph import HloParseError, parse_hlo
+from hloenv.altgraph.checks import check_int, check_number
 from hloenv.dataset.dataset import Entry, Problem
 from hloenv.dataset.errors import HarvestError
 from hloenv.dataset.reader import read_module
@@ -94,12 +95,23 @@ def harvest(out: str | os.PathLike, command: Sequence[str], *, program: str | No
     contributes what it compiled before failing.
 
     Raises:
-        HarvestError: The command could not be started or timed out.
+        HarvestError: Nothing to run, a bad setting, an output folder that cannot be made or a
+            manifest that cannot be read (each before the command runs), or a command that could
+            not be started or timed out.
     """
     if not command:
         raise HarvestError("no command to run")
+    try:
+        check_int("min_instructions", min_instructions, 0)
+        check_number("timeout", timeout, above=True, may_be_none=True)
+    except (TypeError, ValueError) as err:
+        raise HarvestError(str(err)) from None
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # (a file in the way)
+        raise HarvestError(f"cannot make the output folder {out}: {err.strerror or err}") from None
+    read_manifest(out)  # a damaged one is found now, not after the run (whose dump was then lost)
     program = program or program_name(command)
     dump = Path(tempfile.mkdtemp(prefix="hloenv-dump-"))
     log = open(out / "harvest.log", "ab") if quiet else None
@@ -123,13 +135,31 @@ def harvest(out: str | os.PathLike, command: Sequence[str], *, program: str | No
     return result
 
 
+def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
+    """``out/manifest.json`` (name -> record of a harvested module), or {} when there is none.
+
+    Raises:
+        HarvestError: it is not JSON, or not a mapping of records with a fingerprint.
+    """
+    path = out / MANIFEST
+    if not path.exists():
+        return {}
+    fix = "fix it or move it away (it lists the modules harvested into the folder)"
+    try:
+        manifest = json.loads(path.read_text())
+    except (ValueError, OSError) as err:
+        raise HarvestError(f"{path} cannot be read ({err}); {fix}") from None
+    if not isinstance(manifest, dict) or not all(isinstance(r, dict) and isinstance(r.get("fingerprint"), str)
+                                                 for r in manifest.values()):
+        raise HarvestError(f"{path} is not a harvest manifest (name -> record with a fingerprint); {fix}")
+    return manifest
+
+
 def collect(dump: Path, out: Path, program: str, result: HarvestResult,
             min_instructions: int = 1) -> None:
     """Move the distinct before-optimization modules of an XLA dump folder into ``out``."""
     manifest_path = out / MANIFEST
-    manifest: dict[str, dict[str, Any]] = {}
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(out)
     known = {m["fingerprint"] for m in manifest.values()}
     for path in sorted(dump.glob("*.before_optimizations.txt")):
         fn = function_name(path.name)

@@ -96,7 +96,7 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     Raises:
         ValueError: Unknown agent or backend.
         ImportError: ``ray`` given but Ray is not installed.
-        DatasetError: the dataset holds no module that could be read.
+        DatasetError: the dataset holds no module that could be read, or `out` cannot be made.
     """
     from hloenv.agents import get_agent
     from hloenv.altgraph.checks import check_int, check_number
@@ -119,7 +119,10 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     if not ds.entries:  # (nothing to run: say why instead of writing empty tables)
         raise DatasetError(f"{dataset}: {_why_empty(ds)}")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # (a file in the way)
+        raise DatasetError(f"cannot make the output folder {out}: {err.strerror or err}") from None
     (out / "dataset.txt").write_text(ds.report() + "\n")
     pipeline, missing = available_pipeline()
     notes = []

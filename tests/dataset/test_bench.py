@@ -135,6 +135,15 @@ def test_bench_settings_it_cannot_use_are_clean_errors_before_any_work(tmp_path,
     assert not (tmp_path / "out").exists()
 
 
+def test_bench_into_a_file_is_a_clean_error(tmp_path, capsys):
+    from hloenv.cli import main
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")
+    for out in (blocked, blocked / "sub"):  # (FileExistsError, NotADirectoryError tracebacks)
+        assert main(["bench", "default", "--agent", "original", "--limit", "1", "--out", str(out)]) == 2
+        assert f"error: cannot make the output folder {out}" in capsys.readouterr().err
+
+
 def test_bench_on_ray_without_ray_says_so_before_any_work(tmp_path, capsys):
     if importlib.util.find_spec("ray") is not None:
         pytest.skip("Ray is installed here")

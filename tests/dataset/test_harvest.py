@@ -68,6 +68,37 @@ def test_harvest_without_a_command_is_an_error(tmp_path):
     assert proc.returncode == 2 and "after '--'" in proc.stderr
 
 
+def test_harvest_refuses_what_it_cannot_use_before_running_the_program(tmp_path):
+    """Each was found only after the program ran (a damaged manifest: a JSONDecodeError traceback,
+    and the dump, all the program compiled, was deleted) or not at all (a negative timeout)."""
+    import pytest
+
+    from hloenv.dataset import HarvestError, harvest
+    ran = tmp_path / "ran"
+    command = [sys.executable, "-c", f"open({str(ran)!r}, 'w')"]
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "manifest.json").write_text("{not json")
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    (listed / "manifest.json").write_text('{"a": {"file": "a.hlo"}}')
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    cases = [((damaged, command), {}, "manifest.json cannot be read"),
+             ((listed, command), {}, "is not a harvest manifest"),
+             ((a_file, command), {}, "cannot make the output folder"),
+             ((tmp_path / "o", command), {"timeout": -1}, "timeout must be more than 0"),
+             ((tmp_path / "o", command), {"min_instructions": -5}, "min_instructions must be at least 0")]
+    for args, kwargs, message in cases:
+        with pytest.raises(HarvestError, match=message):
+            harvest(*args, **kwargs)
+    assert not ran.exists()
+    assert (damaged / "manifest.json").read_text() == "{not json"  # (left for the user to fix)
+    proc = subprocess.run([sys.executable, "-m", "hloenv", "harvest", str(damaged), "--", *command],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "error:" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_names_and_flags():
     assert function_name("module_0004.jit_train_step.before_optimizations.txt") == "train_step"
     assert function_name("module_0010.jit__lambda.before_optimizations.txt") == "lambda"
