@@ -20,7 +20,9 @@ def to_pyg(obs: dict[str, np.ndarray]) -> Any:
     """
     import torch
     _check_observation(obs, "to_pyg")
-    tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in obs.items()}
+    # (keys a user added go along: arrays as tensors, anything else as it is)
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v
+               for k, v in obs.items()}
     return _hlo_data_class()(**tensors, num_nodes=int(obs["x"].shape[0]))
 
 
@@ -52,8 +54,18 @@ def __getattr__(name: str) -> Any:  # `hloenv.adapters.HloData`, made on first u
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: Each array's shape in the schema: N nodes, E edges, A alternatives nodes, O options.
+_SCHEMA_SHAPES = {"x": ("N", len(NODE_FEATURES)), "node_opcode": ("N",), "node_computation": ("N",),
+                  "edge_index": (2, "E"), "edge_attr": ("E", len(EDGE_FEATURES)), "alternative_index": ("A",),
+                  "option_count": ("A",), "option_index": ("O",), "option_alternative": ("O",),
+                  "option_xla": ("O",)}
+
+
 def _check_observation(obs: Any, who: str) -> None:
-    """A clear error for anything that is not an `HloEnv` observation."""
+    """A clear error for anything that is not an `HloEnv` observation (the schema of
+    `hloenv.observation`): missing keys, arrays of the wrong rank, width, length or kind, and
+    node or alternative ids out of range, which would otherwise make nodes without features or
+    a graph with the wrong edges."""
     if not isinstance(obs, dict):
         raise TypeError(f"{who} takes an HloEnv observation (a dict of numpy arrays), not {type(obs).__name__}")
     missing = [k for k in OBSERVATION_KEYS if k not in obs]
@@ -62,6 +74,31 @@ def _check_observation(obs: Any, who: str) -> None:
     bad = [k for k in OBSERVATION_KEYS if not isinstance(obs[k], np.ndarray)]
     if bad:
         raise TypeError(f"{who}: observation entries must be numpy arrays; {', '.join(bad)} are not")
+    x, edges = obs["x"], obs["edge_index"]
+    sizes = {"N": x.shape[0] if x.ndim == 2 else None, "E": edges.shape[1] if edges.ndim == 2 else None,
+             "A": len(obs["alternative_index"]), "O": len(obs["option_index"])}
+    for key, schema in _SCHEMA_SHAPES.items():
+        shape = tuple(sizes.get(d, d) for d in schema)
+        if obs[key].shape != shape:
+            known = ", ".join(f"{d}={v}" for d, v in sizes.items() if v is not None and d in schema)
+            raise ValueError(f"{who}: observation {key!r} has shape {list(obs[key].shape)}; the schema says "
+                             f"[{', '.join(map(str, schema))}]" + (f" ({known})" if known else ""))
+    n, a, o = sizes["N"], sizes["A"], sizes["O"]
+    for key in _SCHEMA_SHAPES:
+        features = key in ("x", "edge_attr", "option_xla")
+        if not np.issubdtype(obs[key].dtype, np.number if features else np.integer):
+            raise TypeError(f"{who}: observation {key!r} holds {obs[key].dtype} values; the schema says "
+                            f"{'numbers' if features else 'integer ids'}")
+    for key, bound, what in (("edge_index", n, "node"), ("alternative_index", n, "node"),
+                             ("option_index", n, "node"), ("option_alternative", a, "alternative")):
+        ids = obs[key]
+        if ids.size and (ids.min() < 0 or ids.max() >= bound):
+            wrong = ids[(ids < 0) | (ids >= bound)].flat[0]
+            raise ValueError(f"{who}: observation {key!r} holds {what} id {wrong}, out of range for "
+                             f"{bound} {what}s")
+    if int(obs["option_count"].sum()) != o:
+        raise ValueError(f"{who}: observation 'option_count' adds up to {int(obs['option_count'].sum())}, "
+                         f"but there are {o} options")
 
 
 def to_networkx(obs: dict[str, np.ndarray]) -> Any:

@@ -67,3 +67,44 @@ def test_to_pyg_rejects_what_is_not_an_observation():
         to_pyg(1)
     with pytest.raises(ValueError, match="to_pyg: not an HloEnv observation, missing"):
         to_pyg({"x": np.zeros((1, 20), np.float32)})
+
+
+def _changed(obs, **arrays):
+    return {**{k: v.copy() for k, v in obs.items()}, **arrays}
+
+
+def test_adapters_reject_arrays_that_break_the_schema():
+    """Each was taken: networkx made nodes without features (an edge to node 10000, `x` cut
+    short) or failed with an unpacking or index error; PyG built a graph of the wrong shape."""
+    obs, _ = make().reset(seed=0)
+    edges, n = obs["edge_index"], obs["x"].shape[0]
+    out_of_range = edges.copy()
+    out_of_range[1, 3] = n
+    cases = [
+        (_changed(obs, edge_index=out_of_range), ValueError, f"'edge_index' holds node id {n}, out of range for {n} nodes"),
+        (_changed(obs, edge_index=-edges), ValueError, "holds node id -"),
+        (_changed(obs, x=obs["x"][:10]), ValueError, "'node_opcode' has shape .*the schema says \\[N\\] \\(N=10\\)"),
+        (_changed(obs, edge_index=edges.T.copy()), ValueError, "'edge_index' has shape .*the schema says \\[2, E\\]"),
+        (_changed(obs, edge_attr=obs["edge_attr"][:-1]), ValueError, "'edge_attr' has shape"),
+        (_changed(obs, edge_index=edges.astype(np.float64)), TypeError, "'edge_index' holds float64 values"),
+        (_changed(obs, x=np.array(1.0)), ValueError, "'x' has shape \\[\\]"),
+        (_changed(obs, option_alternative=obs["option_alternative"] + 1000), ValueError, "alternative id 10"),
+        (_changed(obs, option_count=obs["option_count"] + 1), ValueError, "'option_count' adds up to"),
+    ]
+    adapters = [to_networkx]
+    try:
+        import torch_geometric  # noqa: F401
+        adapters.append(to_pyg)
+    except ImportError:
+        pass
+    for bad, kind, message in cases:
+        for adapter in adapters:
+            with pytest.raises(kind, match=message):
+                adapter(bad)
+
+
+def test_to_pyg_carries_keys_a_user_added():
+    pytest.importorskip("torch_geometric", reason="needs the learn extra (torch, torch-geometric)")
+    obs, _ = make().reset(seed=0)
+    d = to_pyg({**obs, "y": np.ones(3, np.float32), "name": "model.hlo"})  # (a str was torch's TypeError)
+    assert d.y.tolist() == [1.0, 1.0, 1.0] and d.name == "model.hlo"
