@@ -38,6 +38,16 @@ def is_archive(path: str | os.PathLike) -> bool:
     return str(path).lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def archive_stem(name: str) -> str:
+    """``data/v1.2/train.tar.gz`` -> ``data/v1.2/train``: the name without its archive ending
+    (its other dots are part of the name)."""
+    lower = name.lower()
+    for suffix in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def check_member_name(archive: str, name: str) -> str:
     """The normalised relative name of a member; raises UnsafeArchiveError if it could escape."""
     if not name or "\x00" in name:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from hloenv.altgraph import HloParseError
-from hloenv.dataset.archive import ArchiveLimits, is_archive, iter_archive
+from hloenv.dataset.archive import ArchiveLimits, archive_stem, is_archive, iter_archive
 from hloenv.dataset.dataset import Dataset, Entry, Problem
 from hloenv.dataset.errors import DatasetError, UnsafeArchiveError
 from hloenv.dataset.reader import is_hlo_file, module_stem, read_module, strip_metadata as _strip
@@ -80,7 +80,7 @@ def _files(root: Path, limits: ArchiveLimits | None, problems: list[Problem],
     """(entry name, source label, contents) of every HLO file, in sorted path order."""
     if root.is_file():
         if is_archive(root):
-            yield from _archive_files(root, root.name.split(".")[0], limits, problems, refuse=top)
+            yield from _archive_files(root, archive_stem(root.name), limits, problems, refuse=top)
         else:
             try:
                 yield module_stem(root.name), str(root), root.read_bytes()
@@ -90,7 +90,7 @@ def _files(root: Path, limits: ArchiveLimits | None, problems: list[Problem],
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
         if is_archive(path):
-            yield from _archive_files(path, module_stem(rel).split(".")[0], limits, problems, refuse=False)
+            yield from _archive_files(path, archive_stem(rel), limits, problems, refuse=False)
         elif is_hlo_file(rel):
             try:
                 yield module_stem(rel), str(path), path.read_bytes()

@@ -87,6 +87,16 @@ def test_archives_load_like_the_folder(tree, tmp_path, suffix, mode):
     assert {p.kind for p in from_archive.problems} == {"parse_error", "elided_constants"}
 
 
+def test_archives_in_folders_are_named_by_their_whole_path(tmp_path):
+    """Names were cut at the first dot of the relative path: v1.2/train.tar and v1.3/test.tar
+    both became v1/..., and one module was renamed m#2."""
+    for folder, archive, text in (("v1.2", "train.tar", ADD), ("v1.3", "test.tar.gz", MUL)):
+        (tmp_path / folder).mkdir()
+        tar_with(tmp_path / folder / archive, [(file_info("m.hlo"), text.encode())], "w:gz" if "gz" in archive else "w")
+    zip_with(tmp_path / "my.models.zip", {"n.hlo": NEG.encode()})
+    assert sorted(load(tmp_path).names()) == ["my.models/n", "v1.2/train/m", "v1.3/test/m"]
+
+
 def test_unsafe_archive_inside_a_folder_is_a_problem_not_a_crash(tmp_path):
     write_tree(tmp_path, {"neg.hlo": NEG})
     tar_with(tmp_path / "evil.tar", [(file_info("../escape.hlo"), ADD.encode())])
