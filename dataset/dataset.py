@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from hloenv.altgraph import Module
+from hloenv.altgraph.checks import check_int
 from hloenv.dataset.splits import split_of
+from hloenv.dataset.tags import BACKENDS
 
 
 @dataclass
@@ -93,7 +95,17 @@ class Dataset:
 
     def filter(self, predicate: Callable[[Entry], bool] | None = None, *, backend: str | None = None,
                max_instructions: int | None = None) -> Dataset:
-        """The entries that pass every given condition (problems are not carried over)."""
+        """The entries that pass every given condition (problems are not carried over).
+
+        Raises:
+            ValueError: an unknown backend or a negative `max_instructions`. TypeError: a
+                predicate that is not callable, a `max_instructions` that is not an int.
+        """
+        if backend is not None and backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+        check_int("max_instructions", max_instructions, 0, may_be_none=True)
+        if predicate is not None and not callable(predicate):
+            raise TypeError(f"predicate must be callable (Entry -> bool), not {predicate!r}")
         kept = [e for e in self.entries
                 if (backend is None or e.runs_on(backend))
                 and (max_instructions is None or e.instructions <= max_instructions)
@@ -103,6 +115,7 @@ class Dataset:
     def split(self, test_fraction: float = 0.2, seed: int = 0) -> Split:
         """Deterministic train/test split by fingerprint hash: a module's side depends only on
         its fingerprint and ``seed``, never on what else is in the dataset."""
+        split_of("", test_fraction, seed)  # (checks the settings, an empty dataset too)
         train = [e for e in self.entries if e.split(test_fraction, seed) == "train"]
         test = [e for e in self.entries if e.split(test_fraction, seed) == "test"]
         return Split(self._subset(train), self._subset(test))

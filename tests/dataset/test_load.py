@@ -5,6 +5,7 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import hloenv
@@ -132,6 +133,31 @@ def test_splits_are_deterministic_and_depend_only_on_fingerprint_and_seed(tree):
     assert all(split_of(f, 1.0) == "test" for f in fakes[:50])
     with pytest.raises(ValueError):
         split_of("00", 1.5)
+
+
+def test_split_and_filter_settings_of_the_wrong_kind_are_refused():
+    """Each was taken: the seed is hashed as text, so 1, 1.0 and True gave three different splits
+    and None or "abc" were seeds; True was a test fraction of 1; an unknown backend kept nothing."""
+    ds = default()
+    for seed in (1.0, True, None, "abc", [1]):
+        with pytest.raises(TypeError, match="seed must be an int"):
+            ds.split(0.5, seed=seed)
+    for fraction in (True, "0.2", None):
+        with pytest.raises(TypeError, match="test_fraction must be a number"):
+            ds.split(fraction)
+    with pytest.raises(ValueError, match="test_fraction must be in \\[0, 1\\]"):
+        Dataset([]).split(-0.1)  # (an empty dataset checks its settings too)
+    with pytest.raises(TypeError, match="fingerprint must be a str"):
+        split_of(None)
+    assert split_of("ab", 0.5, seed=np.int64(3)) == split_of("ab", 0.5, seed=3)
+    for backend in ("tpu", "CPU"):
+        with pytest.raises(ValueError, match=f"unknown backend '{backend}'; known: cpu, gpu"):
+            ds.filter(backend=backend)
+    with pytest.raises(TypeError, match="max_instructions must be an int"):
+        ds.filter(max_instructions="100")
+    with pytest.raises(TypeError, match="predicate must be callable"):
+        ds.filter("mlp")
+    assert len(ds.filter(backend="cpu", max_instructions=10**6)) == len(ds)
 
 
 def test_default_dataset_is_the_bundled_modules():
