@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from hloenv.altgraph.checks import check_int
 from hloenv.dataset.errors import DatasetError, UnsafeArchiveError
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
@@ -31,6 +32,10 @@ class ArchiveLimits:
     max_members: int = 100_000
     max_member_bytes: int = 512 << 20
     max_total_bytes: int = 4 << 30
+
+    def __post_init__(self) -> None:
+        for name in ("max_members", "max_member_bytes", "max_total_bytes"):
+            check_int(f"ArchiveLimits.{name}", getattr(self, name), 1)
 
 
 def is_archive(path: str | os.PathLike) -> bool:

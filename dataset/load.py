@@ -34,7 +34,17 @@ def load(path: str | os.PathLike, strip_metadata: bool = False, *,
         FileNotFoundError: ``path`` does not exist.
         UnsafeArchiveError: ``path`` is an archive that breaks a safety rule (an unsafe archive
             found inside a folder is reported as a problem instead).
+        DatasetError: ``path`` is an archive that cannot be read (corrupt, cut short).
+        TypeError, ValueError: settings of the wrong kind, or an empty ``path``.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a folder, archive or file path, not {path!r}")
+    if not str(path):  # (Path("") is the working folder: it was loaded without a word)
+        raise ValueError("path is empty: give a folder, archive or file (\".\" for this folder)")
+    if not isinstance(strip_metadata, bool):
+        raise TypeError(f"strip_metadata must be True or False, not {strip_metadata!r}")
+    if limits is not None and not isinstance(limits, ArchiveLimits):
+        raise TypeError(f"limits must be an ArchiveLimits or None, not {limits!r}")
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"no dataset at {root}")

@@ -38,20 +38,34 @@ def row_key(row: dict[str, Any]) -> RunKey:
 
 
 def read_results(out: str | os.PathLike) -> dict[RunKey, dict[str, Any]]:
-    """Rows already in ``out/results.jsonl`` by :func:`row_key` (the last one wins; a line cut
-    short by a kill is ignored)."""
+    """Rows already in ``out/results.jsonl`` by :func:`row_key` (the last one wins). A line cut
+    short by a kill, or a row whose fields are not what a bench writes (edited by hand), is
+    ignored: its module runs again."""
     path = Path(out) / RESULTS
-    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    rows: dict[RunKey, dict[str, Any]] = {}
     if not path.is_file():
         return rows
     for line in path.read_text().splitlines():
         try:
             row = json.loads(line)
-        except ValueError:
+            key = row_key(row) if _well_formed(row) else None
+        except (ValueError, TypeError, AttributeError):
             continue
-        if isinstance(row, dict):
-            rows[row_key(row)] = row
+        if key is not None:
+            rows[key] = row
     return rows
+
+
+def _well_formed(row: Any) -> bool:
+    """The fields the tables and summary read have the kinds a bench writes: a status string,
+    a speedup that is None or a positive finite number, an exactness that is None or a bool."""
+    if not isinstance(row, dict) or not isinstance(row.get("status"), str):
+        return False
+    speedup = row.get("speedup")
+    if speedup is not None and (isinstance(speedup, bool) or not isinstance(speedup, (int, float))
+                                or not 0 < speedup < math.inf):
+        return False
+    return row.get("exact") is None or isinstance(row.get("exact"), bool)
 
 
 def append_result(out: str | os.PathLike, row: dict[str, Any]) -> None:

@@ -275,6 +275,19 @@ def test_results_log_survives_a_line_cut_short(tmp_path):
     assert sorted(r["module"] for r in read_results(tmp_path).values()) == ["a", "c"]
 
 
+def test_rows_edited_into_nonsense_are_run_again(tmp_path):
+    """A speedup of "fast" ended the bench with "must be real number, not str", -1 with "math
+    domain error"; 0 was left out of the summary without a word."""
+    from hloenv.dataset.tables import append_result, read_results
+    base = {"fingerprint": "f", "agent": "x", "backend": "cpu", "status": "ok"}
+    for k, speedup in enumerate(["fast", -1, 0.0, True, float("inf")]):
+        append_result(tmp_path, {**base, "module": f"bad{k}", "fingerprint": f"b{k}", "speedup": speedup})
+    append_result(tmp_path, {**base, "module": "bad_exact", "fingerprint": "e", "exact": "yes"})
+    append_result(tmp_path, {**base, "module": "bad_status", "fingerprint": "s", "status": None})
+    append_result(tmp_path, {**base, "module": "good", "speedup": 1.25, "exact": True})
+    assert [r["module"] for r in read_results(tmp_path).values()] == ["good"]
+
+
 def test_bench_on_a_dataset_with_nothing_to_run_says_why(tmp_path):
     from hloenv.dataset import DatasetError
     from hloenv.dataset.runner import run_bench

@@ -160,6 +160,22 @@ def test_split_and_filter_settings_of_the_wrong_kind_are_refused():
     assert len(ds.filter(backend="cpu", max_instructions=10**6)) == len(ds)
 
 
+def test_load_refuses_settings_it_would_misread(tmp_path):
+    """load("") loaded the working folder; strip_metadata="no" stripped; limits=5 failed deep in
+    the archive reader; negative limits were accepted."""
+    from hloenv.dataset import ArchiveLimits
+    with pytest.raises(ValueError, match="path is empty"):
+        load("")
+    with pytest.raises(TypeError, match="strip_metadata must be True or False, not 'no'"):
+        load(tmp_path, strip_metadata="no")
+    with pytest.raises(TypeError, match="limits must be an ArchiveLimits or None, not 5"):
+        load(tmp_path, limits=5)
+    with pytest.raises(TypeError, match="path must be a folder, archive or file path, not None"):
+        load(None)
+    with pytest.raises(ValueError, match="ArchiveLimits.max_members must be at least 1, not -1"):
+        ArchiveLimits(max_members=-1)
+
+
 def test_default_dataset_is_the_bundled_modules():
     ds = default()
     assert ds.names() == ["convnet_forward", "mlp_train_step", "rng_dropout", "scan_rnn", "transformer_block"]
