@@ -260,9 +260,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                 if not self._next_round():
                     self._start.first_round = (self._stage, self._graph)
                     self._disown(self._graph)  # shared now: no env may dismantle it
+        obs = self._get_obs()  # (while XLA's worker may still be estimating the start: see `_step`)
         self._episode_info = {**self.reward_fn.reset(self.original, start), **self._episode_info}
         self._discard(*last)
-        return self._get_obs(), self._get_info()
+        return obs, self._get_info()
 
     def step(self, action: Sequence[int] | np.ndarray):
         with gc_paused():
@@ -304,6 +305,9 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         truncated = not terminated and self._steps >= self.max_steps
         if truncated:
             self._finish("step limit")
+        # the observation first: a reward computed elsewhere (the cost reward's XLA worker, which
+        # has had the module since the round began) gets this much more time to finish beside us
+        obs = self._get_obs()
         reward, extra = self.reward_fn(before, self._module, terminated or truncated)
         if self._reward_keeps_modules:
             self._disown(self._module)  # the reward may hold it
@@ -313,7 +317,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._episode_info.update(extra)
         if "error" not in extra:
             self._episode_info.pop("error", None)
-        return self._get_obs(), float(reward), terminated, truncated, self._get_info()
+        return obs, float(reward), terminated, truncated, self._get_info()
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":
