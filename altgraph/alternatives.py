@@ -25,7 +25,7 @@ from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import is_unbuilt, materialize
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
-from hloenv.altgraph.sharing import called_by, release
+from hloenv.altgraph.sharing import called_by, release, remember
 
 SITE_ATTR = "hloenv_site"
 RULES_ATTR = "hloenv_rules"
@@ -45,9 +45,20 @@ def is_alternatives(inst: Instruction) -> bool:
 
 
 def has_side_effect(inst: Instruction) -> bool:
+    """XLA's `HasSideEffect`: the instruction's own (a send, an infeed, a custom-call marked so,
+    ...), or one inside a computation it calls, as a `while` whose body prints or a `call` of a
+    side-effecting custom-call: dead-code removal and CSE must keep those too. Fused computations
+    are not looked into: no fusion pass (ours or XLA's) fuses a side-effecting instruction."""
     if inst.opcode in SIDE_EFFECT_OPCODES:
         return True
-    return inst.opcode == "custom-call" and (inst.attrs.get("custom_call_has_side_effect") or "") == "true"
+    if inst.opcode == "custom-call" and (inst.attrs.get("custom_call_has_side_effect") or "") == "true":
+        return True
+    return bool(inst.called) and inst.opcode != "fusion" and any(
+        remember(comp, "has_side_effect", _computation_has_side_effect) for comp in inst.called_computations)
+
+
+def _computation_has_side_effect(comp: Computation) -> bool:
+    return any(has_side_effect(i) for i in comp.instructions)
 
 
 def option_rules(alt: Instruction) -> list[str]:

@@ -87,3 +87,9 @@ ENTRY e {
         assert copy.to_text() == in_place.to_text()
         assert "exponential" not in copy.to_text()  # the unused parameter's operand went with it
         verify_module(copy)
+
+
+def test_selected_copy_keeps_unused_calls_that_print():
+    from tests.passes.test_small_passes import PRINTING_CALLS
+    m = parse_hlo(PRINTING_CALLS)
+    assert selected_copy(m, []).opcode_histogram()["call"] == 2  # (dropped as dead before)

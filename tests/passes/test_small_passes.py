@@ -147,3 +147,34 @@ def test_dry_run_then_all_rewrites_is_sound(text, pipeline):
     select(m, [1] * n)
     m.verify()
     assert compare(text, m.to_text()).equal
+
+
+#: two unused calls of a computation that prints (a side-effecting custom-call inside it)
+PRINTING_CALLS = """HloModule printing
+printer {
+  x = f32[3] parameter(0)
+  cc = () custom-call(x), custom_call_target="xla_python_cpu_callback", custom_call_has_side_effect=true
+  ROOT r = f32[3] negate(x)
+}
+ENTRY e {
+  p = f32[3] parameter(0)
+  c1 = f32[3] call(p), to_apply=printer
+  c2 = f32[3] call(p), to_apply=printer
+  ROOT out = f32[3] multiply(p, p)
+}
+"""
+
+
+def test_dce_and_cse_keep_calls_whose_callee_has_a_side_effect():
+    """XLA's HasSideEffect looks into called computations: a while loop or call that prints must
+    stay, and two of them are not one. dce removed both unused calls; cse merged them."""
+    for passes in ("dce", "cse", "cse,dce"):
+        m = parse_hlo(PRINTING_CALLS)
+        parse_pipeline(passes)(m)
+        assert m.opcode_histogram()["call"] == 2, passes
+        m.verify()
+    m = parse_hlo(PRINTING_CALLS)
+    for name in ("c1", "c2"):  # (a call of a pure computation still goes)
+        m.entry.instruction(name).called["to_apply"][0].instruction("cc").attrs["custom_call_has_side_effect"] = "false"
+    get_pass("dce")(m)
+    assert "call" not in m.opcode_histogram()
