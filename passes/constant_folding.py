@@ -94,12 +94,13 @@ def _shift(inst: Instruction, a: np.ndarray, b: np.ndarray) -> np.ndarray | None
     bits = a.dtype.itemsize * 8
     if np.any(b < 0) or np.any(b >= bits):
         return None
-    unsigned = np.dtype(f"u{a.dtype.itemsize}")
+    unsigned, signed = np.dtype(f"u{a.dtype.itemsize}"), np.dtype(f"i{a.dtype.itemsize}")
     if inst.opcode == "shift-left":
         return np.left_shift(a, b.astype(a.dtype))
     if inst.opcode == "shift-right-logical":
         return np.right_shift(a.view(unsigned), b.astype(unsigned)).view(a.dtype)
-    return np.right_shift(a, b.astype(a.dtype))
+    # arithmetic: the sign bit fills in, for unsigned types too (XLA: u8 200 >> 1 is 228)
+    return np.right_shift(a.view(signed), b.astype(signed)).view(a.dtype)
 
 
 def _elementwise_binary(inst: Instruction, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:

@@ -43,6 +43,11 @@ def root_constant(text: str) -> str:
     ("a = u32[] constant(2147483648)\nb = u32[] constant(31)\nROOT r = u32[] shift-right-logical(a, b)", "u32[] 1"),
     ("a = s32[] constant(-8)\nb = s32[] constant(1)\nROOT r = s32[] shift-right-logical(a, b)", "s32[] 2147483644"),
     ("a = s32[] constant(-8)\nb = s32[] constant(1)\nROOT r = s32[] shift-right-arithmetic(a, b)", "s32[] -4"),
+    # unsigned too: the top bit fills in (numpy's right_shift of a u8 is a logical shift)
+    ("a = u8[3] constant({200, 129, 255})\nb = u8[3] constant({1, 1, 7})\n"
+     "ROOT r = u8[3] shift-right-arithmetic(a, b)", "u8[3] {228, 192, 255}"),
+    ("a = u32[2] constant({4294967295, 2147483648})\nb = u32[2] constant({4, 31})\n"
+     "ROOT r = u32[2] shift-right-arithmetic(a, b)", "u32[2] {4294967295, 4294967295}"),
     ("a = f32[] constant(2.5)\nROOT r = f32[3] broadcast(a), dimensions={}", "f32[3] {2.5, 2.5, 2.5}"),
     ("a = s32[2,3] constant({ {1,2,3},{4,5,6} })\nROOT r = s32[3,2] transpose(a), dimensions={1,0}",
      "s32[3,2] { {1, 4}, {2, 5}, {3, 6} }"),
@@ -120,6 +125,19 @@ ROOT r = f32[3] add(e, x)"""
     original = module_text(body)
     folded, rewrites = fold(body)
     assert rewrites == 4 and "multiply(" not in folded
+    result = compare(original, folded, rtol=0, atol=0)
+    assert result.equal, str(result)
+
+
+def test_xla_shifts_unsigned_values_as_the_fold_does():
+    body = """x = u8[3] parameter(0)
+a = u8[3] constant({200, 129, 3})
+b = u8[3] constant({1, 7, 1})
+s = u8[3] shift-right-arithmetic(a, b)
+ROOT r = u8[3] add(s, x)"""
+    original = module_text(body)
+    folded, rewrites = fold(body)
+    assert rewrites >= 1 and "shift-right-arithmetic(" not in folded
     result = compare(original, folded, rtol=0, atol=0)
     assert result.equal, str(result)
 
