@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
 from hloenv.passes.base import Pass, register, rewritable_computations
 from hloenv.passes.call_inliner import inline_body
@@ -38,6 +39,7 @@ class Defuse(Pass):
     makes_decisions = False  # an inverse for checking, not a decision: dry mode applies it
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
+        materialize_all(module)  # (a dry fusion run's options: their bodies are inlined below)
         while True:  # a body may hold fusions (nested): inlined, they are expanded next time round
             fusions = [inst for comp in rewritable_computations(module)
                        for inst in comp.instructions if inst.opcode == "fusion"]

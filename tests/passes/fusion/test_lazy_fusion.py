@@ -116,3 +116,23 @@ def test_selected_copy_builds_the_chosen_options_in_the_copy_and_leaves_the_grap
     copy.verify()
     select(graph, choice)  # the same program, built in place
     assert graph.fingerprint() == copy.fingerprint()
+
+
+@pytest.mark.parametrize("then", [("fusion", False), ("fusion", True), ("multi-output-fusion", True),
+                                  ("fusion-merger", True), ("defuse", False)])
+def test_fusion_passes_run_on_a_dry_fusion_graph(then):
+    """The options a dry fusion run leaves unbuilt are built before the next fusion pass reads
+    fusions' bodies: it failed with IndexError (fusion, multi-output-fusion) or KeyError (defuse)."""
+    from hloenv import compare
+    from tests.conftest import DATA
+    module = hloenv.load_hlo(DATA / "mlp_train_step.hlo")
+    graph = module.clone()
+    get_pass("fusion")(graph, dry=True)
+    assert any(is_unbuilt(i) for c in graph.computations for i in c.instructions)
+    name, dry = then
+    get_pass(name)(graph, dry=dry)
+    prune(graph)
+    nodes = alternatives_nodes(graph)
+    select(graph, [len(n.operands) - 1 for n in nodes])
+    graph.verify()
+    assert compare(module, graph).equal
