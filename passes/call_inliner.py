@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hloenv.altgraph.alternatives import SITE_ATTR
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.opcodes import ALTERNATIVES
 from hloenv.altgraph.order import topological_sort
 from hloenv.passes.base import RewritePass, RewriteRule, register
 from hloenv.passes.rewriter import Rewriter
@@ -31,6 +33,9 @@ def inline_body(callee: Computation, args: list[Instruction], into: Computation,
                                called={k: list(v) for k, v in inst.called.items()} or None, name=inst.name)
         for pred in inst.control_predecessors:
             copy.add_control_predecessor(mapping[id(pred)])
+        if inst.opcode == ALTERNATIVES:  # (a dry run's node in the callee: its copy decides at the
+            # copied site, so each inlined copy is its own decision with its own identity)
+            copy.set_attr(SITE_ATTR, f'"{copy.operands[0].name}"')
         mapping[id(inst)] = copy
     return mapping[id(callee.root)]
 

@@ -178,3 +178,38 @@ def test_dce_and_cse_keep_calls_whose_callee_has_a_side_effect():
         m.entry.instruction(name).called["to_apply"][0].instruction("cc").attrs["custom_call_has_side_effect"] = "false"
     get_pass("dce")(m)
     assert "call" not in m.opcode_histogram()
+
+
+NESTED_CALLS = """HloModule nested
+inner {
+  x = f32[3] parameter(0)
+  ROOT n = f32[3] negate(x)
+}
+mid {
+  y = f32[3] parameter(0)
+  c = f32[3] call(y), to_apply=inner
+  ROOT e = f32[3] exponential(c)
+}
+ENTRY main {
+  p = f32[3] parameter(0)
+  a = f32[3] call(p), to_apply=mid
+  b = f32[3] call(a), to_apply=mid
+  ROOT r = f32[3] add(a, b)
+}
+"""
+
+
+def test_dry_call_inliner_gives_every_inlined_decision_its_own_identity():
+    """Inlining `mid` (whose own call is already a decision) twice copied that decision's
+    alternatives node twice with one id: a {id: choice} history could not tell them apart."""
+    from hloenv.altgraph.alternatives import alternative_id, prune
+    from hloenv.altgraph.selected import selected_copy
+    m = parse_hlo(NESTED_CALLS)
+    get_pass("call-inliner")(m, dry=True)
+    prune(m)
+    nodes = alternatives_nodes(m)
+    ids = [alternative_id(n) for n in nodes]
+    assert len(nodes) >= 4 and len(set(ids)) == len(ids), ids
+    original = parse_hlo(NESTED_CALLS)
+    for choices in ([len(n.operands) - 1 for n in nodes], [k % 2 for k in range(len(nodes))]):
+        assert compare(original, selected_copy(m, choices)).equal
