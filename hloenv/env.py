@@ -135,6 +135,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self.action_space = spaces.MultiDiscrete(np.full(n, max_options, dtype=np.int64))
         self._nodes: list[Instruction] | None = None
         self._was_reset = False  # (Gymnasium's order: reset before the first step)
+        self._off_episode = False  # (the direct API changed the module since reset: see `save`)
         #: graphs and modules the env built and has not handed out (see `_discard`); at most the
         #: current graph and module, and what a step is about to discard
         self._owned: list[Module] = []
@@ -240,6 +241,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     def _reset(self):
         self._was_reset = True
+        self._off_episode = False
         # shared, not cloned: nothing changes the episode's starting module or a graph in place (a
         # step copies what it selects; `_finish` clones before its clean-up), and the cost reward
         # recognises the same object at every reset instead of printing it again
@@ -272,6 +274,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
     def _step(self, action: Sequence[int] | np.ndarray):
         if not self._was_reset:
             raise RuntimeError("step() before reset(): call reset() first")
+        self._check_on_episode("step()")
         if self._done:
             if self._steps == 0:  # nothing to decide in this module: the first step ends it
                 self._steps = 1
@@ -496,13 +499,25 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         return other
 
     def save(self, path: str | Path) -> None:
-        """Write what `hloenv.replay` needs to rebuild this episode's module (JSON)."""
+        """Write what `hloenv.replay` needs to rebuild this episode's module (JSON).
+
+        Raises:
+            RuntimeError: the module was changed with the direct API since `reset` (`run`,
+                `apply_alternatives`), which the episode's history does not hold.
+        """
+        self._check_on_episode("save()")
         data = {"format": "hloenv-episode/1", "hlo": self.original_text, "pipeline": self.pipeline.to_dict(),
                 "max_options": self.max_options, "history": self.history, "finished": self._done,
                 "fingerprint": self._current_module().fingerprint()}
         Path(path).write_text(json.dumps(data, indent=1))
 
-    # -- HloEnv-style direct API -----------------------------------------------------------------
+    def _check_on_episode(self, what: str) -> None:
+        if self._off_episode:
+            raise RuntimeError(f"{what} follows the episode's own rounds, but the module was changed with "
+                               "run() or apply_alternatives() since reset(): the history cannot hold that "
+                               "(call reset() to start an episode again)")
+
+    # -- HloEnv-style direct API (its own workflow: `step` and `save` need a `reset` after it) ----
     def run(self, pipeline: str | Pass | Pipeline, dry: bool = False):
         """Run passes on the current module (`"algsimp,cse"`, a Pass or a Pipeline), in dry mode
         or for real."""
@@ -516,6 +531,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             self.graph = target
         else:
             self.module = self.graph = target
+        self._off_episode = True
         return result
 
     def get_graph(self) -> dict[str, np.ndarray]:
@@ -526,6 +542,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """Pick options on the current alternative graph without stepping the episode: one index
         per alternatives node, or {node name or alternative id: index} (others keep the original)."""
         self.module = self.graph = selected_copy(self.graph, choices)
+        self._off_episode = True
 
     def evaluate(self, **kwargs: Any):
         """Compile and time the current module with XLA (`hloenv.evaluate`, env pipeline)."""

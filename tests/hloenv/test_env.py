@@ -388,6 +388,27 @@ def test_direct_api():
     assert env.has_equal_output()
 
 
+def test_the_direct_api_is_its_own_workflow_step_and_save_need_a_reset_after_it(tmp_path):
+    """After run()/apply_alternatives(), a step used the episode's last round (the dry run's graph
+    was dropped: the next step ended the episode) and save() wrote a history replay could not
+    redo ("chooses at 33 alternative(s) this round does not offer", or a fingerprint mismatch)."""
+    env = make()
+    env.run("cse")  # (before any reset: the direct API needs none)
+    for change in (lambda: env.run("cse", dry=True), lambda: env.apply_alternatives({})):
+        env.reset(seed=0)
+        env.step(env.action_space.sample())
+        change()
+        for call, what in ((lambda: env.step(env.action_space.sample()), "step()"),
+                           (lambda: env.save(tmp_path / "e.json"), "save()")):
+            with pytest.raises(RuntimeError, match=f"{re.escape(what)} follows the episode's own rounds.*"
+                                                   "run\\(\\) or apply_alternatives\\(\\)"):
+                call()
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    env.save(tmp_path / "e.json")
+    assert hloenv.replay(tmp_path / "e.json").module.fingerprint() == env.module.fingerprint()
+
+
 def test_direct_api_takes_pass_objects_and_choices_by_name():
     from hloenv.altgraph.alternatives import alternatives_nodes
     from tests.altgraph.test_alternatives import DUPLICATES
