@@ -142,6 +142,9 @@ XLA_OPCODES: frozenset[str] = frozenset({
 #: The attributes XLA's parser lets every instruction carry.
 XLA_GENERAL_ATTRIBUTES: frozenset[str] = frozenset({'backend_config', 'control-predecessors', 'frontend_attributes', 'metadata', 'origin', 'parameter_replication', 'sharding', 'statistics'})
 
+#: Words the parser refuses as an instruction's name (its lexer reads a keyword or a type).
+XLA_RESERVED_NAMES: frozenset[str] = frozenset({'ENTRY', 'HloModule', 'ROOT', 'bf16', 'c128', 'c64', 'f16', 'f32', 'f4e2m1fn', 'f64', 'f8e3m4', 'f8e4m3', 'f8e4m3b11fnuz', 'f8e4m3fn', 'f8e4m3fnuz', 'f8e5m2', 'f8e5m2fnuz', 'f8e8m0fnu', 'false', 'inf', 'last_tile_dim_replicate', 'manual', 'maximal', 'nan', 'opaque', 'pred', 'replicated', 's1', 's16', 's2', 's32', 's4', 's64', 's8', 'shard_as', 'shard_like', 'token', 'true', 'u1', 'u16', 'u2', 'u32', 'u4', 'u64', 'u8', 'unknown'})
+
 #: opcode -> the other attributes the parser lets it carry (its answer for one it does not take,
 #: "Allowed attributes: ..."); opcodes no probe could ask that are missing.
 XLA_OWN_ATTRIBUTES: dict[str, frozenset[str]] = {

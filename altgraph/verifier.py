@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from hloenv.altgraph import attributes as A
-from hloenv.altgraph._xla_opcodes import XLA_GENERAL_ATTRIBUTES, XLA_OWN_ATTRIBUTES
+from hloenv.altgraph._xla_opcodes import XLA_GENERAL_ATTRIBUTES, XLA_OWN_ATTRIBUTES, XLA_RESERVED_NAMES
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.errors import HloVerifyError
 from hloenv.altgraph.instruction import Instruction
@@ -49,9 +49,17 @@ def verify_module(module: Module) -> None:
     materialize_all(module)
     if not module.computations or module.entry is None:
         raise HloVerifyError(f"module {module.name!r} has no entry computation")
+    if module.name in XLA_RESERVED_NAMES:
+        raise HloVerifyError(f"module name {module.name!r} {_RESERVED}")
     for comp in module.computations:
+        if comp.name in XLA_RESERVED_NAMES:
+            raise HloVerifyError(f"computation name {comp.name!r} {_RESERVED}", comp.root.line if comp.root else 0, 1)
         verify_computation(comp)
     _check_entry_layout(module)
+
+
+#: (XLA's lexer reads such a word as a keyword or an element type, and its parser says "expects name")
+_RESERVED = "is a word XLA's parser does not take as a name (a keyword or an element type); rename it"
 
 
 def verify_computation(comp: Computation) -> None:
@@ -63,6 +71,8 @@ def verify_computation(comp: Computation) -> None:
     counts = _OPERAND_COUNTS
     for inst in comp.instructions:
         try:
+            if inst.name in XLA_RESERVED_NAMES:
+                raise _Fail(f"the name {_RESERVED}")
             count = counts.get(inst.opcode)
             if count is not None:
                 _check_count(inst, count)

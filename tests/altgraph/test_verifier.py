@@ -339,6 +339,11 @@ STRAY_ATTRIBUTES = {
                                          "attribute 'result_accuracy' does not apply to abs"),
 }
 FAILING.update(STRAY_ATTRIBUTES)
+#: names XLA's lexer reads as a type or keyword ("expects name"; each was accepted)
+FAILING.update({
+    f"reserved-name-{word}": (f"{word} = f32[4] parameter(0)\nROOT r = f32[4] negate({word})", word,
+                              "is a word XLA's parser does not take as a name")
+    for word in ("s2", "f32", "token", "true", "ROOT")})
 
 
 @pytest.mark.parametrize("case", FAILING.values(), ids=FAILING.keys())
@@ -355,13 +360,26 @@ def test_xla_refuses_the_stray_attributes_too(case: tuple[str, str, str]) -> Non
         xla_hlo.hlo_module_from_text(_hlo(body))
 
 
+def test_reserved_module_and_computation_names_are_refused_as_xla_refuses_them() -> None:
+    from jaxlib import _hlo as xla_hlo
+    for text, what in ((_hlo("p = f32[4] parameter(0)\nROOT r = f32[4] negate(p)").replace("HloModule m", "HloModule f32"),
+                        "module name 'f32'"),
+                       (_hlo("p = f32[4] parameter(0)\nROOT r = f32[4] negate(p)").replace("ENTRY main", "ENTRY s32"),
+                        "computation name 's32'")):
+        with pytest.raises(HloVerifyError, match=f"{what} is a word XLA's parser does not take as a name"):
+            parse_hlo(text).verify()
+        with pytest.raises(Exception, match="expects name"):
+            xla_hlo.hlo_module_from_text(text)
+
+
 def test_the_attribute_table_is_the_installed_jaxlibs() -> None:
-    """`_xla_opcodes` was generated for this jaxlib: XLA's parser still allows exactly what it
-    lists (regenerate with third_party/xla_opcodes/generate.py after a jaxlib upgrade)."""
+    """`_xla_opcodes` was generated for this jaxlib: XLA's parser still allows exactly the
+    attributes it lists and refuses the names it lists (regenerate with
+    third_party/xla_opcodes/generate.py after a jaxlib upgrade)."""
     import importlib.util
     from pathlib import Path
 
-    from hloenv.altgraph._xla_opcodes import XLA_GENERAL_ATTRIBUTES, XLA_OWN_ATTRIBUTES
+    from hloenv.altgraph._xla_opcodes import XLA_GENERAL_ATTRIBUTES, XLA_OWN_ATTRIBUTES, XLA_RESERVED_NAMES
     path = Path(__file__).resolve().parents[2] / "third_party" / "xla_opcodes" / "generate.py"
     spec = importlib.util.spec_from_file_location("xla_opcodes_generate", path)
     generate = importlib.util.module_from_spec(spec)
@@ -369,6 +387,7 @@ def test_the_attribute_table_is_the_installed_jaxlibs() -> None:
     for opcode in ("abs", "compare", "broadcast", "reduce", "fusion", "custom-call", "conditional", "tuple",
                    "constant", "parameter", "dot", "scatter"):
         assert set(generate.allowed_attributes(opcode)) == XLA_GENERAL_ATTRIBUTES | XLA_OWN_ATTRIBUTES[opcode], opcode
+    assert set(generate.reserved_names()) == XLA_RESERVED_NAMES
 
 
 def test_reduce_errors() -> None:

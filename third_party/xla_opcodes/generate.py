@@ -86,6 +86,31 @@ def allowed_attributes(opcode: str) -> list[str] | None:
     return None if allowed is None else sorted(allowed)
 
 
+#: Words XLA's HLO lexer might read as something other than a name: its keywords and the
+#: element types (`s1`..`f8e8m0fnu`, `token`, ...). Those its parser refuses as an instruction
+#: name are kept in the table (`reserved_names`).
+NAME_CANDIDATES = ("true", "false", "inf", "nan", "HloModule", "ENTRY", "ROOT", "maximal", "replicated",
+                   "manual", "unknown", "last_tile_dim_replicate", "last_tile_dims", "shard_as", "shard_like",
+                   "pred", "s1", "s2", "s4", "s8", "s16", "s32", "s64", "u1", "u2", "u4", "u8", "u16", "u32", "u64",
+                   "f16", "bf16", "f32", "f64", "c64", "c128", "token", "opaque", "tuple")
+
+
+def reserved_names() -> list[str]:
+    """The words of `NAME_CANDIDATES` and of jaxlib's element types that XLA's parser refuses as
+    an instruction's name ("expects name": its lexer reads them as a keyword or a type)."""
+    from jax._src.lib import xla_client
+    from jaxlib import _hlo
+    types = [t.lower() for t in xla_client.PrimitiveType.__members__ if t != "PRIMITIVE_TYPE_INVALID"]
+    refused = []
+    for word in sorted(set(NAME_CANDIDATES) | set(types) | {"opaque"}):
+        text = f"HloModule m\nENTRY e {{\n  {word} = f32[] parameter(0)\n  ROOT r = f32[] negate({word})\n}}\n"
+        try:
+            _hlo.hlo_module_from_text(text)
+        except Exception:  # JaxRuntimeError: the name is not read as one
+            refused.append(word)
+    return refused
+
+
 def in_children(mode: str, names: list[str]) -> dict[str, str]:
     """name -> the probe's answer line (`--probe` or `--attributes` of this script). Some malformed
     probes crash XLA after the opcode was accepted (a segfault building e.g. a `while` without a
@@ -149,6 +174,8 @@ def main() -> int:
         f"XLA_OPCODES: frozenset[str] = frozenset({{\n{body}\n}})\n\n"
         "#: The attributes XLA's parser lets every instruction carry.\n"
         f"XLA_GENERAL_ATTRIBUTES: frozenset[str] = frozenset({{{', '.join(repr(a) for a in general)}}})\n\n"
+        "#: Words the parser refuses as an instruction's name (its lexer reads a keyword or a type).\n"
+        f"XLA_RESERVED_NAMES: frozenset[str] = frozenset({{{', '.join(repr(w) for w in reserved_names())}}})\n\n"
         "#: opcode -> the other attributes the parser lets it carry (its answer for one it does not take,\n"
         "#: \"Allowed attributes: ...\"); opcodes no probe could ask that are missing.\n"
         f"XLA_OWN_ATTRIBUTES: dict[str, frozenset[str]] = {{\n{own}\n}}\n")
