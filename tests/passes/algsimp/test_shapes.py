@@ -52,8 +52,8 @@ FIRES = [
     ("concatenate-single", "x = f32[4] parameter(0)\nROOT r = f32[4] concatenate(x), dimensions={0}", r"ROOT x = "),
     ("concatenate-drop-empty", "x = f32[4] parameter(0)\ne = f32[0] parameter(1)\n"
      "ROOT r = f32[4] concatenate(e, x), dimensions={0}", r"ROOT x = "),
-    ("concatenate-slices", "x = f32[8] parameter(0)\ns1 = f32[2] slice(x), slice={[0:2]}\ns2 = f32[3] slice(x), slice={[2:5]}\n"
-     "ROOT r = f32[5] concatenate(s1, s2), dimensions={0}", r"ROOT \S+ = f32\[5\] slice\(x\), slice=\{\[0:5\]\}"),
+    ("concatenate-slices", "x = f32[8] parameter(0)\nsa = f32[2] slice(x), slice={[0:2]}\nsb = f32[3] slice(x), slice={[2:5]}\n"
+     "ROOT r = f32[5] concatenate(sa, sb), dimensions={0}", r"ROOT \S+ = f32\[5\] slice\(x\), slice=\{\[0:5\]\}"),
     ("convert-noop", "x = f32[4] parameter(0)\nROOT r = f32[4] convert(x)", r"ROOT x = "),
     ("convert-convert", "x = bf16[4] parameter(0)\nw = f32[4] convert(x)\nROOT r = bf16[4] convert(w)", r"ROOT x = "),
     ("convert-convert", "x = s8[4] parameter(0)\nw = f32[4] convert(x)\nROOT r = s8[4] convert(w)", r"ROOT x = "),
@@ -96,8 +96,8 @@ NOT_FIRES = [
     ("reverse-noop", X23 + "ROOT r = f32[2,3] reverse(x), dimensions={1}"),
     ("concatenate-single", "x = f32[4] parameter(0)\ny = f32[4] parameter(1)\nROOT r = f32[8] concatenate(x, y), dimensions={0}"),
     ("concatenate-drop-empty", "x = f32[4] parameter(0)\ny = f32[4] parameter(1)\nROOT r = f32[8] concatenate(x, y), dimensions={0}"),
-    ("concatenate-slices", "x = f32[8] parameter(0)\ns1 = f32[2] slice(x), slice={[0:2]}\ns2 = f32[2] slice(x), slice={[3:5]}\n"
-     "ROOT r = f32[4] concatenate(s1, s2), dimensions={0}"),
+    ("concatenate-slices", "x = f32[8] parameter(0)\nsa = f32[2] slice(x), slice={[0:2]}\nsb = f32[2] slice(x), slice={[3:5]}\n"
+     "ROOT r = f32[4] concatenate(sa, sb), dimensions={0}"),
     ("convert-noop", "x = f32[4] parameter(0)\nROOT r = s32[4] convert(x)"),
     ("convert-convert", "x = f32[4] parameter(0)\nw = bf16[4] convert(x)\nROOT r = f32[4] convert(w)"),
     ("convert-convert", "x = s32[4] parameter(0)\nw = f32[4] convert(x)\nROOT r = s32[4] convert(w)"),

@@ -309,9 +309,9 @@ def _fan_out(users: int, fused: bool = False) -> hloenv.Module:
     comps = [f"f{k} {{\n  x = f32[8] parameter(0)\n  ROOT y = f32[8] {ops[k % 4]}(x)\n}}\n"
              for k in range(users)] if fused else []
     body = ["  p = f32[8] parameter(0)"]
-    body += [f"  u{k} = f32[8] fusion(p), kind=kLoop, calls=f{k}" if fused else f"  u{k} = f32[8] {ops[k % 4]}(p)"
+    body += [f"  use{k} = f32[8] fusion(p), kind=kLoop, calls=f{k}" if fused else f"  use{k} = f32[8] {ops[k % 4]}(p)"
              for k in range(users)]
-    body.append(f"  ROOT t = ({', '.join(['f32[8]'] * users)}) tuple({', '.join(f'u{k}' for k in range(users))})")
+    body.append(f"  ROOT t = ({', '.join(['f32[8]'] * users)}) tuple({', '.join(f'use{k}' for k in range(users))})")
     return parse_hlo("HloModule m\n" + ADD + "".join(comps) + "\nENTRY e {\n" + "\n".join(body) + "\n}\n")
 
 
@@ -325,7 +325,7 @@ def test_multi_output_fusion_caps_sibling_options_per_instruction():
     m = _fan_out(12)
     result = get_pass("multi-output-fusion", max_sibling_options=3)(m, dry=True)
     offered = _sibling_options(m)
-    assert set(offered) == {f"u{k}" for k in range(12)}  # everyone still gets options
+    assert set(offered) == {f"use{k}" for k in range(12)}  # everyone still gets options
     assert max(offered.values()) == 3 and result.rewrites == sum(offered.values())
     assert m.verify()
     uncapped = _fan_out(12)
@@ -354,8 +354,8 @@ def _fan_out_with_scalar(users: int) -> hloenv.Module:
              f"  b = f32[8] broadcast(s), dimensions={{}}\n  y = f32[8] {ops[k % 4]}(x)\n"
              f"  ROOT r = f32[8] add(y, b)\n}}\n" for k in range(users)]
     body = ["  p = f32[8] parameter(0)", "  c = f32[] constant(1)"]
-    body += [f"  u{k} = f32[8] fusion(p, c), kind=kLoop, calls=f{k}" for k in range(users)]
-    body.append(f"  ROOT t = ({', '.join(['f32[8]'] * users)}) tuple({', '.join(f'u{k}' for k in range(users))})")
+    body += [f"  use{k} = f32[8] fusion(p, c), kind=kLoop, calls=f{k}" for k in range(users)]
+    body.append(f"  ROOT t = ({', '.join(['f32[8]'] * users)}) tuple({', '.join(f'use{k}' for k in range(users))})")
     return parse_hlo("HloModule m\n" + ADD + "".join(comps) + "\nENTRY e {\n" + "\n".join(body) + "\n}\n")
 
 
