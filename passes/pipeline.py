@@ -3,7 +3,9 @@
     "algsimp,cse,dce"                 three passes in order
     "call-inliner,(algsimp,cse,dce)*" a group run until nothing changes (capped)
     "(algsimp,dce)*3"                 a group run three times
-    "fusion{max_fusion_size=20}"      a pass with options
+    "fusion{backend=gpu}"             a pass with options
+
+Items are separated by commas; spaces around them do not count.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ class Pipeline:
         return f"({inner})*{self.repeat}" if self.repeat != 1 else inner
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<open>\()|(?P<close>\))(?P<star>\*(?P<count>\d+)?)?|(?P<comma>,)|"
+_TOKEN = re.compile(r"\s*(?:(?P<open>\()|(?P<close>\))(?:\s*(?P<star>\*(?P<count>\d+)?))?|(?P<comma>,)|"
                     r"(?P<name>[A-Za-z][A-Za-z0-9_\-]*)(?:\{(?P<opts>[^{}]*)\})?)")
 _BARE_REPEAT = re.compile(r"\s*\*\d*")
 
@@ -109,9 +111,12 @@ def parse_pipeline(text: str, name: str = "pipeline") -> Pipeline:
     Raises:
         ValueError: unknown pass or option, or malformed text (with the position).
     """
+    if not isinstance(text, str):
+        raise TypeError(f"a pipeline string is text such as 'algsimp,cse,dce', not {text!r}")
     pos = 0
     stack: list[list[Step]] = [[]]
     text = text.strip()
+    expect_item = True  # (at the start, after '(' or ','): a pass or a group must come next
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
@@ -119,6 +124,12 @@ def parse_pipeline(text: str, name: str = "pipeline") -> Pipeline:
                 raise ValueError(f"pipeline {text!r}: a repeat ('*' or '*N', at position {pos}) follows a "
                                  "parenthesised group, e.g. '(algsimp,dce)*3'")
             raise ValueError(f"pipeline {text!r}: unexpected {text[pos:pos + 10]!r} at position {pos}")
+        start = m.start() + len(m.group(0)) - len(m.group(0).lstrip())  # (after the spaces)
+        if bool(m.group("name") or m.group("open")) != expect_item:
+            what = "a pass or a '(' group" if expect_item else "',' between items"
+            raise ValueError(f"pipeline {text!r}: expected {what} at position {start}, found "
+                             f"{text[start:start + 10]!r}")
+        expect_item = bool(m.group("open") or m.group("comma"))
         pos = m.end()
         if m.group("open"):
             stack.append([])
@@ -140,6 +151,8 @@ def parse_pipeline(text: str, name: str = "pipeline") -> Pipeline:
             stack[-1].append(get_pass(m.group("name"), **_options(m.group("opts"), text)))
     if len(stack) != 1:
         raise ValueError(f"pipeline {text!r}: missing ')'")
+    if expect_item and text:
+        raise ValueError(f"pipeline {text!r}: ends with ',' (a pass or a group must follow it)")
     return Pipeline(stack[0], name)
 
 
@@ -151,6 +164,8 @@ def _options(text: str | None, where: str) -> dict[str, object]:
         if "=" not in item:
             raise ValueError(f"pipeline {where!r}: option {item!r} is not key=value")
         key, value = (s.strip() for s in item.split("=", 1))
+        if key in out:
+            raise ValueError(f"pipeline {where!r}: option {key!r} is given twice")
         out[key] = _value(value)
     return out
 

@@ -57,10 +57,25 @@ def test_dry_mode_runs_each_step_once():
     ("algsimp*3", "a repeat ('*' or '*N', at position 7) follows a parenthesised group"),
     ("(cse)*3*", "at position 7) follows a parenthesised group"),
     ("(cse,dce)*0", "repeat count 0 at position 10; a group runs at least once"),  # (ran nothing)
+    # each ran something without a word: a space for a comma, groups side by side, empty items
+    ("algsimp dce", "expected ',' between items at position 8, found 'dce'"),
+    ("(algsimp)(dce)", "expected ',' between items at position 9"),
+    (",,", "expected a pass or a '(' group at position 0"),
+    ("algsimp,(,)", "expected a pass or a '(' group at position 9"),
+    ("()", "expected a pass or a '(' group at position 1"),
+    ("cse,", "ends with ','"),
+    ("cse{max_iterations=1,max_iterations=2}", "option 'max_iterations' is given twice"),
 ])
 def test_bad_pipeline_strings(bad, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_pipeline(bad)
+
+
+def test_spaces_and_a_repeat_after_a_spaced_group_are_fine():
+    assert str(parse_pipeline(" ( cse , dce ) *3 ")) == "(cse,dce)*3"  # ("a repeat follows a group" before)
+    assert parse_pipeline("").passes() == []
+    with pytest.raises(TypeError, match="a pipeline string is text"):
+        parse_pipeline(None)
 
 
 @pytest.mark.parametrize("settings, message", [
