@@ -108,6 +108,7 @@ class Pass:
 
     def __call__(self, module: Module, dry: bool = False) -> PassResult:
         """Run on `module` in place; in dry mode record alternatives instead of rewriting."""
+        check_run_arguments(module, dry)
         if dry and self.makes_decisions:
             rewriter: Rewriter = RecordingRewriter(module, check_cycles=not self.offers_acyclic_options)
         else:
@@ -122,6 +123,16 @@ class Pass:
     def __str__(self) -> str:
         opts = ",".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
         return f"{self.name}{{{opts}}}" if opts else self.name
+
+
+def check_run_arguments(module: object, dry: object) -> None:
+    """A pass or pipeline runs on a Module, dry or not: a TypeError for anything else (HLO text
+    gave "'str' object has no attribute 'computations'", and dry="no" ran in dry mode)."""
+    if not isinstance(module, Module):
+        raise TypeError(f"passes run on a Module (hloenv.parse_hlo(text), hloenv.load_hlo(path)), "
+                        f"not {type(module).__name__}")
+    if not isinstance(dry, bool):
+        raise TypeError(f"dry must be True or False, not {dry!r}")
 
 
 def fused_computation_ids(module: Module) -> set[int]:

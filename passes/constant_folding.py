@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hloenv.altgraph import attributes as A
+from hloenv.altgraph.checks import check_int
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.passes.algsimp.literals import FLOATS, INTEGERS, NUMPY_TYPES, constant_array, format_literal
@@ -237,6 +238,10 @@ class ConstantFolding(Pass):
     max_elements: int = 1024
     #: Largest broadcast or iota result folded.
     max_expanding_elements: int = 16
+
+    def __post_init__(self) -> None:
+        check_int("max_elements", self.max_elements, 0)
+        check_int("max_expanding_elements", self.max_expanding_elements, 0)
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
         for comp in rewritable_computations(module):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from hloenv.altgraph.module import Module
-from hloenv.passes.base import Pass, PassResult, get_pass
+from hloenv.passes.base import Pass, PassResult, check_run_arguments, get_pass
 
 Step = Union[Pass, "Pipeline"]
 
@@ -64,6 +64,7 @@ class Pipeline:
                                 "make them from names)")
 
     def __call__(self, module: Module, dry: bool = False) -> PipelineResult:
+        check_run_arguments(module, dry)
         out = PipelineResult(self.name)
         t0 = time.perf_counter()
         limit = 1 if dry else (self.max_iterations if self.fixed_point else self.repeat)

@@ -94,8 +94,10 @@ class FusionMerger(Pass):
     leaves_embedded_alone = True  # (it works on `fusion_computations`)
     backend: str = "cpu"
 
+    def __post_init__(self) -> None:
+        fz.should_fuse(self.backend)  # (an unknown backend: refused now, not when it runs)
+
     def run(self, module: Module, rewriter: Rewriter) -> None:
-        fz.should_fuse(self.backend)
         for comp in fusion_computations(module):
             if rewriter.dry:
                 self._record(comp, rewriter)

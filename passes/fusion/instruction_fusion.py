@@ -78,8 +78,10 @@ class InstructionFusion(Pass):
     offers_acyclic_options = True  # (an option fuses the consumer with producers it reads)
     backend: str = "cpu"
 
+    def __post_init__(self) -> None:
+        fz.should_fuse(self.backend)  # (an unknown backend: refused now, not when it runs)
+
     def run(self, module: Module, rewriter: Rewriter) -> None:
-        fz.should_fuse(self.backend)  # validates the option
         for comp in fusion_computations(module):
             graph = xla_clusters(comp, self.backend)
             if rewriter.dry:

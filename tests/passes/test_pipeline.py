@@ -78,6 +78,20 @@ def test_spaces_and_a_repeat_after_a_spaced_group_are_fine():
         parse_pipeline(None)
 
 
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: get_pass("fusion", backend="bogus"), ValueError, "unknown backend 'bogus'"),  # (found when run)
+    (lambda: get_pass("fusion-merger", backend='"gpu"'), ValueError, "unknown backend"),
+    (lambda: get_pass("multi-output-fusion", backend="tpu"), ValueError, "unknown backend 'tpu'"),
+    (lambda: get_pass("constant-folding", max_elements=-5), ValueError, "max_elements must be at least 0"),
+    (lambda: get_pass("cse")(DUPLICATES), TypeError, "passes run on a Module .*not str"),  # (an AttributeError)
+    (lambda: parse_pipeline("cse,dce")(None), TypeError, "passes run on a Module .*not NoneType"),
+    (lambda: get_pass("cse")(parse_hlo(DUPLICATES), dry="no"), TypeError, "dry must be True or False"),  # (ran dry)
+])
+def test_pass_options_and_run_arguments_are_checked_when_given(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
 @pytest.mark.parametrize("settings, message", [
     ({"repeat": 0}, "repeat=0, expected an int >= 1"),
     ({"max_iterations": -1}, "max_iterations=-1, expected an int >= 1"),
