@@ -73,7 +73,7 @@ def parse_hlo(text: str | bytes, source: str | None = None, *, allow_elided: boo
     """
     try:
         with gc_paused():  # the parser allocates only live objects; collecting mid-parse costs ~2x
-            return _Parser(strip_dump_tables(_as_text(text)), allow_elided).parse()
+            return _Parser(strip_comments(strip_dump_tables(_as_text(text))), allow_elided).parse()
     except HloParseError as err:
         raise (err.with_source(source) if source else err) from None
     except RecursionError:
@@ -95,6 +95,23 @@ def strip_dump_tables(text: str) -> str:
         return text
     text = _DUMP_TABLES.sub(lambda m: "\n" * m.group(0).count("\n"), text)
     return _STACK_FRAME_ID.sub("", text)
+
+
+# A string literal (kept: `op_name="a//b"`), a /* block */ or a // line comment (blanked).
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|/\*.*?\*/|//[^\n]*', re.DOTALL)
+
+
+def strip_comments(text: str) -> str:
+    """Blank out the `/* ... */` and `// ...` comments XLA's parser skips (outside string
+    literals), keeping every line and column where it was, so errors still point at the right
+    place. Text with none but the printer's own `/*index=N*/` marks is returned as it is."""
+    if "//" not in text and text.count("/*") == text.count("/*index="):
+        return text
+
+    def blank(m: re.Match) -> str:
+        found = m.group(0)
+        return found if found[0] == '"' else re.sub(r"[^\n]", " ", found)
+    return _STRING_OR_COMMENT.sub(blank, text)
 
 
 def _as_text(text: str | bytes) -> str:
@@ -303,6 +320,9 @@ class _Parser:
                     names = _operand_names(operand_text, line_no, self._text_of(line_no).find(operand_text))
                 else:
                     names = operand_text.split(", ")
+                    if operand_text.count(" ") != len(names) - 1 or operand_text.count(",") != len(names) - 1:
+                        # spaced otherwise than the printer spaces it ("a,b", "( a )", a blanked comment)
+                        names = [n.strip() for n in operand_text.split(",")]
                 inst = Instruction(name, opcode, shape, None, None, None, None, line_no)
             if tail:
                 one = one_attr(tail)

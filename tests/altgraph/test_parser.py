@@ -196,3 +196,33 @@ def test_jaxlib_dump_stack_frame_tables_are_skipped_and_lines_still_point_right(
     assert "stack_frame_id" not in module.to_text() and "FileNames" not in module.to_text()
     with pytest.raises(HloParseError, match=r"line 17, col \d+: unknown opcode 'negat'"):
         parse_hlo(DUMP_WITH_STACK_TABLES.replace("negate(x)", "negat(x)"))
+
+
+COMMENTED = """HloModule m  // what XLA's parser skips
+/* a block
+   over lines */
+ENTRY e {
+  p = f32[4] parameter(0), metadata={op_name="a//b" source_file="x/*y"}  // a line comment
+  q = f32[4] parameter(1)
+  s = f32[4] add(p,q)
+  t = f32[4] multiply( /*lhs*/ s , q )
+  ROOT r = f32[4,2] broadcast(t), /* why */ dimensions={0}
+}
+"""
+
+
+def test_comments_and_spacing_xla_accepts_are_accepted():
+    """Each was a parse error (XLA's parser skips comments, and takes `add(p,q)`); strings keep
+    their // and /*, and errors after a comment still point at their line and column."""
+    from jaxlib import _hlo as xla_hlo
+    xla_hlo.hlo_module_from_text(COMMENTED)  # (XLA takes it)
+    m = parse_hlo(COMMENTED)
+    m.verify()
+    entry = m.entry
+    assert [o.name for o in entry.instruction("s").operands] == ["p", "q"]
+    assert [o.name for o in entry.instruction("t").operands] == ["s", "q"]
+    assert entry.instruction("p").attrs["metadata"] == '{op_name="a//b" source_file="x/*y"}'
+    assert entry.root.attrs["dimensions"] == "{0}"
+    with pytest.raises(HloParseError) as info:
+        parse_hlo(COMMENTED.replace("ROOT r = f32[4,2] broadcast", "ROOT r = f32[4,2] frobnicate"))
+    assert info.value.line == 9 and "unknown opcode 'frobnicate'" in str(info.value)
