@@ -119,6 +119,11 @@ def check_choices(nodes: list[Instruction], choices: Sequence[int] | Mapping[str
             example = f"e.g. {ids[0]!r}" if ids else "and this module has none"
             raise ValueError(f"choices name no alternatives node: {', '.join(sorted(map(repr, unknown))[:5])} "
                              f"(keys are node names or alternative ids, {example})")
+        both = [(n, i) for n, i in zip(nodes, ids) if n.name in choices and i in choices]
+        if both:  # (the name's index won without a word)
+            n, i = both[0]
+            raise ValueError(f"choices name alternatives node {n.name} twice, by name and as {i!r}: "
+                             "give one of them")
         picks = [choices.get(n.name, choices.get(i, 0)) for n, i in zip(nodes, ids)]
     else:
         if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):

@@ -68,6 +68,10 @@ def test_select_by_mapping_and_errors():
         with pytest.raises(ValueError, match="is not an option index"):
             select(dry_cse(), [0, bad])
     select(dry_cse(), [np.int64(0), 1.0])  # numpy integers and whole floats are indices
+    m = dry_cse()
+    node = next(n for n in alternatives_nodes(m) if alternative_id(n) == "e/d:original;cse")
+    with pytest.raises(ValueError, match=f"choices name alternatives node {node.name} twice, by name and as 'e/d"):
+        select(m, {node.name: 1, "e/d:original;cse": 0})  # (the name's index won without a word)
     for bad in (None, "10", 3):  # (None and 3: "not iterable"; "10": two choices, '1' and '0')
         with pytest.raises(TypeError, match="choices must be a sequence of option indices .* or a mapping"):
             select(dry_cse(), bad)
