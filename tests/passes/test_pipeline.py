@@ -144,3 +144,11 @@ def test_registering_a_taken_pass_name_is_refused():
         assert str(parse_pipeline("test-mine,dce")) == "test-mine,dce"
     finally:
         PASSES.pop("test-mine", None)
+
+
+def test_the_pass_registry_lists_the_built_in_passes_without_a_get_pass_first():
+    import subprocess
+    import sys
+    code = "from hloenv.passes import PASSES; print(sorted(PASSES))"  # (a fresh process: nothing loaded)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "'fusion'" in out and "'algsimp'" in out and "'dce'" in out  # (it was [])
