@@ -97,20 +97,21 @@ def strip_dump_tables(text: str) -> str:
     return _STACK_FRAME_ID.sub("", text)
 
 
-# A string literal (kept: `op_name="a//b"`), a /* block */ or a // line comment (blanked).
-_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|/\*.*?\*/|//[^\n]*', re.DOTALL)
+# A string literal or one of the marks XLA's printer writes (`/*index=5*/` in long lists, `/*i0=2*/`
+# in literals), both kept; or a /* block */ or // line comment, blanked.
+_STRING_OR_COMMENT = re.compile(r'("(?:[^"\\\n]|\\.)*"|/\*(?:index|i\d+)=\d+\*/)|/\*.*?\*/|//[^\n]*', re.DOTALL)
 
 
 def strip_comments(text: str) -> str:
     """Blank out the `/* ... */` and `// ...` comments XLA's parser skips (outside string
     literals), keeping every line and column where it was, so errors still point at the right
-    place. Text with none but the printer's own `/*index=N*/` marks is returned as it is."""
-    if "//" not in text and text.count("/*") == text.count("/*index="):
+    place. The printer's own marks stay as they are (a constant's text, and so its fingerprint,
+    does not change); text with no other comment is returned as it is."""
+    if "//" not in text and text.count("/*") == text.count("/*i"):
         return text
 
     def blank(m: re.Match) -> str:
-        found = m.group(0)
-        return found if found[0] == '"' else re.sub(r"[^\n]", " ", found)
+        return m.group(0) if m.group(1) else re.sub(r"[^\n]", " ", m.group(0))
     return _STRING_OR_COMMENT.sub(blank, text)
 
 

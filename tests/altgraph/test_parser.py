@@ -226,3 +226,14 @@ def test_comments_and_spacing_xla_accepts_are_accepted():
     with pytest.raises(HloParseError) as info:
         parse_hlo(COMMENTED.replace("ROOT r = f32[4,2] broadcast", "ROOT r = f32[4,2] frobnicate"))
     assert info.value.line == 9 and "unknown opcode 'frobnicate'" in str(info.value)
+
+
+def test_a_comment_leaves_the_printers_own_marks_and_the_fingerprint_alone():
+    """Blanking every /* */ also blanked XLA's `/*i0=0*/` marks inside literals, which changed
+    the constant's text, and so the fingerprint a saved episode or a cache entry knows it by."""
+    marked = ("HloModule m\nENTRY e {\n  c = f32[2,1] constant({ /*i0=0*/ {1}, /*i0=1*/ {2} })\n"
+              "  ROOT r = f32[2,1] negate(c)\n}\n")
+    commented = marked.replace("ENTRY e {", "ENTRY e {  // a note")
+    plain, noted = parse_hlo(marked), parse_hlo(commented)
+    assert noted.entry.instruction("c").payload == plain.entry.instruction("c").payload
+    assert "/*i0=1*/" in noted.to_text() and noted.fingerprint() == plain.fingerprint()
