@@ -10,6 +10,7 @@ from typing import ClassVar
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
 from hloenv.passes.rewriter import RecordingRewriter, Rewriter
 
@@ -102,6 +103,9 @@ class Pass:
     #: users through such an option can never make a cycle, so the recording rewriter skips its
     #: cycle check (tests check on the corpus that it would never refuse one).
     offers_acyclic_options: ClassVar[bool] = False
+    #: True for passes that read fusions' bodies (the fusion passes, defuse): the options an
+    #: earlier dry fusion run left unbuilt (`hloenv.altgraph.lazy`) are built before they run.
+    reads_fused_bodies: ClassVar[bool] = False
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
         raise NotImplementedError
@@ -109,6 +113,8 @@ class Pass:
     def __call__(self, module: Module, dry: bool = False) -> PassResult:
         """Run on `module` in place; in dry mode record alternatives instead of rewriting."""
         check_run_arguments(module, dry)
+        if self.reads_fused_bodies:
+            materialize_all(module)
         if dry and self.makes_decisions:
             rewriter: Rewriter = RecordingRewriter(module, check_cycles=not self.offers_acyclic_options)
         else:

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
 from hloenv.passes.base import Pass, register, rewritable_computations
 from hloenv.passes.call_inliner import inline_body
@@ -37,9 +36,9 @@ class Defuse(Pass):
 
     name = "defuse"
     makes_decisions = False  # an inverse for checking, not a decision: dry mode applies it
+    reads_fused_bodies = True  # (it inlines them)
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
-        materialize_all(module)  # (a dry fusion run's options: their bodies are inlined below)
         while True:  # a body may hold fusions (nested): inlined, they are expanded next time round
             fusions = [inst for comp in rewritable_computations(module)
                        for inst in comp.instructions if inst.opcode == "fusion"]

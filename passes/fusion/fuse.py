@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from hloenv.altgraph.alternatives import has_side_effect
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
-from hloenv.altgraph.lazy import materialize, materialize_all
+from hloenv.altgraph.lazy import materialize
 from hloenv.altgraph.names import NameUniquer
 from hloenv.altgraph.opcodes import CONTROL_FLOW_CALLERS
 from hloenv.altgraph.order import depends_on as _depends_on
@@ -465,9 +465,7 @@ def remove_dead(comp: Computation, candidates: set[int]) -> int:
 
 def fusion_computations(module) -> list[Computation]:
     """Computations XLA's fusion passes work on: the entry and control-flow bodies, not fused
-    computations nor reducers/comparators/custom-call bodies. The fusion options an earlier dry
-    run left unbuilt are built first: the fusion passes read fusions' bodies."""
-    materialize_all(module)
+    computations nor reducers/comparators/custom-call bodies."""
     embedded: set[int] = set()
     add = embedded.add
     for comp in module.computations:

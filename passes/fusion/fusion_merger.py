@@ -92,6 +92,7 @@ class FusionMerger(Pass):
 
     name = "fusion-merger"
     leaves_embedded_alone = True  # (it works on `fusion_computations`)
+    reads_fused_bodies = True
     backend: str = "cpu"
 
     def __post_init__(self) -> None:

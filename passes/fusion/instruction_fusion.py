@@ -75,6 +75,7 @@ class InstructionFusion(Pass):
 
     name = "fusion"
     leaves_embedded_alone = True  # (it works on `fusion_computations`)
+    reads_fused_bodies = True
     offers_acyclic_options = True  # (an option fuses the consumer with producers it reads)
     backend: str = "cpu"
 

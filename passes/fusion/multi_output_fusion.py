@@ -140,6 +140,7 @@ class MultiOutputFusion(Pass):
 
     name = "multi-output-fusion"
     leaves_embedded_alone = True  # (it works on `fusion_computations`)
+    reads_fused_bodies = True
     backend: str = "cpu"
     #: dry mode: sibling pairs offered per instruction at most (see the module docstring)
     max_sibling_options: int = 8
