@@ -221,6 +221,37 @@ def fold(inst: Instruction, args: list[np.ndarray]) -> np.ndarray | None:
     return None
 
 
+def _hands_xla_a_zero_divisor(inst: Instruction, value: np.ndarray) -> bool:
+    """Would folding `inst` to `value` give an integer divide or remainder constant operands and
+    a divisor holding a 0? XLA (jaxlib 0.10.2) divides them while compiling and the process
+    dies of SIGFPE (`divide(constant({5}), broadcast(constant(0)))`), while it runs the same
+    division on computed operands (x / 0 is -1, x % 0 is x). So such a fold would turn a module
+    XLA compiles into one it cannot; `_int_divide` leaves these divisions to run for the same reason.
+
+        before:  i = s32[2] iota(), iota_dimension=0   ROOT r = s32[2] remainder(i, i)
+        after:   (unchanged: folding the iota would make it remainder({0, 1}, {0, 1}))
+    """
+    if inst.shape.dtype not in INTEGERS:
+        return False
+    for user in inst.users:
+        if user.opcode not in ("divide", "remainder") or len(user.operands) != 2:
+            continue
+        dividend, divisor = user.operands
+        divisor_value = value if divisor is inst else _constant_like(divisor)
+        if divisor_value is None or np.all(divisor_value != 0):
+            continue
+        if dividend is inst or _constant_like(dividend) is not None:
+            return True
+    return False
+
+
+def _constant_like(inst: Instruction) -> np.ndarray | None:
+    """The values of a constant, or of a broadcast of one (XLA folds those), else None."""
+    while inst.opcode == "broadcast":
+        inst = inst.operands[0]
+    return constant_array(inst)
+
+
 FOLDABLE = frozenset({
     "convert", "broadcast", "reshape", "transpose", "slice", "concatenate", "reverse", "iota", "select",
     "clamp", "reduce", "compare", "is-finite", "not", *_FLOAT_UNARY, *_FLOAT_BINARY, *_INT_BINARY,
@@ -251,7 +282,7 @@ class ConstantFolding(Pass):
                 if not inst.users and inst is not comp.root:
                     continue
                 value = self.evaluate(inst)
-                if value is None:
+                if value is None or _hands_xla_a_zero_divisor(inst, value):
                     continue
                 literal = format_literal(value, inst.shape.dtype)
                 new = rewriter.constant(comp, inst.shape, literal)

@@ -149,3 +149,25 @@ def test_dry_choices_compute_the_same():
     ConstantFolding()(module, dry=True)
     select(module, [1] * len(alternatives_nodes(module)))
     assert compare(module_text(body), module).equal
+
+
+@pytest.mark.parametrize("body", [
+    "i = s32[2] iota(), iota_dimension=0\nROOT r = s32[2] remainder(i, i)",             # divisor {0, 1}
+    "i = s32[2] iota(), iota_dimension=0\nz = s32[] constant(0)\n"                      # dividend folds
+    "zb = s32[2] broadcast(z), dimensions={}\nROOT r = s32[2] divide(i, zb)",
+])
+def test_does_not_hand_xla_a_constant_division_by_zero(body):
+    """XLA divides constant operands while compiling and dies of SIGFPE on a zero divisor; it
+    runs the same division on computed operands. Folding must not turn one into the other."""
+    from hloenv import evaluate
+    original = module_text(body)
+    assert evaluate(original, repeats=1, min_repeats=1, warmup=1, cache=False).samples  # XLA compiles it
+    folded, _ = fold(body)
+    assert "iota(" in folded, folded
+    assert evaluate(folded, repeats=1, min_repeats=1, warmup=1, cache=False).samples
+
+
+def test_still_folds_the_operands_of_a_division_without_a_zero_divisor():
+    text, rewrites = fold("i = s32[2] iota(), iota_dimension=0\nt = s32[] constant(3)\n"
+                          "tb = s32[2] broadcast(t), dimensions={}\nROOT r = s32[2] divide(i, tb)")
+    assert rewrites == 3 and root_constant(text) == "s32[2] {0, 0}"
