@@ -40,7 +40,19 @@ ModuleSource = str | Path | Module
 
 
 def _load(source: ModuleSource) -> tuple[Module, str, str | None]:
-    """(the module, its text, the file it came from or None)."""
+    """(the module, its text, the file it came from or None); an alternative graph is refused."""
+    module, text, path = _read(source)
+    nodes = alternatives_nodes(module)
+    if nodes:
+        where = f"{path}: " if path else ""
+        raise ValueError(f"{where}module {module.name!r} is an alternative graph ({len(nodes)} alternatives "
+                         f"nodes, e.g. {nodes[0].name}): an episode starts from a program; choose its options "
+                         "first (hloenv.altgraph.selected.selected_copy(graph, choices), or save env.module "
+                         "rather than env.graph)")
+    return module, text, path
+
+
+def _read(source: ModuleSource) -> tuple[Module, str, str | None]:
     if isinstance(source, str) and not source.strip():
         raise ValueError("HloEnv got an empty string: pass a path to an HLO file, HLO text or a Module")
     if not isinstance(source, (str, Path, Module)):
@@ -277,6 +289,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._check_on_episode("step()")
         if self._done:
             if self._steps == 0:  # nothing to decide in this module: the first step ends it
+                self._choices(action)  # (still an action of the space)
                 self._steps = 1
                 return self._get_obs(), 0.0, True, False, self._get_info()
             raise RuntimeError("step() after the episode ended: call reset()")
@@ -438,16 +451,17 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                 bad = int(np.flatnonzero(~whole)[0])
                 raise ValueError(f"action entries must be integers: action[{bad}] = {flat[bad]}")
             flat = flat.astype(np.int64)
-        for k, node in enumerate(nodes[:self.max_alternatives]):
-            if not 0 <= flat[k] < len(node.operands):
-                raise ValueError(f"action[{k}] = {flat[k]} is out of range: alternatives node {node.name} "
-                                 f"({alternative_id(node)}) has {len(node.operands)} options (a vector env's "
-                                 "action_space cannot know that: sample with hloenv.random_action(info[\"action_mask\"]))")
-        if flat.size == self.max_alternatives and np.any(flat[len(nodes):] != 0):
-            bad = len(nodes) + int(np.flatnonzero(flat[len(nodes):])[0])
-            raise ValueError(f"action[{bad}] = {flat[bad]}: there are only {len(nodes)} alternatives nodes "
-                             "this step; padding entries must be 0")
-        return [int(flat[k]) if k < self.max_alternatives else 0 for k in range(len(nodes))]
+        outside = (flat < 0) | (flat >= self.max_options)
+        if outside.any():
+            bad = int(np.flatnonzero(outside)[0])
+            raise ValueError(f"action[{bad}] = {flat[bad]} is out of range: options are numbered 0 to "
+                             f"{self.max_options - 1} (the action space; max_options={self.max_options})")
+        # An option a node lacks, and any entry past the nodes, is masked in info["action_mask"] and
+        # keeps the original. `action_space` follows this step's options (its samples are uniform
+        # over them), but an action sampled from an earlier step's space, or from a vector env's
+        # (fixed when it is made, every entry up to max_options), must be legal too.
+        return [int(flat[k]) if k < self.max_alternatives and flat[k] < len(node.operands) else 0
+                for k, node in enumerate(nodes)]
 
     # -- observation and info --------------------------------------------------------------------
     def _get_obs(self) -> dict[str, np.ndarray]:
@@ -472,7 +486,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     def _get_info(self) -> dict[str, Any]:
         nodes = [] if self._done else self._alternatives()
-        info = dict(self._episode_info)
+        # (a copy each time, nested dicts too: an info must not change with a later one)
+        info = {k: dict(v) if isinstance(v, dict) else v for k, v in self._episode_info.items()}
         info.update({
             "action_mask": self.action_mask(),
             "num_alternatives": len(nodes),
@@ -507,7 +522,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """
         self._check_on_episode("save()")
         data = {"format": "hloenv-episode/1", "hlo": self.original_text, "pipeline": self.pipeline.to_dict(),
-                "max_options": self.max_options, "history": self.history, "finished": self._done,
+                "max_options": self.max_options, "max_steps": self.max_steps, "history": self.history,
+                "finished": self._done,
                 "fingerprint": self._current_module().fingerprint()}
         Path(path).write_text(json.dumps(data, indent=1))
 
@@ -562,8 +578,10 @@ def replay(path: str | Path) -> HloEnv:
     """Rebuild an env from `env.save(path)` by replaying its decisions; its module has the same
     fingerprint as the saved one (checked)."""
     data = _read_episode(path)
+    # (a file from before "max_steps" was saved: room for every decision it holds)
+    max_steps = data.get("max_steps", len(data["history"]) + 1)
     env = HloEnv(data["hlo"], pipeline=EnvPipeline.from_dict(data["pipeline"]),
-                 max_options=data["max_options"], reward=lambda *a: 0.0)
+                 max_options=data["max_options"], max_steps=max_steps, reward=lambda *a: 0.0)
     env.reset()
     for k, entry in enumerate(data["history"]):
         if env._done:
@@ -580,6 +598,11 @@ def replay(path: str | Path) -> HloEnv:
         if unknown:  # (a saved history names only alternatives its round offered)
             raise ValueError(f"{path}: history[{k}] chooses at {len(unknown)} alternative(s) this round does "
                              f"not offer, such as {unknown[0]!r}")
+        counts = {alternative_id(n): len(n.operands) for n in nodes}
+        beyond = next(((i, c) for i, c in wanted.items() if not 0 <= c < counts[i]), None)
+        if beyond is not None:
+            raise ValueError(f"{path}: history[{k}] chooses option {beyond[1]} at {beyond[0]!r}, which has "
+                             f"{counts[beyond[0]]} options")
         try:
             env.step([wanted.get(i, 0) for i in ids])
         except (ValueError, RuntimeError) as err:
@@ -607,6 +630,9 @@ def _read_episode(path: str | Path) -> dict[str, Any]:
             raise ValueError(f"{path}: \"{key}\" must be {what}, found {data.get(key)!r:.60}")
     if not is_hlo_text(data["hlo"]):
         raise ValueError(f"{path}: \"hlo\" must be the module's HLO text, found {data['hlo']!r:.60}")
+    max_steps = data.get("max_steps", 1)
+    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
+        raise ValueError(f"{path}: \"max_steps\" must be a positive integer, found {max_steps!r:.60}")
     if not isinstance(data.get("finished", False), bool):
         raise ValueError(f"{path}: \"finished\" must be true or false, found {data['finished']!r:.60}")
     missing = [k for k in ("canonicalize", "decisions", "cleanup") if k not in data["pipeline"]]

@@ -62,8 +62,8 @@ def random_action(action_mask: Any, rng: np.random.Generator | int | None = None
     """A uniformly random legal action from `info["action_mask"]`, one env's or a vector env's.
 
     A vector env's `action_space` is fixed when it is made (every entry up to `max_options`), while
-    each node offers its own number of options: its `sample()` can pick one a node lacks, which
-    `step` refuses. Sample from the masks instead:
+    each node offers its own number of options: its `sample()` mostly picks options a node lacks,
+    which `step` reads as the original (they are masked). Sample from the masks instead:
 
         obs, infos = envs.reset(seed=0)
         obs, rewards, term, trunc, infos = envs.step(hloenv.random_action(infos["action_mask"], rng))
@@ -97,7 +97,11 @@ def random_action(action_mask: Any, rng: np.random.Generator | int | None = None
 def _sample_one(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if mask.ndim != 2 or mask.dtype != bool:
         raise ValueError(f"an action mask is [max_alternatives, max_options] bool, not {mask.dtype} {mask.shape}")
-    counts = mask.sum(axis=1)  # (legal options are 0..count-1: option 0 keeps the original)
+    counts = mask.sum(axis=1)
     if np.any(counts < 1):
         raise ValueError("an action mask row allows no option (each row allows option 0 at least)")
-    return np.floor(rng.random(len(counts)) * counts).astype(np.int64)
+    # the k-th allowed option of each row, k uniform (an env's masks allow 0..count-1, but any
+    # mask is read as it is)
+    k = np.floor(rng.random(len(counts)) * counts).astype(np.int64)
+    ranks = np.cumsum(mask, axis=1) - 1  # rank of each allowed option in its row
+    return np.argmax(mask & (ranks == k[:, None]), axis=1).astype(np.int64)

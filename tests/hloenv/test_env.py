@@ -72,8 +72,10 @@ def test_sampled_actions_are_legal_and_bad_ones_raise():
     env.reset(seed=0)
     for _ in range(5):
         assert env.action_space.contains(env.action_space.sample())
-    with pytest.raises(ValueError, match="out of range"):
-        env.step([7] * env.max_alternatives)
+    with pytest.raises(ValueError, match="out of range: options are numbered 0 to 7"):
+        env.step([8] * env.max_alternatives)
+    with pytest.raises(ValueError, match="action\\[0\\] = -1 is out of range"):
+        env.step([-1] * env.max_alternatives)
     with pytest.raises(ValueError, match="entries"):
         env.step([0, 0, 0, 0, 0, 0, 0][:1] * 99999)
     n = env.max_alternatives
@@ -248,7 +250,8 @@ def test_replay_of_a_broken_file_says_which_file_and_what(tmp_path):
         json.dumps({**data, "history": data["history"] + [{"choices": {}}] * 40}): "the episode ended after",
         json.dumps({**data, "pipeline": {"decisions": ["fusion"]}}): '"pipeline" lacks canonicalize, cleanup',
         json.dumps({**data, "history": [[99]]}): "history\\[0\\] must be",
-        json.dumps({**data, "history": [{"choices": {first_id: 99}}]}): "history\\[0\\] cannot be replayed: action",
+        json.dumps({**data, "history": [{"choices": {first_id: 99}}]}): f"history\\[0\\] chooses option 99 at '{first_id}', which has",
+        json.dumps({**data, "max_steps": 0}): '"max_steps" must be a positive integer',
     }
     for k, (text, message) in enumerate(cases.items()):
         path = tmp_path / f"bad{k}.json"
@@ -457,7 +460,7 @@ def test_vector_envs_run_four_environments(vector):
         envs.close()
 
 
-def test_random_action_is_legal_where_a_vector_space_sample_is_not():
+def test_random_action_draws_legal_options_uniformly():
     env = make()
     _, info = env.reset(seed=0)
     mask = info["action_mask"]
@@ -472,11 +475,37 @@ def test_random_action_is_legal_where_a_vector_space_sample_is_not():
     stacked = hloenv.random_action(np.stack([mask, mask]), 3)
     assert stacked.shape == (2, env.max_alternatives)
     assert np.array_equal(hloenv.random_action(mask, 7), hloenv.random_action(mask, 7))  # seeded
-    too_big = np.full(env.max_alternatives, env.max_options - 1)
-    with pytest.raises(ValueError, match="hloenv.random_action"):
-        env.step(too_big)
     with pytest.raises(ValueError, match="max_alternatives, max_options] bool"):
         hloenv.random_action(mask.astype(int))
+
+
+def test_random_action_draws_only_what_a_mask_allows():
+    """A mask is read as it is: with options 0 and 2 allowed, both come up and 1 never does."""
+    rng = np.random.default_rng(0)
+    picks = np.array([hloenv.random_action(np.array([[True, False, True]]), rng)[0] for _ in range(400)])
+    assert set(picks) == {0, 2} and 120 < np.count_nonzero(picks == 2) < 280
+
+
+def test_options_a_node_lacks_are_masked_and_keep_the_original():
+    """Every action of the space is legal (a vector env's space, or a space sampled before a
+    reset, offers options a node lacks): those entries, and entries past the nodes, keep the
+    original, and the history records that."""
+    env = make()
+    _, info = env.reset(seed=0)
+    counts = info["action_mask"].sum(axis=1)
+    nodes = env._alternatives()
+    action = np.where(np.arange(env.max_alternatives) < len(nodes), counts, env.max_options - 1)
+    assert np.all(action < env.max_options)
+    expected = env.fork()
+    expected.step([0] * len(nodes))
+    env.step(action)
+    assert env.history[-1]["choices"] == {} and env.module.fingerprint() == expected.module.fingerprint()
+
+
+def test_check_env_passes_with_the_default_pipeline():
+    """Gymnasium's checker samples an action, resets and steps with it: the sample comes from the
+    space of the state before the reset (a later round's)."""
+    check_env(HloEnv(DATA / "mlp_train_step.hlo"), skip_render_check=True)
 
 
 def test_random_action_takes_masks_as_lists_and_says_what_a_mask_is():
@@ -594,3 +623,50 @@ def test_the_step_limits_final_module_and_reward_are_the_cleaned_up_step_module(
     assert reward == pytest.approx((costs[0] - costs[1]) / start)
     env.save(tmp_path / "episode.json")
     assert hloenv.replay(tmp_path / "episode.json").module.fingerprint() == expected.fingerprint()
+
+
+def test_a_module_with_nothing_to_decide_still_checks_actions_and_its_infos_are_its_own():
+    env = HloEnv("HloModule m\nENTRY e {\n  p = f32[8] parameter(0)\n  c = f32[] constant(2)\n"
+                 "  b = f32[8] broadcast(c), dimensions={}\n  ROOT r = f32[8] multiply(p, b)\n}\n")
+    _, first = env.reset(seed=0)
+    assert env._done and first["num_alternatives"] == 0
+    for bad in (None, "junk", {"a": 1}):
+        with pytest.raises(TypeError):
+            env.step(bad)
+    with pytest.raises(ValueError, match="entries"):
+        env.step([0] * (env.max_alternatives + 1))
+    with pytest.raises(ValueError, match="out of range"):
+        env.step([8] * env.max_alternatives)
+    *_, terminated, _, info = env.step([0] * env.max_alternatives)
+    assert terminated
+    assert info["cost_analysis"] == first["cost_analysis"] and info["cost_analysis"] is not first["cost_analysis"]
+    check_env(env, skip_render_check=True)
+
+
+def test_replay_rebuilds_an_episode_longer_than_the_default_step_limit(tmp_path):
+    """The step limit is saved: replay ran every episode with the default of 50 steps."""
+    env = HloEnv(DATA / "rng_dropout.hlo", max_steps=200, reward=lambda *a: 0.0)
+    env.reset(seed=0)
+    one_at_a_time = np.zeros(env.max_alternatives, dtype=np.int64)
+    one_at_a_time[0] = 1  # one rewrite a step: the pass runs again and again
+    while not env.step(one_at_a_time)[2]:
+        pass
+    assert env._steps > 50
+    env.save(tmp_path / "long.json")
+    assert json.loads((tmp_path / "long.json").read_text())["max_steps"] == 200
+    assert hloenv.replay(tmp_path / "long.json").module.fingerprint() == env.module.fingerprint()
+    old_style = {k: v for k, v in json.loads((tmp_path / "long.json").read_text()).items() if k != "max_steps"}
+    (tmp_path / "old.json").write_text(json.dumps(old_style))  # (saved before max_steps was)
+    assert hloenv.replay(tmp_path / "old.json").module.fingerprint() == env.module.fingerprint()
+
+
+def test_an_alternative_graph_is_refused_as_a_start(tmp_path):
+    """It started, and every step earned the penalty (XLA knows no `alternatives` opcode)."""
+    env = make()
+    env.reset(seed=0)
+    path = tmp_path / "graph.hlo"
+    path.write_text(env.graph.to_text())
+    with pytest.raises(ValueError, match=f"{path}: module .* is an alternative graph .*save env.module"):
+        HloEnv(path)
+    with pytest.raises(ValueError, match="is an alternative graph"):
+        HloEnv(env.graph)
