@@ -177,6 +177,8 @@ def _reduce(inst: Instruction, args: list[np.ndarray]) -> np.ndarray | None:
     if dtype == "pred" or (dtype in FLOATS and kind in ("and", "or")):
         return None
     x, init = args
+    if dtype in FLOATS and kind in ("add", "multiply") and not _order_free(kind, x, init, dtype):
+        return None
     axes = A.int_list(inst)
     fn = _REDUCERS[kind]
     partial = fn.reduce(x, axis=axes) if axes else x
@@ -221,35 +223,48 @@ def fold(inst: Instruction, args: list[np.ndarray]) -> np.ndarray | None:
     return None
 
 
-def _hands_xla_a_zero_divisor(inst: Instruction, value: np.ndarray) -> bool:
-    """Would folding `inst` to `value` give an integer divide or remainder constant operands and
-    a divisor holding a 0? XLA (jaxlib 0.10.2) divides them while compiling and the process
-    dies of SIGFPE (`divide(constant({5}), broadcast(constant(0)))`), while it runs the same
-    division on computed operands (x / 0 is -1, x % 0 is x). So such a fold would turn a module
-    XLA compiles into one it cannot; `_int_divide` leaves these divisions to run for the same reason.
+def _feeds_an_integer_division(inst: Instruction, limit: int = 10_000) -> bool:
+    """Is an integer divide or remainder computed from `inst` (in its computation)?
+
+    XLA (jaxlib 0.10.2) folds an instruction whose operands are constants (or broadcasts of
+    constants) while compiling, and dies of SIGFPE on an integer division by a constant 0; it runs
+    the same division on computed operands (x / 0 is -1, x % 0 is x). It never folds an iota, so
+    a module whose divisions depend on iotas compiles, until the iotas become constants. So an
+    iota that feeds an integer division is not folded:
 
         before:  i = s32[2] iota(), iota_dimension=0   ROOT r = s32[2] remainder(i, i)
-        after:   (unchanged: folding the iota would make it remainder({0, 1}, {0, 1}))
+        after:   (unchanged: folded, it would be remainder({0, 1}, {0, 1}))
+
+    (Other folds only do what XLA's own folding would: their operands are constants already.)
     """
-    if inst.shape.dtype not in INTEGERS:
-        return False
-    for user in inst.users:
-        if user.opcode not in ("divide", "remainder") or len(user.operands) != 2:
-            continue
-        dividend, divisor = user.operands
-        divisor_value = value if divisor is inst else _constant_like(divisor)
-        if divisor_value is None or np.all(divisor_value != 0):
-            continue
-        if dividend is inst or _constant_like(dividend) is not None:
+    seen: set[int] = set()
+    stack = [inst]
+    while stack:
+        node = stack.pop()
+        if node.opcode in ("divide", "remainder") and node.shape.dtype in INTEGERS:
             return True
+        for user in node.users:
+            if id(user) not in seen:
+                seen.add(id(user))
+                if len(seen) > limit:
+                    return True  # (conservative)
+                stack.append(user)
     return False
 
 
-def _constant_like(inst: Instruction) -> np.ndarray | None:
-    """The values of a constant, or of a broadcast of one (XLA folds those), else None."""
-    while inst.opcode == "broadcast":
-        inst = inst.operands[0]
-    return constant_array(inst)
+def _order_free(kind: str, x: np.ndarray, init: np.ndarray, dtype: str) -> bool:
+    """Can a float add or multiply reduction be folded without knowing the order XLA combines
+    the elements in? Only when no infinity or NaN can appear on the way: every term finite and
+    no partial result able to overflow. (XLA's CPU code starts from the init value: with init 2,
+    3.4e38 * -0 * 2 is NaN there and -0 in the other order.) Otherwise orders differ only by rounding."""
+    values = np.concatenate([np.ravel(x), np.ravel(init)]).astype(np.float64)
+    if not np.all(np.isfinite(values)):
+        return False
+    limit = float(np.finfo(NUMPY_TYPES[dtype]).max) / 2
+    magnitudes = np.abs(values)
+    with np.errstate(over="ignore"):
+        bound = magnitudes.sum() if kind == "add" else np.prod(np.maximum(magnitudes, 1.0))
+    return bool(bound <= limit)
 
 
 FOLDABLE = frozenset({
@@ -282,7 +297,7 @@ class ConstantFolding(Pass):
                 if not inst.users and inst is not comp.root:
                     continue
                 value = self.evaluate(inst)
-                if value is None or _hands_xla_a_zero_divisor(inst, value):
+                if value is None or (inst.opcode == "iota" and _feeds_an_integer_division(inst)):
                     continue
                 literal = format_literal(value, inst.shape.dtype)
                 new = rewriter.constant(comp, inst.shape, literal)

@@ -167,7 +167,30 @@ def test_does_not_hand_xla_a_constant_division_by_zero(body):
     assert evaluate(folded, repeats=1, min_repeats=1, warmup=1, cache=False).samples
 
 
-def test_still_folds_the_operands_of_a_division_without_a_zero_divisor():
-    text, rewrites = fold("i = s32[2] iota(), iota_dimension=0\nt = s32[] constant(3)\n"
-                          "tb = s32[2] broadcast(t), dimensions={}\nROOT r = s32[2] divide(i, tb)")
-    assert rewrites == 3 and root_constant(text) == "s32[2] {0, 0}"
+def test_an_iota_folds_unless_an_integer_division_is_computed_from_it():
+    assert fold("i = s32[3] iota(), iota_dimension=0\nROOT r = s32[3] negate(i)")[1] == 2
+    text, rewrites = fold("a = s32[2] constant({7, 9})\nt = s32[] constant(3)\n"
+                          "tb = s32[2] broadcast(t), dimensions={}\nROOT r = s32[2] divide(a, tb)")
+    assert rewrites == 2 and root_constant(text) == "s32[2] {2, 3}"  # (constants: XLA folds them too)
+
+
+MUL = ADD.replace("add {", "mul {").replace("add(a, b)", "multiply(a, b)")
+
+
+@pytest.mark.parametrize("values,init", [
+    ("{3.4e38, -0}", "2"),          # 2 * 3.4e38 overflows first in XLA's order: NaN, not -0
+    ("{1, inf}", "0"),              # 0 * inf: NaN in any order... but inf and NaN are never folded
+    ("{1e30, 1e30}", "1e-30"),      # a partial product may overflow
+])
+def test_a_float_product_whose_value_depends_on_the_order_is_not_folded(values, init):
+    body = f"a = f32[2] constant({values})\ni = f32[] constant({init})\nROOT r = f32[] reduce(a, i), dimensions={{0}}, to_apply=mul"
+    assert fold(body, MUL)[1] == 0
+
+
+def test_a_float_product_folds_when_no_order_can_overflow_and_xla_agrees():
+    body = "x = f32[] parameter(0)\na = f32[3] constant({1.5, -2, 1e-3})\ni = f32[] constant(2)\n" \
+           "p = f32[] reduce(a, i), dimensions={0}, to_apply=mul\nROOT r = f32[] add(p, x)"
+    folded, rewrites = fold(body, MUL)
+    assert rewrites == 1
+    result = compare(module_text(body, MUL), folded, disable_passes=["constant_folding"])
+    assert result.equal, str(result)
