@@ -70,7 +70,7 @@ class CostReward:
     def start(self) -> None:
         """Start XLA's worker process now: it imports jax (seconds) while the env canonicalises."""
         from hloenv.xla.pool import get_pool
-        get_pool("cpu").start(1)  # one is all a step's analysis needs
+        get_pool(self.backend).start(1)  # one is all a step's analysis needs
 
     def prefetch(self, module: Module) -> bool:
         """Start estimating `module` in XLA's worker; `estimate(module)` collects it. The env
@@ -83,7 +83,7 @@ class CostReward:
         text = module.to_text()
         self._printed = [(module, text), *self._printed[:self.PRINTED_KEPT - 1]]
         from hloenv.xla.pool import get_pool
-        if not get_pool("cpu").ready():
+        if not get_pool(self.backend).ready():
             return True
         from hloenv.xla import cost_async
         self._pending = (module, cost_async(module, self.backend, printed=text))

@@ -25,6 +25,28 @@ class EnvPipeline:
     decisions: tuple[str, ...] = ("fusion",)
     cleanup: str = "tuple-simplifier,cse,dce"
 
+    def __post_init__(self) -> None:
+        """Each stage is checked when the pipeline is made (a bad cleanup failed on an episode's
+        last step)."""
+        for stage in ("canonicalize", "cleanup"):
+            text = getattr(self, stage)
+            if not isinstance(text, str):
+                raise TypeError(f"EnvPipeline {stage} must be a pipeline string such as \"cse,dce\", "
+                                f"not {type(text).__name__}")
+            parse_pipeline(text, stage)
+        decisions = self.decisions
+        if isinstance(decisions, str):
+            raise TypeError(f"EnvPipeline decisions is a sequence of pass names: decisions=({decisions!r},), "
+                            f"not the string {decisions!r}")
+        if not isinstance(decisions, (tuple, list)) or not all(isinstance(d, str) for d in decisions):
+            raise TypeError(f"EnvPipeline decisions must be a sequence of pass names such as (\"fusion\",), "
+                            f"not {decisions!r:.60}")
+        if not decisions:
+            raise ValueError("EnvPipeline decisions is empty: an episode needs a pass to decide")
+        for name in decisions:
+            get_pass(name)  # (an unknown name: ValueError listing the known ones)
+        object.__setattr__(self, "decisions", tuple(decisions))
+
     def canonicalize_pipeline(self) -> Pipeline:
         return parse_pipeline(self.canonicalize, "canonicalize")
 
@@ -39,7 +61,9 @@ class EnvPipeline:
 
     @classmethod
     def from_dict(cls, data: dict) -> "EnvPipeline":
-        return cls(data["canonicalize"], tuple(data["decisions"]), data["cleanup"])
+        decisions = data["decisions"]
+        return cls(data["canonicalize"], tuple(decisions) if isinstance(decisions, list) else decisions,
+                   data["cleanup"])
 
 
 DEFAULT_ENV_PIPELINE = EnvPipeline()

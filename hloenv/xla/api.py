@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from hloenv.altgraph import Module
+from hloenv.altgraph import Module, parse_hlo
 from hloenv.altgraph.alternatives import alternatives_nodes
 from hloenv.altgraph.checks import check_int, check_number
 from hloenv.altgraph.lowering import has_fusions, lower_fusions
@@ -26,7 +26,7 @@ from hloenv.xla.inputs import parameter_specs
 from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES, disabled_passes_for
 from hloenv.xla.pool import get_pool
 from hloenv.xla.results import Comparison, Cost, Evaluation, summarize
-from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input
+from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input, read_text_input
 from hloenv.xla.targets import unsupported_targets
 from hloenv.xla.tolerance import compare_arrays
 
@@ -100,8 +100,8 @@ def _load(source: ModuleLike) -> tuple[Module, str | None]:
     if isinstance(source, Module):
         _refuse_alternative_graph(source)
         return source, None
-    text = as_text_input(source)
-    module = as_module(text)
+    text, name = read_text_input(source)
+    module = parse_hlo(text, name)
     _refuse_alternative_graph(module)
     return module, text
 
@@ -171,7 +171,8 @@ def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-defa
         disable_passes: XLA pass names to switch off, checked against the pinned jaxlib's table.
         seed: Seed of the inputs (see :func:`make_inputs`).
         warmup: Untimed runs before timing (at least 1).
-        repeats: Stop after this many timed runs ...
+        repeats: Stop after this many timed runs ... (0: compile and run the warmup only; the
+            timing figures are then nan)
         min_repeats: ... or, once this many are done, when ``time_budget`` seconds are used.
         time_budget: Seconds of timed runs to aim for.
         low_noise: Run in a worker pinned to one core with single-threaded Eigen.
@@ -379,19 +380,20 @@ def cost_async(module: ModuleLike, backend: str = "cpu", *,
     request that needs it reads the result first and keeps it for the returned function.
     ``printed``: ``module.to_text()``, when the caller has it already (then not printed again).
     """
+    _check_backend(backend)
     if printed is not None and isinstance(module, Module):
         text = printed
     else:
         mod, text = _load(module)
         text = text if text is not None else mod.to_text()
-    key = hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+    key = hashlib.blake2b(f"{backend}\n{text}".encode(), digest_size=20).hexdigest()
     with _COST_LOCK:
         hit = _COST_MEMO.get(key)
         if hit is not None:
             _COST_MEMO.move_to_end(key)
     if hit is not None:
         return lambda: hit
-    receive = get_pool("cpu").submit({"op": "cost", "text": text}, timeout)
+    receive = get_pool(backend).submit({"op": "cost", "text": text}, timeout)
 
     def wait() -> Cost:
         reply = receive()

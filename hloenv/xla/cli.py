@@ -17,6 +17,17 @@ from hloenv.xla.errors import BackendUnavailable, EvaluationError, UnsupportedOn
 EXIT_OK, EXIT_NOT_EQUAL, EXIT_ERROR, EXIT_UNSUPPORTED = 0, 1, 2, 3
 
 
+def _at_least_one(text: str) -> int:
+    """argparse type: a whole number >= 1 (0 timed runs time nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _parse_option(text: str) -> tuple[str, bool | int | str]:
     """``FLAG=VALUE``; ``true``/``false`` become bools and integers ints, as XLA wants them."""
     if "=" not in text:
@@ -46,7 +57,7 @@ def add_commands(subparsers: Any) -> None:
     p = subparsers.add_parser("eval", help="compile, run and time a module with XLA")
     p.add_argument("file", help="HLO text file")
     _common(p)
-    p.add_argument("--repeats", type=int, default=20, help="timed runs at most (default 20)")
+    p.add_argument("--repeats", type=_at_least_one, default=20, help="timed runs at most (default 20)")
     p.add_argument("--time-budget", type=float, default=1.0, help="seconds of timed runs")
     p.add_argument("--warmup", type=int, default=2, help="untimed runs first (default 2)")
     p.add_argument("--low-noise", action="store_true",

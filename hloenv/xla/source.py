@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from hloenv.altgraph import Module, parse_hlo
-from hloenv.altgraph.parser import is_hlo_text
+from hloenv.altgraph.errors import HloParseError
+from hloenv.altgraph.parser import _proto_to_text, is_hlo_text
 
 ModuleLike = Any  # Module | str (HLO text or a path) | os.PathLike
 
@@ -25,12 +26,19 @@ def as_module(source: ModuleLike) -> Module:
     """
     if isinstance(source, Module):
         return source
-    text = as_text_input(source)
-    return parse_hlo(text)
+    text, name = read_text_input(source)
+    return parse_hlo(text, name)
 
 
 def as_text_input(source: str | os.PathLike) -> str:
     """The HLO text behind ``source`` (text or a path), rejecting elided constants."""
+    return read_text_input(source)[0]
+
+
+def read_text_input(source: str | os.PathLike) -> tuple[str, str | None]:
+    """(the HLO text behind ``source``, the file it came from or None), rejecting elided constants.
+    A ``.pb`` file is a serialized HloModuleProto (as `load_hlo` reads it); other files are text."""
+    name = None
     if isinstance(source, os.PathLike) or (isinstance(source, str) and not is_hlo_text(source)):
         path = Path(source)
         if path.is_dir():
@@ -38,7 +46,18 @@ def as_text_input(source: str | os.PathLike) -> str:
                                     "take folders)")
         if not path.is_file():
             raise FileNotFoundError(f"no HLO file at {path}")
-        text = path.read_text()
+        name = str(path)
+        data = path.read_bytes()
+        if path.suffix == ".pb":
+            text = _proto_to_text(data, name)
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise HloParseError(f"not UTF-8 text (byte {err.start}): binary data is not HLO text "
+                                    "(a serialized HloModuleProto is read from a .pb file)", source=name) from None
+            if not text.strip():
+                raise HloParseError("empty file: expected 'HloModule <name>'", source=name)
     elif isinstance(source, str):
         text = source
     else:
@@ -46,7 +65,7 @@ def as_text_input(source: str | os.PathLike) -> str:
     if _ELIDED.search(text):
         raise ValueError("HLO text has elided constants 'constant({...})'; XLA would run them as "
                          "zeros. Print the module with large constants in full.")
-    return text
+    return text, name
 
 
 def _module_key(module: Module) -> str:

@@ -152,3 +152,25 @@ def test_the_pass_registry_lists_the_built_in_passes_without_a_get_pass_first():
     code = "from hloenv.passes import PASSES; print(sorted(PASSES))"  # (a fresh process: nothing loaded)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "'fusion'" in out and "'algsimp'" in out and "'dce'" in out  # (it was [])
+
+
+@pytest.mark.parametrize("settings,error,message", [
+    ({"decisions": "fusion"}, TypeError, r"decisions=\('fusion',\), not the string 'fusion'"),  # (was 'unknown pass f')
+    ({"decisions": (3,)}, TypeError, r"sequence of pass names .* not \(3,\)"),
+    ({"decisions": None}, TypeError, "sequence of pass names"),
+    ({"decisions": ()}, ValueError, "decisions is empty"),
+    ({"decisions": ("fusoin",)}, ValueError, "unknown pass 'fusoin'"),
+    ({"cleanup": "nosuch"}, ValueError, "unknown pass 'nosuch'"),  # (failed on an episode's last step)
+    ({"canonicalize": 3}, TypeError, "canonicalize must be a pipeline string"),
+])
+def test_env_pipeline_settings_are_checked_when_made(settings, error, message):
+    from hloenv.passes.env_pipeline import EnvPipeline
+    with pytest.raises(error, match=message):
+        EnvPipeline(**settings)
+
+
+def test_env_pipeline_takes_a_list_of_decisions_and_round_trips():
+    from hloenv.passes.env_pipeline import EnvPipeline
+    pipeline = EnvPipeline(decisions=["cse", "fusion"])
+    assert pipeline.decisions == ("cse", "fusion")
+    assert EnvPipeline.from_dict(pipeline.to_dict()) == pipeline

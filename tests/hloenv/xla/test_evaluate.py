@@ -99,6 +99,14 @@ def test_cost_async_gives_costs_result_and_hands_over_worker_errors(monkeypatch)
 def test_gpu_without_plugin_is_backend_unavailable():
     with pytest.raises(BackendUnavailable, match="CUDA"):
         evaluate(MLP, backend="gpu")
+    # cost() and the env's cost reward gave the CPU's analysis for any backend, "bogus" too
+    with pytest.raises(BackendUnavailable, match="CUDA"):
+        cost(MLP, "gpu")
+    with pytest.raises(BackendUnavailable, match="CUDA"):
+        hloenv.HloEnv(MLP, backend="gpu")
+    for bad in ("bogus", None, 3):
+        with pytest.raises(ValueError, match="unknown backend"):
+            cost(MLP, bad)
 
 
 def test_gpu_only_custom_call_is_unsupported_on_cpu():
@@ -176,3 +184,17 @@ def test_an_alternative_graph_is_refused_before_xla_saying_what_to_do():
                  lambda: hloenv.cost(graph), lambda: hloenv.evaluate(graph.to_text())):
         with pytest.raises(ValueError, match=message):
             call()
+
+
+def test_files_the_bridge_cannot_read_say_what_they_are(tmp_path):
+    from hloenv import HloParseError
+    empty, binary, proto = tmp_path / "empty.hlo", tmp_path / "binary.hlo", tmp_path / "mlp.pb"
+    empty.write_text("")
+    binary.write_bytes(b"\xfb\x00\x01binary")
+    from jaxlib import _hlo
+    proto.write_bytes(_hlo.hlo_module_from_text(MLP).as_serialized_hlo_module_proto())
+    with pytest.raises(HloParseError, match=f"{empty}: .*empty file"):  # (was "IsADirectoryError: . is a folder")
+        evaluate(empty)
+    with pytest.raises(HloParseError, match=f"{binary}: not UTF-8 text"):  # (was a bare UnicodeDecodeError)
+        cost(binary)
+    assert cost(proto) == cost(MLP)  # a .pb is an HloModuleProto, as load_hlo reads it
