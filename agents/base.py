@@ -27,7 +27,9 @@ AGENTS: dict[str, Callable[..., Agent]] = {}
 
 def register_agent(name: str) -> Callable:
     """Decorator: make `factory(**options) -> Agent` available by name (`get_agent`, the CLI's
-    `--agent`).
+    `--agent`). A command line starts without your code: name the agent `module:name` or
+    `path/to/file.py:name` there (`hloenv optimize m.hlo --agent my_agents.py:biggest-first`),
+    and the module is imported first.
 
     Raises:
         ValueError: a name another agent has (a built-in's too: pick another name). Registering a
@@ -60,6 +62,8 @@ def agent_factory(name: str) -> Callable[..., Agent]:
     import importlib
 
     from hloenv.agents.registry import LAZY_AGENTS  # importing it registers the built-in agents
+    if name not in AGENTS and ":" in name:
+        return _imported_agent(name)
     if name not in AGENTS and name in LAZY_AGENTS:
         try:
             importlib.import_module(LAZY_AGENTS[name])
@@ -96,6 +100,31 @@ def parse_agent_options(name: str, pairs: list[str] | None) -> dict[str, Any]:
                              f"{', '.join(params) or 'none'}")
         options[key] = _convert_option(name, key, text.strip(), params[key].default)
     return options
+
+
+def _imported_agent(spec: str) -> Callable[..., Agent]:
+    """The factory `module:name` or `file.py:name` registers when imported (see `register_agent`)."""
+    import importlib
+    import importlib.util
+    from pathlib import Path
+
+    where, _, name = spec.rpartition(":")
+    try:
+        if where.endswith(".py"):
+            path = Path(where)
+            if not path.is_file():
+                raise ImportError(f"no file {where}")
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        else:
+            importlib.import_module(where)
+    except ImportError as err:
+        raise ValueError(f"agent {spec!r}: cannot import {where!r}: {err}") from None
+    if name not in AGENTS:
+        raise ValueError(f"agent {spec!r}: {where} registered no agent {name!r} "
+                         f"(registered: {', '.join(sorted(AGENTS))})")
+    return AGENTS[name]
 
 
 def cli_agent_options(name: str, pairs: list[str] | None = None, budget: int | None = None) -> dict[str, Any]:

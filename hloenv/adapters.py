@@ -16,9 +16,10 @@ def to_pyg(obs: dict[str, np.ndarray]) -> Any:
     Batching with `torch_geometric.data.Batch` offsets `edge_index`, `alternative_index` and
     `option_index` by the node count and `option_alternative` by the alternatives count of the
     graphs before it, so per-graph indices stay right in a batch. It pickles (DataLoader workers,
-    `torch.save`). Needs the `learn` extra.
+    `torch.save`). Its tensors share memory with `obs` (`torch.from_numpy`): clone one to edit it.
+    Needs the `learn` extra.
     """
-    import torch
+    torch = _learn_import("torch")
     _check_observation(obs, "to_pyg")
     # (keys a user added go along: arrays as tensors, anything else as it is)
     tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v
@@ -29,11 +30,21 @@ def to_pyg(obs: dict[str, np.ndarray]) -> Any:
 _HLO_DATA: type | None = None
 
 
+def _learn_import(name: str) -> Any:
+    """`import name`, or an ImportError that says which extra brings it."""
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError as err:
+        raise ImportError(f"hloenv.to_pyg needs the learn extra (pip install 'hloenv[learn]'): "
+                          f"{err}") from None
+
+
 def _hlo_data_class() -> type:
     """`HloData`, made once (torch_geometric is imported only when it is first needed)."""
     global _HLO_DATA
     if _HLO_DATA is None:
-        from torch_geometric.data import Data
+        Data = _learn_import("torch_geometric.data").Data
 
         class HloData(Data):
             """An observation as a PyG graph; batches offset `option_alternative` by alternatives."""

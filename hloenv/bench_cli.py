@@ -26,7 +26,8 @@ def add_commands(subparsers: Any) -> None:
 
     p = subparsers.add_parser("bench", help="run an agent over a dataset, measure against XLA")
     p.add_argument("dataset", help="folder, .tar/.tar.gz/.zip, HLO file, or 'default'")
-    p.add_argument("--agent", required=True, help="agent name (random, original, all, xla, ...)")
+    p.add_argument("--agent", required=True, help="agent name (random, original, all, xla, ...; your own: "
+                   "module:name or file.py:name)")
     p.add_argument("--agent-option", action="append", default=[], metavar="KEY=VALUE",
                    help="an option of the agent, repeatable (e.g. checkpoint=gnn.pt, max_expansions=8)")
     p.add_argument("--backend", default="cpu", choices=("cpu", "gpu"))

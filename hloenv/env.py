@@ -9,6 +9,7 @@ offers anything more (then the clean-up passes run), and truncates at `max_steps
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -502,7 +503,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
     # -- state -----------------------------------------------------------------------------------
     def fork(self) -> "HloEnv":
-        """An independent copy of this env in its current state (for search)."""
+        """An independent copy of this env in its current state (for search), random state included."""
         module = self._current_module()
         self._round_in_place = False  # the reward is shared now: see `_next_round`
         other = object.__new__(type(self))
@@ -512,7 +513,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._owned, other._owned = [], []  # what they hold is shared now
         other.history = [dict(h) for h in self.history]
         other._episode_info = dict(self._episode_info)
-        other._np_random = None
+        # its own copies: sampling from the fork must not move this env's random state, and a
+        # fork of a seeded env samples reproducibly (it got a fresh unseeded generator)
+        other.action_space = copy.deepcopy(self.action_space)
+        other._np_random = copy.deepcopy(self._np_random)
         return other
 
     def save(self, path: str | Path) -> None:
@@ -569,11 +573,18 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         return evaluate(self._current_module(), self.backend, **kwargs)
 
     def has_equal_output(self, other: Module | str | None = None, **kwargs: Any) -> bool:
-        """Does the current module compute what `other` (default: the original) computes?"""
-        from hloenv.xla import compare
+        """Does the current module compute what `other` (default: the original) computes?
+
+        By `hloenv.xla.verify`: equal at f32 tolerances, else compiled the same way, else raised to
+        f64 (an f32 difference that is rounding the program amplifies is not a wrong rewrite),
+        else run as written. Keyword arguments (`rtol`, `precision`, ...) ask `hloenv.compare` for
+        that one comparison instead."""
+        from hloenv.xla import compare, verify
+        reference = other if other is not None else self.original_text
+        if not kwargs:
+            return bool(verify(reference, self._current_module(), self.backend))
         kwargs.setdefault("pipeline_b", "env")
-        return compare(other if other is not None else self.original_text, self._current_module(), self.backend,
-                       **kwargs).equal
+        return compare(reference, self._current_module(), self.backend, **kwargs).equal
 
 
 def replay(path: str | Path) -> HloEnv:

@@ -69,7 +69,8 @@ def optimize(source: str | Path | Module, agent: str = "search", reward: str = "
 def add_commands(sub: Any) -> None:
     p = sub.add_parser("optimize", help="run an agent on a module and write the optimized module")
     p.add_argument("file", nargs="?", help="HLO file (default: the bundled module)")
-    p.add_argument("--agent", default="search", help="random, original, all, xla, greedy, search, gnn")
+    p.add_argument("--agent", default="search", help="random, original, all, xla, greedy, search, gnn; "
+                   "your own: module:name or file.py:name (see register_agent)")
     p.add_argument("--budget", type=int, default=None, help="agent budget (search: max expansions; greedy: cost evaluations)")
     p.add_argument("--agent-option", action="append", default=[], metavar="KEY=VALUE",
                    help="an option of the agent, repeatable (e.g. checkpoint=gnn.pt for gnn)")
@@ -89,6 +90,9 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.output) if args.output else None
     if out is not None:  # its folder is made first (as `hloenv bench --out` does), not after the work
+        if out.is_dir():
+            print(f"error: -o {out} is a folder: give the file to write (e.g. {out / path.name})", file=sys.stderr)
+            return 2
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from hloenv.agents import Agent, get_agent, run_episode
+from tests.conftest import DATA
 from tests.hloenv.test_env import make
 
 CHEAP = ["random", "original", "all", "xla", "greedy"]
@@ -117,3 +121,26 @@ def test_an_agent_registered_before_the_built_ins_load_keeps_its_name():
             "try:\n    register_agent('random')(dict)\nexcept ValueError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "agent name 'random' is taken by hloenv.agents.simple.RandomAgent" in out
+
+
+def test_a_command_line_names_your_agent_by_file_or_module(tmp_path, monkeypatch):
+    """register_agent promised the CLI's --agent, but a command line starts without your code."""
+    from hloenv.agents.base import AGENTS, agent_factory
+    (tmp_path / "my_agents_for_cli.py").write_text(
+        "import numpy as np\nfrom hloenv.agents import register_agent\n\n"
+        "@register_agent('zeros-for-cli')\nclass Zeros:\n"
+        "    def act(self, obs, info):\n        return np.zeros(info['action_mask'].shape[0], dtype=np.int64)\n")
+    monkeypatch.setattr("sys.path", [str(tmp_path), *__import__("sys").path])
+    try:
+        assert agent_factory(f"{tmp_path / 'my_agents_for_cli.py'}:zeros-for-cli").__name__ == "Zeros"
+        assert agent_factory("my_agents_for_cli:zeros-for-cli").__name__ == "Zeros"
+        with pytest.raises(ValueError, match="registered no agent 'other'"):
+            agent_factory("my_agents_for_cli:other")
+        with pytest.raises(ValueError, match="cannot import 'nowhere.py': no file"):
+            agent_factory("nowhere.py:x")
+        result = subprocess.run([sys.executable, "-m", "hloenv", "optimize", str(DATA / "mlp_train_step.hlo"),
+                                 "--agent", f"{tmp_path / 'my_agents_for_cli.py'}:zeros-for-cli"],
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+    finally:
+        AGENTS.pop("zeros-for-cli", None)

@@ -108,3 +108,13 @@ def test_to_pyg_carries_keys_a_user_added():
     obs, _ = make().reset(seed=0)
     d = to_pyg({**obs, "y": np.ones(3, np.float32), "name": "model.hlo"})  # (a str was torch's TypeError)
     assert d.y.tolist() == [1.0, 1.0, 1.0] and d.name == "model.hlo"
+
+
+def test_to_pyg_without_the_learn_extra_says_which_extra(monkeypatch):
+    import sys
+    import hloenv.adapters as adapters
+    monkeypatch.setitem(sys.modules, "torch", None)  # (None in sys.modules: the import fails)
+    monkeypatch.setitem(sys.modules, "torch_geometric.data", None)
+    monkeypatch.setattr(adapters, "_HLO_DATA", None)
+    with pytest.raises(ImportError, match=r"needs the learn extra \(pip install 'hloenv\[learn\]'\)"):
+        adapters.to_pyg({})

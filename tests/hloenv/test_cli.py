@@ -108,3 +108,9 @@ def test_optimize_passes_agent_options_and_rejects_unknown_ones(tmp_path, capsys
     blocked.write_text("")
     assert main(["optimize", "--agent", "original", "-o", str(blocked / "out.hlo")]) == 1
     assert f"FAIL {blocked / 'out.hlo'}: cannot make its folder" in capsys.readouterr().out
+
+
+def test_optimize_refuses_a_folder_as_its_output_before_any_work(tmp_path, capsys):
+    assert main(["optimize", str(DATA / "mlp_train_step.hlo"), "--agent", "original", "-o", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert f"-o {tmp_path} is a folder" in captured.err and captured.out == ""  # (it did the work, then failed)
