@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from hloenv.altgraph import attributes as A
 from hloenv.altgraph._xla_opcodes import XLA_GENERAL_ATTRIBUTES, XLA_OWN_ATTRIBUTES, XLA_RESERVED_NAMES
 from hloenv.altgraph.computation import Computation
@@ -23,6 +25,7 @@ from hloenv.altgraph.errors import HloVerifyError
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
+from hloenv.altgraph.numpy_types import numpy_dtype
 from hloenv.altgraph.shape import (COMPLEX_TYPES, ELEMENT_BITS, FLOAT_TYPES, SIGNED_TYPES, UNSIGNED_TYPES,
                                    Shape, _parse_at, tuple_of)
 
@@ -507,12 +510,41 @@ def _constant(inst: Instruction) -> None:
     for token in tokens:
         if pattern.fullmatch(token) is None:
             raise _Fail(f"literal value {token!r} is not a {shape.dtype} value")
+    if kind == "float":
+        _check_float_range(shape.dtype, tokens)
     if kind == "int":
         bits = ELEMENT_BITS[shape.dtype]
         low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if shape.dtype in SIGNED_TYPES else (0, (1 << bits) - 1)
         for token in tokens:
             if not low <= int(token) <= high:
                 raise _Fail(f"literal value {token} is out of range for {shape.dtype} ({low}..{high})")
+
+
+def _check_float_range(dtype: str, tokens: list[str]) -> None:
+    """A finite literal value that rounds to an infinity (or NaN) in `dtype` is refused, as XLA's
+    parser refuses `f16[] constant(70000)` (65519 is fine: it rounds to 65504)."""
+    finite = [t for t in tokens if t[-1].isdigit() and not t.startswith(("nan", "+nan", "-nan"))]
+    if not finite:
+        return
+    np_type = numpy_dtype(dtype)
+    if np_type is None:
+        return
+    values = np.asarray(finite, dtype=np.float64)
+    limit = float(np.finfo(np_type).max) if dtype in ("f16", "f32", "f64") else float(ml_finfo(np_type).max)
+    big = np.flatnonzero(~(np.abs(values) <= limit))  # (inf from a huge f64 token too)
+    if not len(big):
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = values[big].astype(np_type).astype(np.float64)
+    bad = big[~np.isfinite(rounded) | ~np.isfinite(values[big])]
+    if len(bad):
+        raise _Fail(f"literal value {finite[int(bad[0])]} is out of range for {dtype} (it rounds past the "
+                    f"largest {dtype}, {limit:g})")
+
+
+def ml_finfo(np_type: np.dtype):  # (ml_dtypes takes 0.9 s to import: only for a huge bf16/f8 value)
+    import ml_dtypes
+    return ml_dtypes.finfo(np_type)
 
 
 _MAX_LITERAL_CHARS = 1 << 22

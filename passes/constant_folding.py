@@ -177,12 +177,33 @@ def _reduce(inst: Instruction, args: list[np.ndarray]) -> np.ndarray | None:
     if dtype == "pred" or (dtype in FLOATS and kind in ("and", "or")):
         return None
     x, init = args
+    if not _is_identity(kind, init):
+        # HLO leaves a reduce whose init value is not its computation's identity undefined, and
+        # XLA does use that: its simplifier turns a reduce over no dimension, or over dimensions of
+        # size 1, into its input reshaped, the init value unused (`u32 31 * init 2^31` stays 31)
+        return None
     if dtype in FLOATS and kind in ("add", "multiply") and not _order_free(kind, x, init, dtype):
         return None
     axes = A.int_list(inst)
     fn = _REDUCERS[kind]
     partial = fn.reduce(x, axis=axes) if axes else x
     return fn(np.asarray(partial, dtype=x.dtype), init)
+
+
+def _is_identity(kind: str, init: np.ndarray) -> bool:
+    """Is `init` the identity of reducer `kind` (0 for add, 1 for multiply, the lowest value for
+    maximum...)?"""
+    value = init[()] if init.ndim == 0 else None
+    if value is None:
+        return False
+    if kind == "add":
+        return value == 0
+    if kind == "multiply":
+        return value == 1
+    if init.dtype.kind == "f":
+        return bool(value == (-np.inf if kind == "maximum" else np.inf)) if kind in ("maximum", "minimum") else False
+    info = np.iinfo(init.dtype)
+    return bool(value == {"maximum": info.min, "minimum": info.max, "and": ~init.dtype.type(0), "or": 0}[kind])
 
 
 def fold(inst: Instruction, args: list[np.ndarray]) -> np.ndarray | None:

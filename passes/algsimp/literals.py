@@ -54,6 +54,7 @@ MAX_LITERAL_CHARS = 1 << 20
 
 _NAN = re.compile(r"-?nan(\(0x[0-9a-fA-F]+\))?")
 _SPECIAL = {"inf": float("inf"), "+inf": float("inf"), "-inf": float("-inf")}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def _token_value(tok: str, dtype: str) -> float | int | bool:
@@ -69,6 +70,10 @@ def _token_value(tok: str, dtype: str) -> float | int | bool:
             return special
         if _NAN.fullmatch(tok):
             return float("nan")
+        if _INTEGER.fullmatch(tok):
+            # XLA's lexer reads an integer-looking token as an integer: "-0" is 0, so +0.0 (while
+            # "-0.0" is -0.0); 1 / -0 would otherwise fold to -inf where XLA computes inf
+            return float(int(tok))
         return float(tok)
     return int(tok)
 
@@ -156,6 +161,8 @@ def _element_text(value: object, dtype: str) -> str:
         if f in (float("inf"), float("-inf")):
             return "inf" if f > 0 else "-inf"
         text = repr(f)
+        if f == 0 and text.startswith("-"):
+            return "-0.0"  # (XLA reads "-0" as the integer 0: +0.0)
         return text[:-2] if text.endswith(".0") and "e" not in text else text
     return str(int(value))  # type: ignore[call-overload]
 

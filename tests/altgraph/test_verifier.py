@@ -318,6 +318,11 @@ FAILING = {
     "constant-int-fraction": ("ROOT c = s32[2] constant({1, 1.5})", "c", "'1.5' is not a s32 value"),
     "constant-int-range": ("ROOT c = s8[] constant(128)", "c", "128 is out of range for s8 \\(-128..127\\)"),
     "constant-float-word": ("ROOT c = f32[] constant(true)", "c", "'true' is not a f32 value"),
+    # a finite value that rounds past the type's largest (65519 rounds to 65504 and is fine)
+    "constant-f16-range": ("ROOT c = f16[3] constant({65519, 70000, inf})", "c", "70000 is out of range for f16"),
+    "constant-f32-range": ("ROOT c = f32[] constant(3.5e38)", "c", "3.5e38 is out of range for f32"),
+    "constant-f64-range": ("ROOT c = f64[] constant(1e309)", "c", "1e309 is out of range for f64"),
+    "constant-bf16-range": ("ROOT c = bf16[] constant(-3.4e39)", "c", "-3.4e39 is out of range for bf16"),
     "constant-pred-two": ("ROOT c = pred[] constant(2)", "c", "'2' is not a pred value"),
     # an attribute another opcode takes, left on an elementwise op (XLA: "unexpected attribute")
     "elementwise-stray-attribute": ("p = f32[4] parameter(0)\nROOT r = f32[4] abs(p), dimensions={0}", "r",

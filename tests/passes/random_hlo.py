@@ -37,8 +37,10 @@ _FLOAT_UNARY = ("negate", "abs", "exponential", "log", "sqrt", "rsqrt", "tanh", 
                 "round-nearest-even", "round-nearest-afz", "sign", "sine", "cosine",
                 "log-plus-one", "exponential-minus-one", "cbrt", "is-finite")
 _INT_UNARY = ("negate", "abs", "not", "popcnt", "count-leading-zeros", "sign")
-_FLOAT_BINARY = ("add", "subtract", "multiply", "divide", "remainder", "maximum", "minimum",
-                 "power", "atan2")
+# (no atan2: XLA's own code gives atan2(0, 0) as NaN or 0 depending on how its operands are
+# made, e.g. NaN for atan2(iota, iota) and 0 for the same values behind a select, so any fold of
+# its operands can flip it)
+_FLOAT_BINARY = ("add", "subtract", "multiply", "divide", "remainder", "maximum", "minimum", "power")
 _INT_BINARY = ("add", "subtract", "multiply", "divide", "remainder", "maximum", "minimum", "and",
                "or", "xor", "shift-left", "shift-right-logical", "shift-right-arithmetic")
 _PRED_BINARY = ("and", "or", "xor")
@@ -308,6 +310,83 @@ class _Builder:
         cfg = "x".join(f"0_{high}_1" if i == d else "0_0" for i in range(len(self.shape)))
         self.emit("pad", dtype, self.shape, f"pad({part}, {pad_value}), padding={cfg}")
 
+    def unary_pair(self) -> None:
+        """Two unary ops in a row, the pairs simplifiers undo (negate twice, log of exp, ...)."""
+        dtype, first, second = self.pick([("f32", "negate", "negate"), ("s32", "negate", "negate"),
+                                          ("pred", "not", "not"), ("u8", "not", "not"), ("f32", "abs", "abs"),
+                                          ("s8", "abs", "abs"), ("f32", "exponential", "log"),
+                                          ("f32", "log", "exponential"), ("f16", "sqrt", "sqrt")])
+        a = self.emit(first, dtype, self.shape, f"{first}({self.value(dtype)})", keep=False)
+        self.emit(second, dtype, self.shape, f"{second}({a})")
+
+    def select_not(self) -> None:
+        dtype = self.pick(DTYPES)
+        n = self.emit("not", "pred", self.shape, f"not({self.value('pred')})", keep=False)
+        self.emit("select", dtype, self.shape, f"select({n}, {self.value(dtype)}, {self.value(dtype)})")
+
+    def broadcast_chain(self) -> None:
+        """A scalar broadcast to one dimension, reshaped or broadcast again to the shape."""
+        dtype = self.pick(DTYPES)
+        c = self.emit("c", dtype, (), f"constant({self.literal(dtype, 1)[0]})", keep=False)
+        d = int(self.rng.integers(len(self.shape)))
+        line = self.emit("broadcast", dtype, (self.shape[d],), f"broadcast({c}), dimensions={{}}", keep=False)
+        if self.rng.random() < 0.5:
+            self.emit("broadcast", dtype, self.shape, f"broadcast({line}), dimensions={{{d}}}")
+        else:
+            ones = tuple(s if i == d else 1 for i, s in enumerate(self.shape))
+            r = self.emit("reshape", dtype, ones, f"reshape({line})", keep=False)
+            kept = ",".join(str(i) for i in range(len(self.shape)))
+            self.emit("broadcast", dtype, self.shape, f"broadcast({r}), dimensions={{{kept}}}") \
+                if ones == self.shape else self.emit_broadcast_of_ones(dtype, r, ones)
+
+    def emit_broadcast_of_ones(self, dtype: str, value: str, ones: tuple[int, ...]) -> None:
+        """`value` of shape `ones` (the module's shape with some dimensions 1) to the shape."""
+        kept = [i for i, s in enumerate(ones) if s != 1 or self.shape[i] == 1]
+        squeezed = tuple(ones[i] for i in kept)
+        r = self.emit("reshape", dtype, squeezed, f"reshape({value})", keep=False)
+        self.emit("broadcast", dtype, self.shape, f"broadcast({r}), dimensions={{{','.join(map(str, kept))}}}")
+
+    def slice_of_slice(self) -> None:
+        dtype = self.pick(DTYPES)
+        x = self.value(dtype)
+        big = tuple(s + 2 for s in self.shape)
+        pad_value = self.emit("c", dtype, (), f"constant({self.literal(dtype, 1)[0]})", keep=False)
+        cfg = "x".join("1_1" for _ in self.shape)
+        p = self.emit("pad", dtype, big, f"pad({x}, {pad_value}), padding={cfg}", keep=False)
+        mid = tuple(s + 1 for s in self.shape)
+        outer = self.emit("slice", dtype, mid, f"slice({p}), slice={{{','.join(f'[1:{s + 2}]' for s in self.shape)}}}", keep=False)
+        self.emit("slice", dtype, self.shape, f"slice({outer}), slice={{{','.join(f'[0:{s}]' for s in self.shape)}}}")
+
+    def noops(self) -> None:
+        """Instructions that change nothing: copy, zero padding, a reduce over no dimension, a
+        dynamic-update-slice of the whole."""
+        dtype = self.pick(DTYPES)
+        x = self.value(dtype)
+        kind = self.pick(("copy", "pad", "reduce", "dus"))
+        if kind == "copy":
+            self.emit("copy", dtype, self.shape, f"copy({x})")
+        elif kind == "pad":
+            z = self.emit("c", dtype, (), f"constant({self.literal(dtype, 1)[0]})", keep=False)
+            self.emit("pad", dtype, self.shape, f"pad({x}, {z}), padding={'x'.join('0_0' for _ in self.shape)}")
+        elif kind == "reduce":
+            op = self.pick(_REDUCERS[_kind(dtype)])
+            init = self.emit("c", dtype, (), f"constant({self.literal(dtype, 1)[0]})", keep=False)
+            self.emit("reduce", dtype, self.shape, f"reduce({x}, {init}), dimensions={{}}, to_apply={self.reducer(op, dtype)}")
+        else:
+            zeros = [self.emit("i", "s32", (), "constant(0)", keep=False) for _ in self.shape]
+            self.emit("dynamic_update_slice", dtype, self.shape,
+                      f"dynamic-update-slice({self.value(dtype)}, {x}, {', '.join(zeros)})")
+
+    def outer_dot(self) -> None:
+        """A dot whose contracting dimension has size 1 (an outer product)."""
+        if len(self.shape) != 2:
+            return self.dot()
+        m, n = self.shape
+        dtype = self.pick(("f32", "s32"))
+        a = self.emit("slice", dtype, (m, 1), f"slice({self.value(dtype)}), slice={{[0:{m}],[0:1]}}", keep=False)
+        b = self.emit("slice", dtype, (1, n), f"slice({self.value(dtype)}), slice={{[0:1],[0:{n}]}}", keep=False)
+        self.emit("dot", dtype, self.shape, f"dot({a}, {b}), lhs_contracting_dims={{1}}, rhs_contracting_dims={{0}}")
+
     def text(self, roots: list[str]) -> str:
         comps = []
         for (op, dtype), name in self.reducers.items():
@@ -338,7 +417,8 @@ def _nested(values: list[str], shape: tuple[int, ...]) -> str:
 _OPS = ("unary", "binary", "binary", "compare", "select", "clamp", "convert", "bitcast_convert",
         "reshape_round_trip", "transpose_round_trip", "reverse_twice", "slices_concatenated",
         "pad_then_slice", "reduce_broadcast", "dot", "dynamic_slice_update", "convert_chain",
-        "tuple_round_trip", "call", "strided_slice_padded")
+        "tuple_round_trip", "call", "strided_slice_padded", "unary_pair", "select_not",
+        "broadcast_chain", "slice_of_slice", "noops", "outer_dot")
 
 
 def random_module(seed: int, ops: int = 14) -> str:

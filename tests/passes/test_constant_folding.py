@@ -68,9 +68,16 @@ def test_folds(body, expected):
     assert root_constant(text) == expected
 
 
+def test_a_reduce_whose_init_is_not_the_identity_is_not_folded():
+    """XLA turns a reduce over dimensions of size 1 (or none) into its input, the init value
+    unused: HLO leaves a non-identity init undefined, so the fold (init applied) disagreed."""
+    body = "a = u32[2,1] constant({ {31}, {31} })\nz = u32[] constant(2147483648)\nROOT r = u32[2] reduce(a, z), dimensions={1}, to_apply=mul"
+    assert fold(body, MUL.replace("f32", "u32"))[1] == 0
+
+
 def test_folds_reduce_with_add_and_max():
-    body = "a = f32[2,3] constant({ {1,2,3},{4,5,6} })\nz = f32[] constant(10)\nROOT r = f32[2] reduce(a, z), dimensions={1}, to_apply=add"
-    assert root_constant(fold(body, ADD)[0]) == "f32[2] {16, 25}"
+    body = "a = f32[2,3] constant({ {1,2,3},{4,5,6} })\nz = f32[] constant(0)\nROOT r = f32[2] reduce(a, z), dimensions={1}, to_apply=add"
+    assert root_constant(fold(body, ADD)[0]) == "f32[2] {6, 15}"
     mx = ADD.replace("add {", "max {").replace("add(a, b)", "maximum(a, b)")
     body = "a = s32[2,2] constant({ {1,7},{4,5} })\nz = s32[] constant(-2147483648)\nROOT r = s32[2] reduce(a, z), dimensions={0}, to_apply=max"
     assert root_constant(fold(body, mx.replace("f32", "s32"))[0]) == "s32[2] {4, 7}"
@@ -178,19 +185,66 @@ MUL = ADD.replace("add {", "mul {").replace("add(a, b)", "multiply(a, b)")
 
 
 @pytest.mark.parametrize("values,init", [
-    ("{3.4e38, -0}", "2"),          # 2 * 3.4e38 overflows first in XLA's order: NaN, not -0
-    ("{1, inf}", "0"),              # 0 * inf: NaN in any order... but inf and NaN are never folded
-    ("{1e30, 1e30}", "1e-30"),      # a partial product may overflow
+    ("{3.4e38, 2, -0.0}", "1"),     # 3.4e38 * 2 overflows first in XLA's order: NaN, not -0
+    ("{1, inf}", "1"),              # infinities and NaN are never folded in a product
+    ("{1e30, 1e30}", "1"),          # a partial product may overflow
+    ("{1, 2}", "2"),                # an init value that is not the identity: undefined in HLO
 ])
 def test_a_float_product_whose_value_depends_on_the_order_is_not_folded(values, init):
-    body = f"a = f32[2] constant({values})\ni = f32[] constant({init})\nROOT r = f32[] reduce(a, i), dimensions={{0}}, to_apply=mul"
+    n = values.count(",") + 1
+    body = f"a = f32[{n}] constant({values})\ni = f32[] constant({init})\nROOT r = f32[] reduce(a, i), dimensions={{0}}, to_apply=mul"
     assert fold(body, MUL)[1] == 0
 
 
 def test_a_float_product_folds_when_no_order_can_overflow_and_xla_agrees():
-    body = "x = f32[] parameter(0)\na = f32[3] constant({1.5, -2, 1e-3})\ni = f32[] constant(2)\n" \
+    body = "x = f32[] parameter(0)\na = f32[3] constant({1.5, -2, 1e-3})\ni = f32[] constant(1)\n" \
            "p = f32[] reduce(a, i), dimensions={0}, to_apply=mul\nROOT r = f32[] add(p, x)"
     folded, rewrites = fold(body, MUL)
     assert rewrites == 1
     result = compare(module_text(body, MUL), folded, disable_passes=["constant_folding"])
     assert result.equal, str(result)
+
+
+_SPECIAL_VALUES = ["0", "-0", "-0.0", "1", "-1", "2", "-2", "0.5", "inf", "-inf", "nan", "3", "1e-30", "100", "-100"]
+
+
+def _special_grid_module(dtype: str, op: str, arity: int) -> str:
+    if arity == 1:
+        columns = [_SPECIAL_VALUES]
+    else:
+        pairs = [(a, b) for a in _SPECIAL_VALUES for b in _SPECIAL_VALUES]
+        columns = [[a for a, _ in pairs], [b for _, b in pairs]]
+    n = len(columns[0])
+    body = "\n".join(f"c{i} = {dtype}[{n}] constant({{{', '.join(v)}}})" for i, v in enumerate(columns))
+    args = ", ".join(f"c{i}" for i in range(arity))
+    return module_text(f"{body}\nROOT r = {dtype}[{n}] {op}({args})")
+
+
+@pytest.mark.parametrize("dtype", ["f32", pytest.param("f16", marks=pytest.mark.slow),
+                                   pytest.param("bf16", marks=pytest.mark.slow), pytest.param("f64", marks=pytest.mark.slow)])
+def test_folds_special_values_as_xla_computes_them(dtype):
+    """Every float op folded on zeros of both signs, infinities, NaN and ordinary values gives what
+    XLA's compiled code gives (its own constant folding off). XLA reads the token "-0" as the
+    integer 0, so +0.0 (1 / -0 is inf there; only "-0.0" is negative), and a folded -0.0 prints
+    as "-0.0"."""
+    from hloenv.passes.constant_folding import _FLOAT_BINARY, _FLOAT_UNARY
+    from hloenv.xla.tolerance import compare_arrays
+    from hloenv import evaluate
+    run = dict(return_outputs=True, warmup=1, repeats=1, min_repeats=1, cache=False,
+               disable_passes=["constant_folding"])
+    for op, arity in [*((op, 1) for op in sorted(_FLOAT_UNARY)), *((op, 2) for op in sorted(_FLOAT_BINARY))]:
+        original = _special_grid_module(dtype, op, arity)
+        folded, rewrites = fold(original.split("ENTRY e {\n")[1].rsplit("}", 1)[0])
+        assert rewrites == 1, (op, folded)
+        expected, got = evaluate(original, **run).outputs[0], evaluate(folded, **run).outputs[0]
+        assert compare_arrays(0, got, expected).equal, (op, [(i, expected[i], got[i]) for i in range(len(got))
+                                                              if not compare_arrays(0, got[i:i + 1], expected[i:i + 1]).equal][:5])
+
+
+def test_negative_zero_is_read_and_written_as_xla_does():
+    import numpy as np
+    from hloenv.altgraph.shape import parse_shape
+    from hloenv.passes.algsimp.literals import format_literal, read_literal
+    values = read_literal("{-0, -0.0, 0}", parse_shape("f32[3]"))
+    assert np.signbit(values).tolist() == [False, True, False]
+    assert format_literal(np.array([-0.0, 0.0], np.float32), "f32") == "{-0.0, 0}"
