@@ -23,7 +23,8 @@ NUMPY_DTYPES: dict[str, Any] = {
 ML_DTYPES: dict[str, str] = {
     "bf16": "bfloat16", "s4": "int4", "u4": "uint4", "f8e4m3fn": "float8_e4m3fn",
     "f8e5m2": "float8_e5m2", "f8e4m3fnuz": "float8_e4m3fnuz", "f8e5m2fnuz": "float8_e5m2fnuz",
-    "f8e4m3b11fnuz": "float8_e4m3b11fnuz",
+    "f8e4m3b11fnuz": "float8_e4m3b11fnuz", "f8e3m4": "float8_e3m4", "f8e4m3": "float8_e4m3",
+    "f8e8m0fnu": "float8_e8m0fnu", "f4e2m1fn": "float4_e2m1fn", "s2": "int2", "u2": "uint2",
 }
 _resolved: dict[str, np.dtype] = {}
 

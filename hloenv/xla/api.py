@@ -27,7 +27,7 @@ from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES, disabled_passes_for
 from hloenv.xla.pool import get_pool
 from hloenv.xla.results import Comparison, Cost, Evaluation, summarize
 from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input, read_text_input
-from hloenv.xla.targets import unsupported_targets
+from hloenv.xla.targets import CALLBACK_DETAIL, is_callback, unsupported_targets
 from hloenv.xla.tolerance import compare_arrays
 
 BACKENDS = ("cpu", "gpu")
@@ -209,7 +209,8 @@ def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
               cache_dir: str | os.PathLike | None) -> Evaluation:
     missing = unsupported_targets(mod, backend)
     if missing:
-        raise UnsupportedOnBackend(backend, missing, "found by scanning custom-call targets")
+        raise UnsupportedOnBackend(backend, missing, CALLBACK_DETAIL if any(map(is_callback, missing))
+                                   else "found by scanning custom-call targets")
     overrides = xla_overrides(mod, pipeline, xla_options, disable_passes, low_noise)
     pool = get_pool(backend, memory_limit, low_noise)
     device_key = _host_description() if backend == "cpu" else pool.info()["device"]
@@ -255,6 +256,10 @@ def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
 F64_ORACLE_RTOL, F64_ORACLE_ATOL = 1e-5, 1e-7
 
 
+#: Opcodes whose values differ from run to run of the same executable.
+_DRAWN_PER_RUN = frozenset({"rng", "rng-get-and-update-state"})
+
+
 def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = "xla-default",
             seed: int = 0, *, rtol: float | None = None, atol: float | None = None,
             xla_options: Mapping[str, Any] | None = None,
@@ -287,6 +292,12 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
         raise ValueError(f"unknown precision {precision!r}; expected 'native' or 'f64'")
     ma, text_a = _load(a)
     mb, text_b = _load(b)
+    for module in (ma, mb):
+        drawn = next((i for i in module.instructions() if i.opcode in _DRAWN_PER_RUN), None)
+        if drawn is not None:
+            raise ValueError(f"module {module.name!r} uses {drawn.opcode} ({drawn.name}), whose values XLA draws "
+                             "anew on every run: its outputs cannot be compared (jax.random's threefry and "
+                             "rbg generators are deterministic)")
     if precision == "f64":
         ma, text_a, mb, text_b = promote_floats(ma), None, promote_floats(mb), None
         rtol = F64_ORACLE_RTOL if rtol is None else rtol

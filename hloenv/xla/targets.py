@@ -11,6 +11,12 @@ _GPU_ONLY = ("cuda_", "cublas", "cusolver", "cusparse", "cudnn", "__cudnn", "__c
              "hipsolver", "hipblas", "rocm_", "hip_", "triton", "__triton", "__gpu", "gpu_",
              "mosaic_gpu")
 _CPU_ONLY = ("lapack_", "ducc_", "cpu_")
+# Host callbacks (jax.debug.print, pure_callback, io_callback): they call a Python function of the
+# process that traced the module, by an index only that process knows. Run anywhere else, the
+# XLA worker dies (SIGSEGV), on every backend.
+_CALLBACKS = ("xla_ffi_python_", "xla_python_", "xla_ffi_partitioned_python_")
+CALLBACK_DETAIL = ("a Python host callback (jax.debug.print, pure_callback, io_callback) calls a "
+                   "function of the process that traced the module, which no other process has")
 
 # e.g. "No registered implementation for untyped custom call to X for Host"
 _NO_IMPL = re.compile(r"No registered implementation for (?:\w+ )*custom call to ['\"]?([\w.\-]+)",
@@ -34,8 +40,12 @@ def custom_call_targets(module: Any) -> list[str]:
 
 def unsupported_targets(module: Any, backend: str) -> list[str]:
     """Custom-call targets of ``module`` that ``backend`` is known to lack."""
-    lacking = _GPU_ONLY if backend == "cpu" else _CPU_ONLY
+    lacking = (_GPU_ONLY if backend == "cpu" else _CPU_ONLY) + _CALLBACKS
     return [t for t in custom_call_targets(module) if t.lower().startswith(lacking)]
+
+
+def is_callback(target: str) -> bool:
+    return target.lower().startswith(_CALLBACKS)
 
 
 def unsupported_from_error(message: str) -> list[str]:

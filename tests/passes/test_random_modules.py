@@ -3,7 +3,7 @@ mode and in dry mode with random choices, and the env's canonicalising pipeline 
 random fusion choice, must leave the module's outputs as XLA computes them. A few seeds run
 always; `-m slow` runs a few hundred.
 
-    python -m tests.passes.test_random_modules 0 500     # a longer run, printing what differs
+    python -m tests.passes.test_random_modules 0 500 [OPS]   # a longer run, printing what differs
 """
 
 from __future__ import annotations
@@ -83,9 +83,10 @@ def variants(module: hloenv.Module, seed: int) -> dict[str, hloenv.Module]:
     return out
 
 
-def differences(seed: int) -> list[str]:
-    """What differs from the original module of `seed`, one line each (empty: all equal)."""
-    text = random_module(seed)
+def differences(seed: int, ops: int = 14) -> list[str]:
+    """What differs from the original module of `seed` (of about `ops` operations), one line each
+    (empty: all equal)."""
+    text = random_module(seed, ops)
     module = hloenv.parse_hlo(text).verify()
     references: dict[bool, list[np.ndarray]] = {}
     try:
@@ -133,6 +134,7 @@ def test_random_modules_are_valid_and_varied():
 
 if __name__ == "__main__":
     first, last = (int(a) for a in sys.argv[1:3])
+    size = int(sys.argv[3]) if len(sys.argv) > 3 else 14
     for s in range(first, last):
-        for line in differences(s):
+        for line in differences(s, size):
             print(line, flush=True)

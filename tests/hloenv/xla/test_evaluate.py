@@ -198,3 +198,28 @@ def test_files_the_bridge_cannot_read_say_what_they_are(tmp_path):
     with pytest.raises(HloParseError, match=f"{binary}: not UTF-8 text"):  # (was a bare UnicodeDecodeError)
         cost(binary)
     assert cost(proto) == cost(MLP)  # a .pb is an HloModuleProto, as load_hlo reads it
+
+
+@pytest.mark.parametrize("dtype", ["f8e3m4", "f8e4m3", "f8e8m0fnu", "f4e2m1fn", "s2", "u2"])
+def test_parameters_of_every_element_type_jax_makes_can_be_fed(dtype):
+    """These six had no numpy type: a module taking one failed in the worker ("no numpy dtype")."""
+    text = f"HloModule m\nENTRY e {{\n  p = {dtype}[2] parameter(0)\n  ROOT r = {dtype}[2] add(p, p)\n}}\n"
+    assert compare(text, text).equal
+
+
+def test_a_host_callback_is_refused_not_a_worker_crash():
+    """jax.debug.print and pure_callback call a function of the process that traced the module:
+    the worker died of SIGSEGV running one."""
+    text = ("HloModule cb\nENTRY e {\n  p = f32[3] parameter(0)\n  ROOT cb = f32[3] custom-call(p), "
+            'custom_call_target="xla_ffi_python_cpu_callback", api_version=API_VERSION_TYPED_FFI, '
+            "backend_config={index = 0 : ui64}\n}\n")
+    with pytest.raises(UnsupportedOnBackend, match="xla_ffi_python_cpu_callback .*Python host callback"):
+        evaluate(text)
+
+
+def test_a_module_drawing_new_random_values_every_run_is_not_compared():
+    """XLA's rng op draws anew on every run: such a module was 'unequal' to itself."""
+    text = ("HloModule rng\nENTRY e {\n  lo = f32[] constant(0)\n  hi = f32[] constant(1)\n"
+            "  ROOT r = f32[3] rng(lo, hi), distribution=rng_uniform\n}\n")
+    with pytest.raises(ValueError, match="uses rng \\(r\\), whose values XLA draws anew on every run"):
+        compare(text, text)
