@@ -244,7 +244,7 @@ def fold(inst: Instruction, args: list[np.ndarray]) -> np.ndarray | None:
     return None
 
 
-def _feeds_an_integer_division(inst: Instruction, limit: int = 10_000) -> bool:
+def _feeds_an_integer_division(inst: Instruction, max_elements: int, limit: int = 2_000) -> bool:
     """Is an integer divide or remainder computed from `inst` (in its computation)?
 
     XLA (jaxlib 0.10.2) folds an instruction whose operands are constants (or broadcasts of
@@ -257,6 +257,8 @@ def _feeds_an_integer_division(inst: Instruction, limit: int = 10_000) -> bool:
         after:   (unchanged: folded, it would be remainder({0, 1}, {0, 1}))
 
     (Other folds only do what XLA's own folding would: their operands are constants already.)
+    Only users that could fold in turn are followed (a foldable opcode, a result of at most
+    `max_elements`): the folded iota's values go no further.
     """
     seen: set[int] = set()
     stack = [inst]
@@ -265,11 +267,13 @@ def _feeds_an_integer_division(inst: Instruction, limit: int = 10_000) -> bool:
         if node.opcode in ("divide", "remainder") and node.shape.dtype in INTEGERS:
             return True
         for user in node.users:
-            if id(user) not in seen:
-                seen.add(id(user))
-                if len(seen) > limit:
-                    return True  # (conservative)
-                stack.append(user)
+            if id(user) in seen or user.opcode not in FOLDABLE or not user.shape.is_array \
+                    or user.shape.element_count > max_elements:
+                continue
+            seen.add(id(user))
+            if len(seen) > limit:
+                return True  # (conservative)
+            stack.append(user)
     return False
 
 
@@ -318,7 +322,7 @@ class ConstantFolding(Pass):
                 if not inst.users and inst is not comp.root:
                     continue
                 value = self.evaluate(inst)
-                if value is None or (inst.opcode == "iota" and _feeds_an_integer_division(inst)):
+                if value is None or (inst.opcode == "iota" and _feeds_an_integer_division(inst, self.max_elements)):
                     continue
                 literal = format_literal(value, inst.shape.dtype)
                 new = rewriter.constant(comp, inst.shape, literal)
