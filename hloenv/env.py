@@ -79,6 +79,7 @@ def _check_settings(pipeline: Any, max_steps: Any, max_alternatives: Any, max_op
     if not isinstance(pipeline, EnvPipeline):
         raise TypeError(f"pipeline must be an EnvPipeline (e.g. EnvPipeline(decisions=(\"fusion\",))), "
                         f"not {type(pipeline).__name__}")
+    pipeline.check()  # (its pass names: a bad cleanup failed on an episode's last step)
     counts = {"max_steps": max_steps, "max_options": max_options, "max_alternatives": max_alternatives}
     for name, value in counts.items():  # (max_alternatives=None: the canonical module's size)
         check_int(name, value, 1, may_be_none=name == "max_alternatives")

@@ -26,14 +26,15 @@ class EnvPipeline:
     cleanup: str = "tuple-simplifier,cse,dce"
 
     def __post_init__(self) -> None:
-        """Each stage is checked when the pipeline is made (a bad cleanup failed on an episode's
-        last step)."""
+        """The stages' types are checked when the pipeline is made; their pass names by `check`
+        (HloEnv calls it before any work: a bad cleanup used to fail on an episode's last step).
+        A pipeline naming passes this process lacks can still be made, read and reduced
+        (`hloenv.dataset.pipeline_check`)."""
         for stage in ("canonicalize", "cleanup"):
             text = getattr(self, stage)
             if not isinstance(text, str):
                 raise TypeError(f"EnvPipeline {stage} must be a pipeline string such as \"cse,dce\", "
                                 f"not {type(text).__name__}")
-            parse_pipeline(text, stage)
         decisions = self.decisions
         if isinstance(decisions, str):
             raise TypeError(f"EnvPipeline decisions is a sequence of pass names: decisions=({decisions!r},), "
@@ -41,11 +42,14 @@ class EnvPipeline:
         if not isinstance(decisions, (tuple, list)) or not all(isinstance(d, str) for d in decisions):
             raise TypeError(f"EnvPipeline decisions must be a sequence of pass names such as (\"fusion\",), "
                             f"not {decisions!r:.60}")
-        if not decisions:
-            raise ValueError("EnvPipeline decisions is empty: an episode needs a pass to decide")
-        for name in decisions:
-            get_pass(name)  # (an unknown name: ValueError listing the known ones)
         object.__setattr__(self, "decisions", tuple(decisions))
+
+    def check(self) -> "EnvPipeline":
+        """Every stage parses and names registered passes (ValueError naming the stage otherwise)."""
+        self.canonicalize_pipeline()
+        self.cleanup_pipeline()
+        self.decision_passes()
+        return self
 
     def canonicalize_pipeline(self) -> Pipeline:
         return parse_pipeline(self.canonicalize, "canonicalize")
