@@ -523,14 +523,14 @@ def _constant(inst: Instruction) -> None:
 def _check_float_range(dtype: str, tokens: list[str]) -> None:
     """A finite literal value that rounds to an infinity (or NaN) in `dtype` is refused, as XLA's
     parser refuses `f16[] constant(70000)` (65519 is fine: it rounds to 65504)."""
-    finite = [t for t in tokens if t[-1].isdigit() and not t.startswith(("nan", "+nan", "-nan"))]
+    finite = [t for t in tokens if t[-1].isdigit()]  # (not inf, nan or nan(0x...))
     if not finite:
         return
     np_type = numpy_dtype(dtype)
     if np_type is None:
         return
     values = np.asarray(finite, dtype=np.float64)
-    limit = float(np.finfo(np_type).max) if dtype in ("f16", "f32", "f64") else float(ml_finfo(np_type).max)
+    limit = float(np.finfo(np_type).max) if dtype in ("f16", "f32", "f64") else float(_ml_finfo(np_type).max)
     big = np.flatnonzero(~(np.abs(values) <= limit))  # (inf from a huge f64 token too)
     if not len(big):
         return
@@ -542,7 +542,7 @@ def _check_float_range(dtype: str, tokens: list[str]) -> None:
                     f"largest {dtype}, {limit:g})")
 
 
-def ml_finfo(np_type: np.dtype):  # (ml_dtypes takes 0.9 s to import: only for a huge bf16/f8 value)
+def _ml_finfo(np_type: np.dtype):  # (ml_dtypes takes 0.9 s to import: only for a huge bf16/f8 value)
     import ml_dtypes
     return ml_dtypes.finfo(np_type)
 

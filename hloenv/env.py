@@ -83,10 +83,8 @@ def _check_settings(pipeline: Any, max_steps: Any, max_alternatives: Any, max_op
     counts = {"max_steps": max_steps, "max_options": max_options, "max_alternatives": max_alternatives}
     for name, value in counts.items():  # (max_alternatives=None: the canonical module's size)
         check_int(name, value, 1, may_be_none=name == "max_alternatives")
-    if backend not in ("cpu", "gpu"):
-        raise ValueError(f"unknown backend {backend!r}; expected 'cpu' or 'gpu'")
     from hloenv.xla.api import _check_backend
-    _check_backend(backend)  # (a GPU backend without its plugin: BackendUnavailable now, not a penalty a step)
+    _check_backend(backend)  # (unknown: ValueError; GPU without its plugin: BackendUnavailable, not a penalty a step)
     if render_mode is not None and render_mode not in render_modes:
         raise ValueError(f"unknown render_mode {render_mode!r}; expected None or one of {render_modes}")
 

@@ -196,14 +196,13 @@ def _is_identity(kind: str, init: np.ndarray) -> bool:
     value = init[()] if init.ndim == 0 else None
     if value is None:
         return False
-    if kind == "add":
-        return value == 0
-    if kind == "multiply":
-        return value == 1
     if init.dtype.kind == "f":
-        return bool(value == (-np.inf if kind == "maximum" else np.inf)) if kind in ("maximum", "minimum") else False
-    info = np.iinfo(init.dtype)
-    return bool(value == {"maximum": info.min, "minimum": info.max, "and": ~init.dtype.type(0), "or": 0}[kind])
+        identities = {"add": 0, "multiply": 1, "maximum": -np.inf, "minimum": np.inf}
+    else:
+        info = np.iinfo(init.dtype)
+        identities = {"add": 0, "multiply": 1, "maximum": info.min, "minimum": info.max,
+                      "and": ~init.dtype.type(0), "or": 0}
+    return kind in identities and bool(value == identities[kind])
 
 
 def fold(inst: Instruction, args: list[np.ndarray]) -> np.ndarray | None:

@@ -65,9 +65,7 @@ class EnvPipeline:
 
     @classmethod
     def from_dict(cls, data: dict) -> "EnvPipeline":
-        decisions = data["decisions"]
-        return cls(data["canonicalize"], tuple(decisions) if isinstance(decisions, list) else decisions,
-                   data["cleanup"])
+        return cls(data["canonicalize"], data["decisions"], data["cleanup"])  # (a JSON list: made a tuple)
 
 
 DEFAULT_ENV_PIPELINE = EnvPipeline()

@@ -335,9 +335,11 @@ class _Builder:
         else:
             ones = tuple(s if i == d else 1 for i, s in enumerate(self.shape))
             r = self.emit("reshape", dtype, ones, f"reshape({line})", keep=False)
-            kept = ",".join(str(i) for i in range(len(self.shape)))
-            self.emit("broadcast", dtype, self.shape, f"broadcast({r}), dimensions={{{kept}}}") \
-                if ones == self.shape else self.emit_broadcast_of_ones(dtype, r, ones)
+            if ones == self.shape:
+                kept = ",".join(str(i) for i in range(len(self.shape)))
+                self.emit("broadcast", dtype, self.shape, f"broadcast({r}), dimensions={{{kept}}}")
+            else:
+                self.emit_broadcast_of_ones(dtype, r, ones)
 
     def emit_broadcast_of_ones(self, dtype: str, value: str, ones: tuple[int, ...]) -> None:
         """`value` of shape `ones` (the module's shape with some dimensions 1) to the shape."""
