@@ -800,8 +800,16 @@ def _call(inst: Instruction) -> Shape:
     return _root_shape(comp)
 
 
+#: XLA's HloInstruction::FusionKind names, which its parser requires as `kind=`
+_FUSION_KINDS = ("kLoop", "kInput", "kOutput", "kCustom")
+
+
 def _fusion(inst: Instruction) -> Shape:
-    # fusion: operands match the fused computation's parameters; result is its root shape.
+    # fusion: a kind; operands match the fused computation's parameters; result is its root shape.
+    kind = inst.attrs.get("kind")
+    if kind not in _FUSION_KINDS:
+        raise _Fail(f"kind must be one of {', '.join(_FUSION_KINDS)}, got "
+                    + ("no kind attribute" if kind is None else f"kind={kind}"))
     comp = _callee(inst, "calls")
     _check_signature(inst, comp, [op.shape for op in inst.operands], "fused computation")
     return _root_shape(comp)

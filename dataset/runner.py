@@ -101,13 +101,13 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     from hloenv.agents import get_agent
     from hloenv.altgraph.checks import check_int, check_number
     from hloenv.dataset.pipeline_check import available_pipeline
-    from hloenv.xla.api import _check_backend, jaxlib_version
+    from hloenv.xla.api import check_backend, jaxlib_version
     from hloenv.xla.cache import default_cache_dir
 
     log = log or (lambda line: print(line, flush=True))
     agent_options = dict(agent_options or {})
     get_agent(agent, **agent_options)  # unknown name or bad option -> error before any work
-    _check_backend(backend)
+    check_backend(backend)
     check_int("workers", workers, 1)
     check_int("limit", limit, 1, may_be_none=True)  # (limit=0 ran every module)
     check_number("timeout", timeout, above=True)

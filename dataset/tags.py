@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from hloenv.altgraph import Module
+from hloenv.xla.targets import BACKENDS
 
-BACKENDS = ("cpu", "gpu")
 #: Instruction-count bounds of the size classes (below the first: "small", below the second: "medium").
 SIZE_CLASSES = (100, 2000)
 

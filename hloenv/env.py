@@ -83,8 +83,8 @@ def _check_settings(pipeline: Any, max_steps: Any, max_alternatives: Any, max_op
     counts = {"max_steps": max_steps, "max_options": max_options, "max_alternatives": max_alternatives}
     for name, value in counts.items():  # (max_alternatives=None: the canonical module's size)
         check_int(name, value, 1, may_be_none=name == "max_alternatives")
-    from hloenv.xla.api import _check_backend
-    _check_backend(backend)  # (unknown: ValueError; GPU without its plugin: BackendUnavailable, not a penalty a step)
+    from hloenv.xla.api import check_backend
+    check_backend(backend)  # (unknown: ValueError; GPU without its plugin: BackendUnavailable, not a penalty a step)
     if render_mode is not None and render_mode not in render_modes:
         raise ValueError(f"unknown render_mode {render_mode!r}; expected None or one of {render_modes}")
 
@@ -150,6 +150,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._nodes: list[Instruction] | None = None
         self._was_reset = False  # (Gymnasium's order: reset before the first step)
         self._off_episode = False  # (the direct API changed the module since reset: see `save`)
+        #: why the last step raised after it had begun to change the state (see `step`), else None
+        self._broken_by: str | None = None
         #: graphs and modules the env built and has not handed out (see `_discard`); at most the
         #: current graph and module, and what a step is about to discard
         self._owned: list[Module] = []
@@ -256,6 +258,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
     def _reset(self):
         self._was_reset = True
         self._off_episode = False
+        self._broken_by = None
         # shared, not cloned: nothing changes the episode's starting module or a graph in place (a
         # step copies what it selects; `_finish` clones before its clean-up), and the cost reward
         # recognises the same object at every reset instead of printing it again
@@ -282,8 +285,22 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         return obs, self._get_info()
 
     def step(self, action: Sequence[int] | np.ndarray):
+        """Apply `action` (one option per alternatives node), prune, run the next decision round:
+        (observation, reward, terminated, truncated, info). An action that is refused (a
+        `TypeError` or `ValueError`) changes nothing. A step that raises once under way (a reward
+        callable raising, an interrupt) leaves the env past its choices with no observation to act
+        on: every later `step` raises until `reset`, so no action meets a graph it was not chosen for."""
+        if self._broken_by is not None:
+            raise RuntimeError(f"the last step raised ({self._broken_by}) after applying its action, so "
+                               "there is no observation of where the env is now: call reset()")
+        decided = len(self.history)
         with gc_paused():
-            return self._step(action)
+            try:
+                return self._step(action)
+            except BaseException as err:
+                if len(self.history) != decided:  # the choices were applied (or being applied)
+                    self._broken_by = f"{type(err).__name__}: {err}"
+                raise
 
     def _step(self, action: Sequence[int] | np.ndarray):
         if not self._was_reset:

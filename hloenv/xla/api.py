@@ -27,10 +27,9 @@ from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES, disabled_passes_for
 from hloenv.xla.pool import get_pool
 from hloenv.xla.results import Comparison, Cost, Evaluation, summarize
 from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input, read_text_input
-from hloenv.xla.targets import CALLBACK_DETAIL, is_callback, unsupported_targets
+from hloenv.xla.targets import BACKENDS, CALLBACK_DETAIL, is_callback, unsupported_targets
 from hloenv.xla.tolerance import compare_arrays
 
-BACKENDS = ("cpu", "gpu")
 #: Default per-call time limit (compile + runs), seconds. Large modules compile for minutes.
 DEFAULT_TIMEOUT = 900.0
 _GPU_PLUGINS = ("jax_cuda13_plugin", "jax_cuda12_plugin", "jax_plugins.xla_cuda12",
@@ -70,7 +69,9 @@ def _gpu_plugin_available() -> bool:
     return False
 
 
-def _check_backend(backend: str) -> None:
+def check_backend(backend: str) -> None:
+    """A ValueError for a backend hloenv does not know; BackendUnavailable for "gpu" without the
+    CUDA plugin (before any work, rather than as an evaluation failure later)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     if backend == "gpu" and not _gpu_plugin_available():
@@ -190,7 +191,7 @@ def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-defa
             seed or number of seconds out of range (negative; a timeout of 0).
         TypeError: One of those that is not an int (a number for seconds).
     """
-    _check_backend(backend)
+    check_backend(backend)
     for name, count in (("warmup", warmup), ("repeats", repeats), ("min_repeats", min_repeats), ("seed", seed)):
         check_int(name, count)
     check_number("time_budget", time_budget)
@@ -283,7 +284,7 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
         ValueError: The modules take different parameters.
         EvaluationError, UnsupportedOnBackend, BackendUnavailable: As for :func:`evaluate`.
     """
-    _check_backend(backend)
+    check_backend(backend)
     check_int("seed", seed)
     check_number("rtol", rtol, may_be_none=True)
     check_number("atol", atol, may_be_none=True)
@@ -391,7 +392,7 @@ def cost_async(module: ModuleLike, backend: str = "cpu", *,
     request that needs it reads the result first and keeps it for the returned function.
     ``printed``: ``module.to_text()``, when the caller has it already (then not printed again).
     """
-    _check_backend(backend)
+    check_backend(backend)
     if printed is not None and isinstance(module, Module):
         text = printed
     else:
@@ -424,7 +425,7 @@ def cost_async(module: ModuleLike, backend: str = "cpu", *,
 def warm_up(backend: str = "cpu", low_noise: bool = False,
             memory_limit: int | None = None) -> dict[str, Any]:
     """Start the worker pool now (so the first ``evaluate`` does not pay for jax's import)."""
-    _check_backend(backend)
+    check_backend(backend)
     return get_pool(backend, memory_limit, low_noise).warm()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+#: The backends hloenv drives ("gpu" needs the CUDA PJRT plugin).
+BACKENDS = ("cpu", "gpu")
 # Target-name prefixes that only one platform registers. Unknown targets are left to XLA: its
 # "No registered implementation" error is recognised by :func:`unsupported_from_error`.
 _GPU_ONLY = ("cuda_", "cublas", "cusolver", "cusparse", "cudnn", "__cudnn", "__cublas", "cu_",

@@ -423,6 +423,17 @@ def test_call_errors() -> None:
     _fails("p = f32[4] parameter(0)\nROOT c = f32[5] call(p), to_apply=neg", "c", "does not match", NEG)
 
 
+def test_fusion_needs_a_kind_as_xla_parser_does() -> None:
+    from jaxlib import _hlo as xla_hlo
+    body = "p = f32[4] parameter(0)\nROOT f = f32[4] fusion(p){}, calls=neg"
+    _fails(body.format(""), "f", "kind must be one of kLoop, kInput, kOutput, kCustom, got no kind attribute", NEG)
+    _fails(body.format(", kind=kFast"), "f", "got kind=kFast", NEG)
+    with pytest.raises(Exception, match="Syntax error"):
+        xla_hlo.hlo_module_from_text(_hlo(body.format(""), NEG))
+    for kind in ("kLoop", "kInput", "kOutput", "kCustom"):
+        parse_hlo(_hlo(body.format(f", kind={kind}"), NEG)).verify()
+
+
 def test_while_errors() -> None:
     bad_body = LOOP.replace("ROOT t = (s32[], f32[4]) tuple(j, x)", "ROOT t = (s32[], f32[4], s32[]) tuple(j, x, j)")
     _fails("i = s32[] constant(0)\nx = f32[4] parameter(0)\nt = (s32[], f32[4]) tuple(i, x)\n"

@@ -393,6 +393,29 @@ def test_a_reward_callable_returning_a_non_number_says_so(value, error, message)
         env.step(env.action_space.sample())
 
 
+def test_a_step_that_raises_after_applying_its_action_needs_a_reset():
+    calls = []
+
+    def flaky(before, after, terminated):
+        calls.append(terminated)
+        if len(calls) == 1:
+            raise ZeroDivisionError("user bug")
+        return 1.0
+
+    env = make(reward=flaky, max_steps=3)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="out of range"):  # refused: nothing changes
+        env.step(np.full(env.max_alternatives, env.max_options))
+    action = env.action_space.sample()
+    with pytest.raises(ZeroDivisionError, match="user bug"):
+        env.step(action)
+    # the env is past that action: the old observation's action must not meet the new graph
+    with pytest.raises(RuntimeError, match=r"last step raised \(ZeroDivisionError: user bug\).*call reset\(\)"):
+        env.step(action)
+    rewards, _ = run_episode(env, seed=0)  # a reset starts afresh
+    assert rewards and set(rewards) == {1.0}
+
+
 @pytest.mark.parametrize("value", [np.float32(1.5), np.int64(2), True, 3])
 def test_a_reward_callable_may_return_any_real_number(value):
     env = make(reward=lambda before, after, terminated: value)
