@@ -15,8 +15,9 @@ from hloenv.passes.base import qualified_name
 
 @runtime_checkable
 class Agent(Protocol):
-    """Anything with `act(obs, info) -> action`. `reset(env)` (optional) is called before each
-    episode with the environment, for agents that plan with it (`env.fork()`, cost model)."""
+    """Anything with `act(obs, info) -> action`. `reset(env)` (optional) is called at the start of
+    each episode, once the environment is reset (its `np_random` seeded with the episode's seed), for
+    agents that plan with it (`env.fork()`, cost model) or draw random choices."""
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray: ...
 
@@ -185,9 +186,9 @@ def run_episode(env: Any, agent: Agent, seed: int | None = 0) -> EpisodeResult:
                         "(hloenv.agents.get_agent(name) makes a built-in one)")
     t0 = time.perf_counter()
     base = getattr(env, "unwrapped", env)
-    if hasattr(agent, "reset"):
-        agent.reset(base)
     obs, info = env.reset(seed=seed)
+    if hasattr(agent, "reset"):  # (after: an agent may draw from the episode's env.np_random)
+        agent.reset(base)
     total, steps = 0.0, 0
     while True:
         action = agent.act(obs, info)

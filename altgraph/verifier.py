@@ -26,6 +26,7 @@ from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.numpy_types import numpy_dtype
+from hloenv.altgraph.opcodes import ALTERNATIVES
 from hloenv.altgraph.shape import (COMPLEX_TYPES, ELEMENT_BITS, FLOAT_TYPES, SIGNED_TYPES, UNSIGNED_TYPES,
                                    Shape, _parse_at, tuple_of)
 
@@ -84,7 +85,7 @@ def verify_computation(comp: Computation) -> None:
             rule = rules.get(inst.opcode)
             if rule is not None:
                 inferred = rule(inst)
-                if inferred is not None and not _matches(inferred, inst.shape):
+                if inferred is not None and not shapes_match(inferred, inst.shape):
                     raise _Fail(f"declared shape {inst.shape.to_text(False)} does not match the inferred "
                                 f"shape {inferred.to_text(False)}")
         except _Fail as err:
@@ -113,10 +114,10 @@ def _check_entry_layout(module: Module) -> None:
         raise _error(entry, root, f"entry_computation_layout has {len(params.tuple_shapes)} parameters, "
                                   f"the entry computation has {len(args)}")
     for param, shape in zip(args, params.tuple_shapes):
-        if not _matches(shape, param.shape):
+        if not shapes_match(shape, param.shape):
             raise _error(entry, param, f"shape {param.shape.to_text(False)} differs from "
                                        f"{shape.to_text(False)} in entry_computation_layout")
-    if not _matches(result, root.shape):
+    if not shapes_match(result, root.shape):
         raise _error(entry, root, f"root shape {root.shape.to_text(False)} differs from the result "
                                   f"{result.to_text(False)} in entry_computation_layout")
 
@@ -126,8 +127,9 @@ def _error(comp: Computation, inst: Instruction, message: str) -> HloVerifyError
                           line=inst.line, column=1)
 
 
-def _matches(inferred: Shape, declared: Shape) -> bool:
-    """Equal ignoring layouts; bounded-dynamic flags are not inferred, so only bounds count."""
+def shapes_match(inferred: Shape, declared: Shape) -> bool:
+    """Equal ignoring layouts; bounded-dynamic flags are not inferred, so only bounds count (the
+    verifier's test of a declared shape, and the rewriters' of a replacement)."""
     if inferred is declared or inferred.key_without_layout() == declared.key_without_layout():
         return True
     return _static_key(inferred) == _static_key(declared)
@@ -226,7 +228,7 @@ def _check_signature(inst: Instruction, callee: Computation, args: Sequence[Shap
     if len(params) != len(args):
         raise _Fail(f"{role} {callee.name!r} takes {len(params)} parameters, but is given {len(args)}")
     for k, (param, arg) in enumerate(zip(params, args)):
-        if not _matches(arg, param.shape):
+        if not shapes_match(arg, param.shape):
             raise _Fail(f"{role} {callee.name!r} parameter {k} has shape {param.shape.to_text(False)}, "
                         f"but is given {arg.to_text(False)}")
 
@@ -296,7 +298,7 @@ def _select(inst: Instruction) -> Shape:
     on_true, on_false = inst.operands[1].shape, inst.operands[2].shape
     if pred.dtype != "pred":
         raise _Fail(f"predicate must be pred, got {pred.to_text(False)}")
-    if not _matches(on_true, on_false):
+    if not shapes_match(on_true, on_false):
         raise _Fail(f"branches differ: {on_true.to_text(False)} vs {on_false.to_text(False)}")
     if on_true.is_array and pred.rank and pred.dims != on_true.dims:
         raise _Fail(f"predicate {pred.to_text(False)} does not match the branches {on_true.to_text(False)}")
@@ -603,7 +605,7 @@ def _check_reducer(inst: Instruction, inputs: list[Shape], inits: list[Shape], k
             raise _Fail(f"reducer {comp.name!r} parameter {i} is {param.shape.to_text(False)}, expected "
                         f"a {init.dtype} scalar")
     want = Shape(inits[0].dtype) if k == 1 else tuple_of(Shape(s.dtype) for s in inits)
-    if not _matches(want, _root_shape(comp)):
+    if not shapes_match(want, _root_shape(comp)):
         raise _Fail(f"reducer {comp.name!r} returns {_root_shape(comp).to_text(False)}, expected "
                     f"{want.to_text(False)}")
 
@@ -652,7 +654,7 @@ def _sort(inst: Instruction) -> Shape:
     comp = _callee(inst, "to_apply")
     scalars = [Shape(s.dtype) for s in shapes for _ in (0, 1)]
     _check_signature(inst, comp, scalars, "comparator")
-    if not _matches(_PRED_SCALAR, _root_shape(comp)):
+    if not shapes_match(_PRED_SCALAR, _root_shape(comp)):
         raise _Fail(f"comparator {comp.name!r} must return pred[], returns {_root_shape(comp).to_text(False)}")
     return shapes[0] if len(shapes) == 1 else tuple_of(shapes)
 
@@ -800,6 +802,15 @@ def _call(inst: Instruction) -> Shape:
     return _root_shape(comp)
 
 
+def _alternatives(inst: Instruction) -> Shape:
+    # alternatives(original, options...): every option computes the original's value, so has its shape.
+    for k, option in enumerate(inst.operands):
+        if not shapes_match(inst.shape, option.shape):
+            raise _Fail(f"option {k} ({option.name}) has shape {option.shape.to_text(False)}; every option "
+                        f"must have the node's shape {inst.shape.to_text(False)}")
+    return inst.shape
+
+
 #: XLA's HloInstruction::FusionKind names, which its parser requires as `kind=`
 _FUSION_KINDS = ("kLoop", "kInput", "kOutput", "kCustom")
 
@@ -821,9 +832,9 @@ def _while(inst: Instruction) -> Shape:
     cond, body = _callee(inst, "condition"), _callee(inst, "body")
     _check_signature(inst, cond, [state], "condition")
     _check_signature(inst, body, [state], "body")
-    if not _matches(_PRED_SCALAR, _root_shape(cond)):
+    if not shapes_match(_PRED_SCALAR, _root_shape(cond)):
         raise _Fail(f"condition {cond.name!r} must return pred[], returns {_root_shape(cond).to_text(False)}")
-    if not _matches(state, _root_shape(body)):
+    if not shapes_match(state, _root_shape(body)):
         raise _Fail(f"body {body.name!r} returns {_root_shape(body).to_text(False)}, but the loop state is "
                     f"{state.to_text(False)}")
     return state
@@ -845,7 +856,7 @@ def _conditional(inst: Instruction) -> Shape:
     result = _root_shape(branches[0])
     for i, branch in enumerate(branches):
         _check_signature(inst, branch, [inst.operands[i + 1].shape], f"branch {i}")
-        if not _matches(result, _root_shape(branch)):
+        if not shapes_match(result, _root_shape(branch)):
             raise _Fail(f"branch {branch.name!r} returns {_root_shape(branch).to_text(False)}, branch "
                         f"{branches[0].name!r} returns {result.to_text(False)}")
     return result
@@ -937,6 +948,7 @@ _RULES: dict[str, Rule] = {
     "scatter": _scatter,
     "call": _call,
     "fusion": _fusion,
+    ALTERNATIVES: _alternatives,
     "while": _while,
     "conditional": _conditional,
     "map": _map,

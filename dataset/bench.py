@@ -125,7 +125,9 @@ def _run(job: BenchJob) -> dict[str, Any]:
     try:
         episode = _episode(module, job)
     except Exception as err:  # noqa: BLE001
-        row.update(status="agent_error", error=_error_text(err))
+        # (the agent's code, or a pass of the user's: its last frames say where; results.jsonl only)
+        row.update(status="agent_error", error=_error_text(err),
+                   traceback="".join(traceback.format_exception(err, limit=-6))[-3000:])
         return row
     chosen = episode.module
     row.update(agent_instructions=chosen.instruction_count, steps=episode.steps,
@@ -193,12 +195,15 @@ def _episode(module: Any, job: BenchJob) -> Any:
 
 
 def _agent_options(make: Any, job: BenchJob) -> dict[str, Any]:
-    """Options the bench passes on to the agent: the job's own, and ``low_noise`` to agents that
-    measure runtimes (unless the job set it)."""
+    """Options the bench passes on to the agent: the job's own, ``low_noise`` to agents that
+    measure runtimes and ``seed`` to agents that take one (unless the job set them)."""
     import inspect
     options = dict(job.agent_options)
-    if job.low_noise and "low_noise" in inspect.signature(make).parameters:
+    takes = inspect.signature(make).parameters
+    if job.low_noise and "low_noise" in takes:
         options.setdefault("low_noise", True)
+    if "seed" in takes:  # (--seed is the inputs' and the agent's: `random` drew the same choices every seed)
+        options.setdefault("seed", job.seed)
     return options
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
+from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline, decision_name
 
 _NAME = re.compile(r"[a-z][a-z0-9_\-]*")
 
@@ -35,11 +35,11 @@ def drop_passes(text: str, missing: set[str]) -> str:
 def available_pipeline(pipeline: EnvPipeline = DEFAULT_ENV_PIPELINE) -> tuple[EnvPipeline, list[str]]:
     """``(pipeline that can be built, names of the passes left out because they are unknown)``."""
     names = set(_NAME.findall(pipeline.canonicalize)) | set(_NAME.findall(pipeline.cleanup))
-    names |= set(pipeline.decisions)
+    names |= {decision_name(d) for d in pipeline.decisions}
     missing = {n for n in names if not _registered(n)}
     if not missing:
         return pipeline, []
     reduced = EnvPipeline(drop_passes(pipeline.canonicalize, missing),
-                          tuple(d for d in pipeline.decisions if d not in missing),
+                          tuple(d for d in pipeline.decisions if decision_name(d) not in missing),
                           drop_passes(pipeline.cleanup, missing))
     return reduced, sorted(missing)

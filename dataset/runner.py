@@ -16,8 +16,9 @@ from hloenv.dataset.tables import (RunKey, append_result, format_summary, read_r
                                    run_key, summarize, write_tables)
 
 Log = Callable[[str], None]
-#: Statuses of rows that are run again on a re-run (the run, not the module, failed).
-RETRIED = frozenset({"ray_error", "bench_error"})
+#: Statuses of rows that are run again on a re-run: the run failed, not the module (an agent's
+#: error is the agent's, which its author fixes before running the same command again).
+RETRIED = frozenset({"ray_error", "bench_error", "agent_error"})
 
 
 @dataclass
@@ -82,12 +83,14 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
               limit: int | None = None, timeout: float = 900.0, seed: int = 0,
               cache_dir: str | os.PathLike | None = None, plots: bool = True,
               low_noise: bool = False, agent_options: dict[str, Any] | None = None,
-              log: Log | None = None) -> BenchReport:
+              rerun: bool = False, log: Log | None = None) -> BenchReport:
     """Run ``agent`` on every module (the first ``limit``) and write tables and plots to ``out``.
 
     Each finished module's row is appended to ``out/results.jsonl`` at once; a re-run skips the
     modules already there with the same agent, backend, seed, timing mode and agent options
-    (`tables.run_key`); rows of other settings stay in the file and out of the tables. ``ray``
+    (`tables.run_key`), unless ``rerun``; rows of other settings stay in the file and out of
+    the tables. Rows whose run failed (``RETRIED``: an agent's error too) are run again. An agent
+    is known by its name, not its code: after changing an agent, pass ``rerun``. ``ray``
     is a Ray address or ``"local"``; otherwise ``workers`` threads share that many XLA worker processes. ``low_noise``
     times everything (and the agent's own measurements, where it takes the option) in workers
     pinned to one core each. ``agent_options`` are keyword options of the agent (a gnn checkpoint,
@@ -132,7 +135,7 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
         log("note: " + notes[-1])
     entries = ds.entries if limit is None else ds.entries[:limit]
     cache = str(Path(cache_dir) if cache_dir else default_cache_dir())
-    done = {k: r for k, r in read_results(out).items() if r.get("status") not in RETRIED}
+    done = {} if rerun else {k: r for k, r in read_results(out).items() if r.get("status") not in RETRIED}
 
     def key(entry: Any) -> RunKey:
         return run_key(entry.fingerprint, agent, backend, seed, low_noise, agent_options)

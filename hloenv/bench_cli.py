@@ -4,7 +4,8 @@
     hloenv bench DATASET --agent NAME [--backend cpu] [--workers N] [--out DIR] [--ray ADDRESS] [--limit N]
 
 ``DATASET`` is a folder, an archive, one file, or ``default`` (the bundled modules). Exit codes:
-0 done (failed modules are rows of the table, not errors), 2 bad arguments or unusable input.
+0 done (failed modules are rows of the table, not errors), 1 done but no module ended sound (every
+row failed: an agent that always raises, say), 2 bad arguments or unusable input.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def add_commands(subparsers: Any) -> None:
                    help="time in XLA workers pinned to one core each with single-threaded Eigen "
                         "(steadier medians; the search agent measures its candidates the same way)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--rerun", action="store_true",
+                   help="run every module again, even those OUT/results.jsonl has for these settings "
+                        "(an agent is known by its name: after changing its code, rerun)")
     p.set_defaults(func=run_bench_command)
 
 
@@ -99,9 +103,10 @@ def run_bench_command(args: argparse.Namespace) -> int:
     from hloenv.xla import BackendUnavailable
     try:
         options = parse_agent_options(args.agent, args.agent_option)
-        run_bench(args.dataset, args.agent, args.out, backend=args.backend, workers=args.workers,
-                  ray=args.ray, limit=args.limit, timeout=args.timeout, seed=args.seed,
-                  low_noise=args.low_noise, plots=not args.no_plots, agent_options=options)
+        report = run_bench(args.dataset, args.agent, args.out, backend=args.backend, workers=args.workers,
+                           ray=args.ray, limit=args.limit, timeout=args.timeout, seed=args.seed,
+                           low_noise=args.low_noise, plots=not args.no_plots, agent_options=options,
+                           rerun=args.rerun)
     except (ValueError, TypeError, ImportError, FileNotFoundError, DatasetError, BackendUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -109,4 +114,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
         print(f"\ninterrupted: finished modules are kept in {args.out}/results.jsonl; "
               "run the same command again to resume", file=sys.stderr)
         return 130
+    from hloenv.dataset.bench import SOUND_STATUSES
+    if report.rows and not any(r.get("status") in SOUND_STATUSES for r in report.rows):
+        print("error: no module ended with a sound result (see the status column)", file=sys.stderr)
+        return 1
     return 0

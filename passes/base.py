@@ -12,6 +12,7 @@ from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import materialize_all
 from hloenv.altgraph.module import Module
+from hloenv.altgraph.opcodes import KNOWN_OPCODES
 from hloenv.passes.rewriter import RecordingRewriter, Rewriter
 
 #: name -> pass class; filled by `register`.
@@ -28,6 +29,9 @@ def register(cls: type["Pass"]) -> type["Pass"]:
     """
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
+    if issubclass(cls, RewritePass):
+        for rule in cls.rules:
+            _check_rule(cls, rule)
     _load_builtin_passes()  # (first: a built-in loaded later would silently take its name back)
     taken = PASSES.get(cls.name)
     if taken is not None and qualified_name(taken) != qualified_name(cls):
@@ -35,6 +39,28 @@ def register(cls: type["Pass"]) -> type["Pass"]:
                          f"{qualified_name(cls)} another name")
     PASSES[cls.name] = cls
     return cls
+
+
+def _check_rule(cls: type["Pass"], rule: object) -> None:
+    """A TypeError or ValueError for a rule that could never fire or would fail only once it
+    matches: a class for an instance, no name, `opcodes` a string or naming no HLO opcode."""
+    where = f"pass {cls.name!r} ({cls.__qualname__}.rules)"
+    if isinstance(rule, type):
+        raise TypeError(f"{where}: {rule.__name__} is a class; list an instance, {rule.__name__}()")
+    if not isinstance(rule, RewriteRule):
+        raise TypeError(f"{where}: {rule!r} is not a RewriteRule")
+    if not rule.name:
+        raise ValueError(f"{where}: {type(rule).__name__} has no name")
+    opcodes = rule.opcodes
+    if isinstance(opcodes, str) or not isinstance(opcodes, (set, frozenset, tuple, list)) or not opcodes:
+        raise TypeError(f"{where}: rule {rule.name!r} must list the opcodes it matches as a set, e.g. "
+                        f"frozenset({{'negate'}}), not {opcodes!r}")
+    unknown = sorted(op for op in opcodes if op not in KNOWN_OPCODES)
+    if unknown:
+        import difflib
+        hints = [f"{op!r} (did you mean {', '.join(map(repr, close))}?)" if close else repr(op)
+                 for op in unknown for close in [difflib.get_close_matches(op, KNOWN_OPCODES, n=2)]]
+        raise ValueError(f"{where}: rule {rule.name!r} matches no HLO opcode {', '.join(hints)}")
 
 
 def qualified_name(obj: object) -> str:
@@ -54,13 +80,15 @@ def get_pass(name: str, **options) -> "Pass":
     for key, value in options.items():
         if key not in known:
             raise ValueError(f"pass {name!r} has no option {key!r}; options: {', '.join(known) or 'none'}")
-        kind = _OPTION_TYPES.get(str(known[key].type))
+        annotation = known[key].type  # (a string under `from __future__ import annotations`)
+        type_name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+        kind = _OPTION_TYPES.get(type_name)
         if kind is not None and (not isinstance(value, kind) or isinstance(value, bool) and bool not in kind):
-            raise TypeError(f"pass {name!r}: option {key!r} must be {known[key].type}, not {value!r}")
+            raise TypeError(f"pass {name!r}: option {key!r} must be {type_name}, not {value!r}")
     return cls(**options)
 
 
-#: option annotations (strings: `from __future__ import annotations`) -> the values they take
+#: option annotations (their names) -> the values they take
 _OPTION_TYPES: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float),
                                               "bool": (bool,)}
 
@@ -186,9 +214,14 @@ class RewritePass(Pass):
                     continue
                 if not inst.users and inst is not comp.root:
                     continue  # dead (often: just replaced)
-                for rule in rules:
-                    if rule.match_and_rewrite(inst, rewriter):
-                        break
+                try:
+                    for rule in rules:
+                        if rule.match_and_rewrite(inst, rewriter):
+                            break
+                except Exception as err:  # (a user's rule: say where; the error itself is theirs)
+                    err.add_note(f"in rule {rule.name!r} of pass {self.name!r}, at {inst.name!r} "
+                                 f"({inst.opcode}) in computation {comp.name!r}")
+                    raise
 
 
 def instructions_of(module: Module) -> Iterator[Instruction]:

@@ -18,7 +18,8 @@ from hloenv.passes.pipeline import Pipeline, parse_pipeline
 
 @dataclass(frozen=True)
 class EnvPipeline:
-    """Three stages as pipeline strings; `decisions` lists the passes an agent decides, in order."""
+    """Three stages as pipeline strings; `decisions` lists the passes an agent decides, in order
+    (names, with options if any: `("fusion{backend=gpu}",)`)."""
 
     canonicalize: str = ("call-inliner,(algsimp,constant-folding,tuple-simplifier,reshape-mover,"
                          "transpose-folding,cse,dce)*")
@@ -58,7 +59,8 @@ class EnvPipeline:
         return parse_pipeline(self.cleanup, "cleanup")
 
     def decision_passes(self) -> list[Pass]:
-        return [get_pass(name) for name in self.decisions]
+        """The decision passes, each named alone or with options (`"fusion{backend=gpu}"`)."""
+        return [_decision_pass(spec) for spec in self.decisions]
 
     def to_dict(self) -> dict:
         return {"canonicalize": self.canonicalize, "decisions": list(self.decisions), "cleanup": self.cleanup}
@@ -66,6 +68,21 @@ class EnvPipeline:
     @classmethod
     def from_dict(cls, data: dict) -> "EnvPipeline":
         return cls(data["canonicalize"], data["decisions"], data["cleanup"])  # (a JSON list: made a tuple)
+
+
+def decision_name(spec: str) -> str:
+    """The pass name of a decision: `"fusion{backend=gpu}"` -> `"fusion"`."""
+    return spec.split("{", 1)[0].strip()
+
+
+def _decision_pass(spec: str) -> Pass:
+    if "{" not in spec:
+        return get_pass(spec.strip())
+    steps = parse_pipeline(spec, "decisions").steps
+    if len(steps) != 1 or not isinstance(steps[0], Pass):
+        raise ValueError(f"EnvPipeline decisions: {spec!r} is not one pass (each decision is a pass "
+                         "name, with options in braces if any)")
+    return steps[0]
 
 
 DEFAULT_ENV_PIPELINE = EnvPipeline()

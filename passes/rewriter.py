@@ -18,6 +18,7 @@ from hloenv.altgraph.names import NameUniquer
 from hloenv.altgraph.opcodes import ALTERNATIVES
 from hloenv.altgraph.order import depends_on, topological_sort
 from hloenv.altgraph.shape import Shape
+from hloenv.altgraph.verifier import shapes_match
 
 
 class Rewriter:
@@ -46,6 +47,9 @@ class Rewriter:
                attrs: dict[str, str | None] | None = None, *, payload: str | None = None,
                called: dict[str, list[Computation]] | None = None, name: str | None = None) -> Instruction:
         """Make a new instruction in `comp` (placed before its users when the pass finishes)."""
+        if not isinstance(shape, Shape):  # (None failed later, in the printer)
+            raise TypeError(f"create({opcode!r}, ...): shape must be a Shape (hloenv.altgraph.shape: "
+                            f"parse_shape('f32[2]'), array(...), inst.shape), not {shape!r}")
         inst = Instruction(self.names.fresh(name or opcode), opcode, shape, list(operands),
                            dict(attrs) if attrs else None, payload, dict(called) if called else None)
         comp.add(inst)
@@ -64,9 +68,11 @@ class Rewriter:
 
     # -- rewriting -------------------------------------------------------------------------------
     def replace(self, old: Instruction, new: Instruction, rule: str) -> bool:
-        """Replace every use of `old` by `new` (which computes the same value)."""
+        """Replace every use of `old` by `new` (which computes the same value, so has its shape:
+        a `ValueError` naming the rule and the site otherwise)."""
         if new is old:
             return False
+        _check_same_shape(old, new, rule)
         comp = old.parent
         old.replace_all_uses_with(new)
         self._done(comp, rule, old)
@@ -83,6 +89,16 @@ class Rewriter:
         for comp in self._touched.values():
             topological_sort(comp)
         self._touched.clear()
+
+
+def _check_same_shape(old: Instruction, new: Instruction, rule: str) -> None:
+    """A replacement computes its site's value: the same shape, layout aside (a rule that got it
+    wrong made modules XLA refuses to compile, and dry mode offered them as options)."""
+    if old.shape is not new.shape and old.shape != new.shape and not shapes_match(old.shape, new.shape):
+        where = f" in computation {old.parent.name!r}" if old.parent is not None else ""
+        raise ValueError(f"rule {rule!r} replaced {old.name!r} ({old.opcode}, {old.shape.to_text(False)}){where} "
+                         f"by {new.name!r} ({new.opcode}, {new.shape.to_text(False)}): a replacement must "
+                         "have its site's shape (layout aside)")
 
 
 #: A reroute raises at most this many ranks before the rank map is dropped (and recomputed).
@@ -163,6 +179,7 @@ class RecordingRewriter(Rewriter):
     def replace(self, old: Instruction, new: Instruction, rule: str) -> bool:
         if new is old:
             return False
+        _check_same_shape(old, new, rule)
         comp = old.parent
         existing = None
         for u in old.users:

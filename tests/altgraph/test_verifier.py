@@ -423,6 +423,13 @@ def test_call_errors() -> None:
     _fails("p = f32[4] parameter(0)\nROOT c = f32[5] call(p), to_apply=neg", "c", "does not match", NEG)
 
 
+def test_alternatives_options_have_the_node_shape() -> None:
+    ok = 'p = f32[4] parameter(0)\nn = f32[4] negate(p)\nROOT a = f32[4] alternatives(p, n), site="p", rules="original;r"'
+    _ok(ok)
+    _fails(ok.replace("n = f32[4] negate(p)", "n = f32[] constant(2)"), "a",
+           r"option 1 \(n\) has shape f32\[\]; every option must have the node's shape f32\[4\]")
+
+
 def test_fusion_needs_a_kind_as_xla_parser_does() -> None:
     from jaxlib import _hlo as xla_hlo
     body = "p = f32[4] parameter(0)\nROOT f = f32[4] fusion(p){}, calls=neg"

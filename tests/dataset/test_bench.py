@@ -169,10 +169,11 @@ def test_low_noise_reaches_the_timings_and_the_agents_that_measure(tmp_path):
     from hloenv.altgraph import parse_hlo
     from hloenv.dataset.bench import _agent_options
     job = BenchJob("neg", NEG, parse_hlo(NEG).fingerprint(), "search", cache_dir=str(tmp_path), low_noise=True)
-    assert _agent_options(agent_factory("search"), job) == {"low_noise": True}
-    assert _agent_options(agent_factory("random"), job) == {}  # takes no such option
+    assert _agent_options(agent_factory("search"), job) == {"low_noise": True, "seed": 0}
+    assert _agent_options(agent_factory("random"), job) == {"seed": 0}  # (no low_noise option)
+    assert _agent_options(agent_factory("original"), job) == {}  # (no options at all)
     quiet = BenchJob("neg", NEG, job.fingerprint, "search", cache_dir=str(tmp_path))
-    assert _agent_options(agent_factory("search"), quiet) == {}
+    assert _agent_options(agent_factory("search"), quiet) == {"seed": 0}
     row = run_job(BenchJob("neg", NEG, job.fingerprint, "xla", cache_dir=str(tmp_path), low_noise=True))
     assert row["status"] == "ok" and row["speedup"] > 0, row
 
@@ -183,7 +184,7 @@ def test_agent_options_reach_the_agent(tmp_path, monkeypatch):
     from hloenv.dataset.bench import _agent_options
     job = BenchJob("neg", NEG, parse_hlo(NEG).fingerprint(), "search", cache_dir=str(tmp_path),
                    low_noise=True, agent_options={"max_expansions": 3, "low_noise": False})
-    assert _agent_options(agent_factory("search"), job) == {"max_expansions": 3, "low_noise": False}
+    assert _agent_options(agent_factory("search"), job) == {"max_expansions": 3, "low_noise": False, "seed": 0}
     seen = []
 
     def spy(seed: int = 0):
@@ -193,6 +194,55 @@ def test_agent_options_reach_the_agent(tmp_path, monkeypatch):
     row = run_job(BenchJob("neg", NEG, job.fingerprint, "spy", cache_dir=str(tmp_path),
                            agent_options={"seed": 7}))
     assert seen == [7] and row["status"] == "ok", row
+
+
+def test_the_bench_seed_reaches_agents_that_take_one(tmp_path):
+    # (`random` drew the same choices for every --seed: only the inputs changed)
+    from hloenv.agents.base import agent_factory
+    from hloenv.altgraph import parse_hlo
+    from hloenv.dataset.bench import _agent_options
+    job = BenchJob("neg", NEG, parse_hlo(NEG).fingerprint(), "random", cache_dir=str(tmp_path), seed=3)
+    assert _agent_options(agent_factory("random"), job) == {"seed": 3}
+    own = BenchJob("neg", NEG, job.fingerprint, "random", cache_dir=str(tmp_path), seed=3, agent_options={"seed": 9})
+    assert _agent_options(agent_factory("random"), own) == {"seed": 9}  # (the agent's own option wins)
+    from hloenv.agents import get_agent, run_episode
+    from hloenv.env import HloEnv
+    picks = {run_episode(HloEnv(DATA / "scan_rnn.hlo"), get_agent("random", **_agent_options(
+        agent_factory("random"), BenchJob("s", "", "", "random", seed=s))), seed=s).module.fingerprint()
+        for s in range(3)}
+    assert len(picks) > 1
+
+
+def test_failed_agent_rows_run_again_and_rerun_redoes_every_row(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    from hloenv.agents.base import AGENTS
+    from hloenv.cli import main
+    broken = [True]
+
+    class Flaky:
+        def act(self, obs, info):
+            if broken[0]:
+                raise RuntimeError("agent bug here")
+            return np.zeros(info["action_mask"].shape[0], dtype=np.int64)
+    monkeypatch.setitem(AGENTS, "flaky", Flaky)
+    monkeypatch.setenv("HLOENV_CACHE_DIR", str(tmp_path / "cache"))
+    ds, out = tmp_path / "ds", tmp_path / "out"
+    ds.mkdir()
+    shutil.copy(DATA / "scan_rnn.hlo", ds / "scan_rnn.hlo")
+    command = ["bench", str(ds), "--agent", "flaky", "--out", str(out), "--no-plots"]
+    assert main(command) == 1  # every row failed: not a success
+    captured = capsys.readouterr()
+    assert "no module ended with a sound result" in captured.err
+    (row,) = [json.loads(line) for line in (out / RESULTS).read_text().splitlines()]
+    assert row["status"] == "agent_error" and "agent bug here" in row["error"]
+    assert "in act" in row["traceback"] and "agent bug here" in row["traceback"]
+    broken[0] = False  # the author fixes the agent and runs the same command again
+    assert main(command) == 0
+    assert "0 already in" in capsys.readouterr().out
+    assert json.loads((out / RESULTS).read_text().splitlines()[-1])["status"] == "ok"
+    assert main(command) == 0 and "1 already in" in capsys.readouterr().out
+    assert main([*command, "--rerun"]) == 0 and "0 already in" in capsys.readouterr().out
 
 
 def test_exact_is_judged_for_fusion_decisions_only():

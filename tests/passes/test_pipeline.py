@@ -180,3 +180,97 @@ def test_env_pipeline_takes_a_list_of_decisions_and_round_trips():
     pipeline = EnvPipeline(decisions=["cse", "fusion"])
     assert pipeline.decisions == ("cse", "fusion")
     assert EnvPipeline.from_dict(pipeline.to_dict()) == pipeline
+
+
+def test_env_pipeline_decisions_take_pass_options():
+    from hloenv import HloEnv
+    from hloenv.dataset.pipeline_check import available_pipeline
+    from hloenv.passes.env_pipeline import EnvPipeline
+    from tests.conftest import DATA
+    pipeline = EnvPipeline(decisions=("fusion{backend=gpu}",))
+    assert [str(p) for p in pipeline.check().decision_passes()] == [str(get_pass("fusion", backend="gpu"))]
+    assert available_pipeline(EnvPipeline(decisions=("fusion{backend=gpu}", "nope{x=1}")))[1] == ["nope"]
+    with pytest.raises(ValueError, match="'fusion{},cse' is not one pass"):
+        EnvPipeline(decisions=("fusion{},cse",)).check()  # (the braces make it parsed as a pipeline)
+    env = HloEnv(DATA / "scan_rnn.hlo", pipeline=EnvPipeline(decisions=("fusion{backend=cpu}",)))
+    assert env.reset(seed=0)[1]["num_alternatives"] > 0
+
+
+def _pass_with_rules(name: str, *rules):
+    from dataclasses import dataclass
+
+    from hloenv.passes.base import RewritePass
+
+    @dataclass(frozen=True)
+    class Mine(RewritePass):
+        pass
+    Mine.name, Mine.rules = name, tuple(rules)
+    return Mine
+
+
+def _rule(name="mine", opcodes=frozenset({"negate"}), body=None):
+    from hloenv.passes.base import RewriteRule
+
+    class Rule(RewriteRule):
+        def match_and_rewrite(self, inst, rewriter):
+            return body(inst, rewriter) if body else False
+    Rule.name, Rule.opcodes = name, opcodes
+    return Rule
+
+
+@pytest.mark.parametrize("rule, error, message", [
+    (_rule(), TypeError, r"Rule is a class; list an instance, Rule\(\)"),
+    (_rule(name="")(), ValueError, "Rule has no name"),
+    (_rule(opcodes="negate")(), TypeError, "must list the opcodes it matches as a set"),  # (matched n, e, g, a, t)
+    (_rule(opcodes=frozenset())(), TypeError, "must list the opcodes"),
+    (_rule(opcodes=frozenset({"negat"}))(), ValueError, r"matches no HLO opcode 'negat' \(did you mean 'negate'"),
+    ("negate", TypeError, "'negate' is not a RewriteRule"),
+])
+def test_rules_that_could_never_fire_are_refused_when_registered(rule, error, message):
+    """(each was accepted, and the pass made no rewrite or failed only once a rule matched)"""
+    from hloenv.passes import register
+    from hloenv.passes.base import PASSES
+    with pytest.raises(error, match=message):
+        register(_pass_with_rules("test-bad-rule", rule))
+    assert "test-bad-rule" not in PASSES
+
+
+def test_option_types_are_checked_without_postponed_annotations():
+    """A pass written without `from __future__ import annotations` has real types as annotations;
+    its options went unchecked (`factor=abc` ran with the string)."""
+    from hloenv.passes.base import PASSES
+    namespace: dict = {}
+    exec("from dataclasses import dataclass\n"
+         "from hloenv.passes import Pass, register\n"
+         "@register\n@dataclass(frozen=True)\n"
+         "class Plain(Pass):\n"
+         "    name = 'test-plain-options'\n"
+         "    factor: int = 2\n"
+         "    on: bool = False\n"
+         "    def run(self, module, rewriter):\n"
+         "        pass\n", namespace)
+    try:
+        with pytest.raises(TypeError, match="option 'factor' must be int, not 'abc'"):
+            parse_pipeline("test-plain-options{factor=abc}")
+        with pytest.raises(TypeError, match="option 'on' must be bool, not 1"):
+            get_pass("test-plain-options", on=1)
+        assert str(parse_pipeline("test-plain-options{factor=3}")) == "test-plain-options{factor=3,on=False}"
+    finally:
+        PASSES.pop("test-plain-options", None)
+
+
+def test_an_error_in_a_rule_says_which_rule_and_where():
+    from hloenv.passes import register
+    from hloenv.passes.base import PASSES
+
+    def boom(inst, rewriter):
+        raise KeyError("user bug")
+    try:
+        register(_pass_with_rules("test-boom", _rule(name="boom", body=boom)()))
+        module = parse_hlo("HloModule m\nENTRY e {\n  p = f32[4] parameter(0)\n  ROOT n = f32[4] negate(p)\n}\n")
+        for dry in (False, True):
+            with pytest.raises(KeyError, match="user bug") as info:
+                get_pass("test-boom")(module.clone(), dry=dry)
+            assert info.value.__notes__ == ["in rule 'boom' of pass 'test-boom', at 'n' (negate) in computation 'e'"]
+    finally:
+        PASSES.pop("test-boom", None)

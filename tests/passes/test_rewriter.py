@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from hloenv import parse_hlo
 from hloenv.altgraph.opcodes import ALTERNATIVES
-from hloenv.passes.rewriter import RecordingRewriter
+from hloenv.altgraph.shape import parse_shape
+from hloenv.passes.rewriter import RecordingRewriter, Rewriter
 
 TWO_CHAINS = """HloModule m
 
@@ -42,3 +45,30 @@ def test_a_reroute_through_a_deeper_option_raises_user_ranks_instead_of_dropping
     assert rw._depends_on_any(comp, comp.root, [alt])  # the answers stay exact
     assert rw._depends_on_any(comp, b, [q4])
     assert not rw._depends_on_any(comp, q4, [alt])
+
+
+@pytest.mark.parametrize("rewriter", [Rewriter, RecordingRewriter])
+def test_a_replacement_of_another_shape_is_refused_naming_the_rule(rewriter):
+    """(a user's rule replaced an f32[8] value by an f32[] constant: accepted, and the cost reward
+    then rewarded a module XLA cannot compile)"""
+    module = parse_hlo(TWO_CHAINS)
+    comp = module.entry
+    rw = rewriter(module)
+    a = comp.instruction("a")
+    scalar = rw.constant(comp, parse_shape("f32[]"), "2")
+    with pytest.raises(ValueError, match=r"rule 'wrong-shape' replaced 'a' \(negate, f32\[8\]\) in computation "
+                                         r"'e' by 'constant(\.\d+)?' \(constant, f32\[\]\): a replacement must "
+                                         r"have its site's shape"):
+        rw.replace(a, scalar, "wrong-shape")
+    transposed = rw.create(comp, "negate", parse_shape("s32[8]"), [comp.instruction("p")])
+    with pytest.raises(ValueError, match=r"by 'negate(\.\d+)?' \(negate, s32\[8\]\)"):
+        rw.replace(a, transposed, "wrong-type")
+    assert [u.name for u in a.users] == ["b", "u"]  # nothing rerouted
+    laid_out = rw.create(comp, "negate", parse_shape("f32[8]{0}"), [comp.instruction("p")])
+    assert rw.replace(a, laid_out, "layout-only")  # (a layout is not a different value)
+
+
+def test_create_needs_a_shape():
+    module = parse_hlo(TWO_CHAINS)
+    with pytest.raises(TypeError, match="shape must be a Shape .* not None"):
+        Rewriter(module).create(module.entry, "add", None, [])
