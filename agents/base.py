@@ -50,8 +50,17 @@ def register_agent(name: str) -> Callable:
 
 
 def get_agent(name: str, **options: Any) -> Agent:
-    """An agent by name (`random`, `original`, `all`, `xla`, `greedy`, `search`, `gnn`)."""
-    return agent_factory(name)(**options)
+    """An agent by name (`random`, `original`, `all`, `xla`, `greedy`, `search`, `gnn`).
+
+    Raises:
+        ValueError: unknown name; TypeError: an option it does not take, or a factory that made
+            something without `act(obs, info)`.
+    """
+    agent = agent_factory(name)(**options)
+    if not callable(getattr(agent, "act", None)):
+        raise TypeError(f"agent {name!r} made a {type(agent).__name__}, which has no method act(obs, info) "
+                        "-> action (register a class or factory whose agents have one)")
+    return agent
 
 
 def agent_factory(name: str) -> Callable[..., Agent]:
@@ -73,7 +82,7 @@ def agent_factory(name: str) -> Callable[..., Agent]:
                              f"{err}") from None
     if name not in AGENTS:
         known = sorted({*AGENTS, *LAZY_AGENTS})
-        raise ValueError(f"unknown agent {name!r}; known: {', '.join(known)}")
+        raise ValueError(f"unknown agent {name!r}{_did_you_mean(name)}; known: {', '.join(known)}")
     return AGENTS[name]
 
 
@@ -121,11 +130,22 @@ def _imported_agent(spec: str) -> Callable[..., Agent]:
         else:
             importlib.import_module(where)
     except ImportError as err:
-        raise ValueError(f"agent {spec!r}: cannot import {where!r}: {err}") from None
+        hint = ""
+        if not where.endswith(".py") and Path(where.replace(".", "/") + ".py").is_file():
+            hint = f" (for the file in this folder, name it {where.replace('.', '/')}.py:{name})"
+        raise ValueError(f"agent {spec!r}: cannot import {where!r}: {err}{hint}") from None
     if name not in AGENTS:
-        raise ValueError(f"agent {spec!r}: {where} registered no agent {name!r} "
+        raise ValueError(f"agent {spec!r}: {where} registered no agent {name!r}{_did_you_mean(name)} "
                          f"(registered: {', '.join(sorted(AGENTS))})")
     return AGENTS[name]
+
+
+def _did_you_mean(name: str) -> str:
+    import difflib
+
+    from hloenv.agents.registry import LAZY_AGENTS
+    close = difflib.get_close_matches(name, sorted({*AGENTS, *LAZY_AGENTS}), n=2)
+    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
 
 
 def cli_agent_options(name: str, pairs: list[str] | None = None, budget: int | None = None) -> dict[str, Any]:

@@ -134,6 +134,11 @@ class GnnAgent:
 
     def __init__(self, checkpoint: str | Path | None = None, greedy: bool = True, seed: int = 0,
                  net: PolicyNet | None = None):
+        if net is None and not checkpoint:  # (`--agent gnn` alone ran random weights without a word)
+            import warnings
+            warnings.warn("GnnAgent without checkpoint= acts with an untrained policy (random weights); "
+                          "train one with python -m hloenv.agents.train and pass checkpoint=PATH",
+                          UserWarning, stacklevel=2)
         self.net = net or (load_checkpoint(checkpoint) if checkpoint else PolicyNet())
         self.greedy = greedy
         self.rng = np.random.default_rng(seed)

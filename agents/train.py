@@ -163,16 +163,19 @@ def train(files: Sequence[str | Path], iterations: int = 20, holdout: float = 0.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hloenv.agents.train", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m hloenv.agents.train", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("data", nargs="+", help="HLO files or folders")
-    ap.add_argument("--iterations", type=int, default=20)
-    ap.add_argument("--holdout", type=float, default=0.25)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--layers", type=int, default=3)
-    ap.add_argument("--max-steps", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="gnn.pt", help="checkpoint path (saved every iteration)")
+    ap.add_argument("--iterations", type=int, default=20, help="training iterations (an episode per module each)")
+    ap.add_argument("--holdout", type=float, default=0.25,
+                    help="fraction of the modules kept out of training, to compare gnn, random and greedy on")
+    ap.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
+    ap.add_argument("--hidden", type=int, default=64, help="width of the policy network's layers")
+    ap.add_argument("--layers", type=int, default=3, help="message-passing layers of the policy network")
+    ap.add_argument("--max-steps", type=int, default=8, help="step limit of each training episode")
+    ap.add_argument("--seed", type=int, default=0, help="seed of torch, the split and the episodes")
+    ap.add_argument("--out", default="gnn.pt",
+                    help="checkpoint path (saved every iteration; run it with --agent gnn --agent-option checkpoint=PATH)")
     args = ap.parse_args(argv)
     try:
         result = train(args.data, args.iterations, args.holdout, args.lr, args.hidden, args.layers,

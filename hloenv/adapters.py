@@ -84,7 +84,11 @@ def _check_observation(obs: Any, who: str) -> None:
         raise ValueError(f"{who}: not an HloEnv observation, missing {', '.join(missing)}")
     bad = [k for k in OBSERVATION_KEYS if not isinstance(obs[k], np.ndarray)]
     if bad:
-        raise TypeError(f"{who}: observation entries must be numpy arrays; {', '.join(bad)} are not")
+        hint = ""
+        if all(isinstance(obs[k], tuple) for k in bad):  # a vector env's: per-env tuples
+            hint = (f" (they are tuples, as a vector env gives: one per env; take env i's observation "
+                    f"with {{k: v[i] for k, v in obs.items()}})")
+        raise TypeError(f"{who}: observation entries must be numpy arrays; {', '.join(bad)} are not{hint}")
     x, edges = obs["x"], obs["edge_index"]
     sizes = {"N": x.shape[0] if x.ndim == 2 else None, "E": edges.shape[1] if edges.ndim == 2 else None,
              "A": len(obs["alternative_index"]), "O": len(obs["option_index"])}

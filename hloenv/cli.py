@@ -131,6 +131,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     except (HloError, ValueError, OSError) as err:
         print(f"FAIL {path}: {_reason(err)}")
         return 1
+    from hloenv.altgraph.alternatives import alternatives_nodes
+    if alternatives_nodes(module):  # (XLA's compare raised it as a traceback)
+        print(f"FAIL {path}: an alternative graph ({len(alternatives_nodes(module))} alternatives nodes): "
+              "the demo runs a program; choose the options first (save env.module, not env.graph)")
+        return 1
     print(f"module      {module.name} ({path.name})")
     print(f"size        {len(module.computations)} computations, {module.instruction_count} instructions")
     print(f"entry       {len(module.entry.parameters)} parameters -> {module.entry.root.shape.to_text()}")

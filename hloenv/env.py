@@ -116,6 +116,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self.original, self.original_text, path = _load(hlo)
         self.pipeline = pipeline
         self.reward_fn: Reward = make_reward(reward, backend)
+        #: the reward's name, for `save` ("cost", "runtime"; None for a Reward or a callable)
+        self._reward_name = reward if isinstance(reward, str) else None
         self.max_steps = max_steps
         self.max_options = max_options
         self.backend = backend
@@ -545,7 +547,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._check_on_episode("save()")
         data = {"format": "hloenv-episode/1", "hlo": self.original_text, "pipeline": self.pipeline.to_dict(),
                 "max_options": self.max_options, "max_steps": self.max_steps, "history": self.history,
-                "finished": self._done,
+                "finished": self._done, "reward": self._reward_name, "backend": self.backend,
                 "fingerprint": self._current_module().fingerprint()}
         Path(path).write_text(json.dumps(data, indent=1))
 
@@ -603,13 +605,24 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         return compare(reference, self._current_module(), self.backend, **kwargs).equal
 
 
-def replay(path: str | Path) -> HloEnv:
+def replay(path: str | Path, reward: str | Reward | Callable | None = None) -> HloEnv:
     """Rebuild an env from `env.save(path)` by replaying its decisions; its module has the same
-    fingerprint as the saved one (checked)."""
+    fingerprint as the saved one (checked). Its later steps earn `reward`: by default the saved
+    env's ("cost", "runtime"), or 0 if that was a Reward or a callable, which a file cannot hold.
+    The replayed steps themselves earn nothing (they are not run against the reward)."""
     data = _read_episode(path)
     # (a file from before "max_steps" was saved: room for every decision it holds)
     max_steps = data.get("max_steps", len(data["history"]) + 1)
-    env = HloEnv(data["hlo"], pipeline=EnvPipeline.from_dict(data["pipeline"]),
+    backend = data.get("backend", "cpu")
+    reward = reward if reward is not None else data.get("reward")
+    if reward is not None:  # (checked before the replay's work)
+        make_reward(reward, backend)
+    try:
+        pipeline = EnvPipeline.from_dict(data["pipeline"]).check()
+    except ValueError as err:
+        raise ValueError(f"{path}: {err} (a pass of your own: import the module that registers it "
+                         "before replaying)") from None
+    env = HloEnv(data["hlo"], pipeline=pipeline, backend=backend,
                  max_options=data["max_options"], max_steps=max_steps, reward=lambda *a: 0.0)
     env.reset()
     for k, entry in enumerate(data["history"]):
@@ -640,6 +653,11 @@ def replay(path: str | Path) -> HloEnv:
         env._finish("replayed")
     if env.module.fingerprint() != data["fingerprint"]:
         raise ValueError(f"{path}: replay produced a different module (fingerprint mismatch)")
+    if reward is not None:
+        env.reward_fn = make_reward(reward, backend)
+        env._reward_name = reward if isinstance(reward, str) else None
+        env._reward_keeps_modules = not isinstance(env.reward_fn, (CostReward, RuntimeReward))
+        env._episode_info.update(env.reward_fn.reset(env.original, env._canonical))
     return env
 
 
@@ -662,6 +680,10 @@ def _read_episode(path: str | Path) -> dict[str, Any]:
     max_steps = data.get("max_steps", 1)
     if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
         raise ValueError(f"{path}: \"max_steps\" must be a positive integer, found {max_steps!r:.60}")
+    if data.get("reward") not in (None, "cost", "runtime"):
+        raise ValueError(f"{path}: \"reward\" must be \"cost\", \"runtime\" or null, found {data['reward']!r:.60}")
+    if data.get("backend", "cpu") not in ("cpu", "gpu"):
+        raise ValueError(f"{path}: \"backend\" must be \"cpu\" or \"gpu\", found {data['backend']!r:.60}")
     if not isinstance(data.get("finished", False), bool):
         raise ValueError(f"{path}: \"finished\" must be true or false, found {data['finished']!r:.60}")
     missing = [k for k in ("canonicalize", "decisions", "cleanup") if k not in data["pipeline"]]

@@ -144,3 +144,24 @@ def test_a_command_line_names_your_agent_by_file_or_module(tmp_path, monkeypatch
         assert result.returncode == 0, result.stderr
     finally:
         AGENTS.pop("zeros-for-cli", None)
+
+
+def test_agent_name_mistakes_get_hints(tmp_path, monkeypatch):
+    from hloenv.agents.base import AGENTS, agent_factory, get_agent
+    with pytest.raises(ValueError, match="unknown agent 'randon' \\(did you mean 'random'\\?\\)"):
+        agent_factory("randon")
+    (tmp_path / "mine_for_hints.py").write_text(
+        "from hloenv.agents import register_agent\n\n"
+        "@register_agent('biggest-for-hints')\nclass Biggest:\n    def act(self, obs, info):\n        return 0\n\n"
+        "@register_agent('no-act-for-hints')\nclass NoAct:\n    pass\n")
+    monkeypatch.chdir(tmp_path)  # (a console script does not put the current folder on sys.path)
+    try:
+        with pytest.raises(ValueError, match="name it mine_for_hints.py:biggest-for-hints"):
+            agent_factory("mine_for_hints:biggest-for-hints")
+        with pytest.raises(ValueError, match="no agent 'bigest-for-hints' \\(did you mean 'biggest-for-hints'"):
+            agent_factory("mine_for_hints.py:bigest-for-hints")
+        with pytest.raises(TypeError, match="made a NoAct, which has no method act"):  # (a traceback mid-run)
+            get_agent("mine_for_hints.py:no-act-for-hints")
+    finally:
+        AGENTS.pop("biggest-for-hints", None)
+        AGENTS.pop("no-act-for-hints", None)

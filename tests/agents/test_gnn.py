@@ -33,7 +33,9 @@ CSE_ONLY = EnvPipeline(canonicalize="dce", decisions=("cse",), cleanup="dce")
 
 def test_gnn_agent_acts_legally():
     env = make()
-    result = run_episode(env, get_agent("gnn", greedy=False))
+    with pytest.warns(UserWarning, match="untrained policy"):
+        agent = get_agent("gnn", greedy=False)
+    result = run_episode(env, agent)
     assert result.steps >= 1 and env.has_equal_output()
 
 

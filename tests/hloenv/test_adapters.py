@@ -59,6 +59,10 @@ def test_adapters_reject_what_is_not_an_observation():
         to_networkx({"edge_index": obs["edge_index"]})
     with pytest.raises(TypeError, match="must be numpy arrays; x"):
         to_networkx({**obs, "x": obs["x"].tolist()})
+    batched = {k: (v, v) for k, v in obs.items()}  # (a vector env's: per-env tuples)
+    with pytest.raises(TypeError, match=r"they are tuples, as a vector env gives.*\{k: v\[i\] for k, v in obs.items\(\)\}"):
+        to_networkx(batched)
+    assert to_networkx({k: v[1] for k, v in batched.items()}).number_of_nodes() == len(obs["x"])
 
 
 def test_to_pyg_rejects_what_is_not_an_observation():

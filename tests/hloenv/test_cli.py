@@ -86,6 +86,16 @@ def test_optimize_and_demo_refuse_a_bad_agent_before_any_work(flags, message, ca
         assert message in captured.err and captured.out == "", (command, captured)  # (out: no work done)
 
 
+def test_demo_refuses_an_alternative_graph_without_a_traceback(tmp_path, capsys):
+    from hloenv import load_hlo
+    from hloenv.passes import get_pass
+    graph = load_hlo(DATA / "scan_rnn.hlo")
+    get_pass("fusion")(graph, dry=True)
+    (tmp_path / "dry.hlo").write_text(graph.to_text())
+    assert main(["demo", str(tmp_path / "dry.hlo"), "--no-optimize"]) == 1
+    assert "dry.hlo: an alternative graph (" in capsys.readouterr().out
+
+
 def test_demo_passes_its_budget_to_the_agent_it_runs(capsys):
     assert main(["demo", "--agent", "greedy", "--budget", "2"]) == 0
     out = capsys.readouterr().out

@@ -13,6 +13,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import hloenv
+from hloenv.rewards import CostReward
 from hloenv import EnvPipeline, HloEnv
 from hloenv.registration import ENV_IDS
 from tests.conftest import DATA, corpus_params
@@ -227,6 +228,26 @@ def test_save_and_replay_rebuild_the_same_module(tmp_path):
     assert again.module.fingerprint() == env.module.fingerprint()
 
 
+def test_a_replayed_episode_goes_on_earning_the_saved_reward(tmp_path):
+    # (it earned 0 whatever the saved env's reward: a resumed episode learned nothing)
+    env = make(reward="cost", max_steps=10)
+    env.reset(seed=3)
+    env.step(env.action_space.sample())
+    env.save(tmp_path / "mid.json")
+    again = hloenv.replay(tmp_path / "mid.json")
+    assert isinstance(again.reward_fn, CostReward)
+    action = np.zeros(env.max_alternatives, dtype=np.int64)
+    action[:1] = 1
+    expected = env.fork().step(action)[1]
+    assert expected != 0.0 and again.step(action)[1] == pytest.approx(expected)
+    assert hloenv.replay(tmp_path / "mid.json", reward=lambda *a: 2.0).step(action)[1] == 2.0
+    own = make(reward=lambda *a: 1.0, max_steps=10)  # a callable is not saved: replays earn 0
+    run_episode(own, seed=3)
+    own.save(tmp_path / "own.json")
+    assert json.loads((tmp_path / "own.json").read_text())["reward"] is None
+    assert hloenv.replay(tmp_path / "own.json").reward_fn.fn(None, None, True) == 0.0
+
+
 def test_replay_of_a_broken_file_says_which_file_and_what(tmp_path):
     env = make()
     run_episode(env, seed=5)
@@ -252,6 +273,10 @@ def test_replay_of_a_broken_file_says_which_file_and_what(tmp_path):
         json.dumps({**data, "history": [[99]]}): "history\\[0\\] must be",
         json.dumps({**data, "history": [{"choices": {first_id: 99}}]}): f"history\\[0\\] chooses option 99 at '{first_id}', which has",
         json.dumps({**data, "max_steps": 0}): '"max_steps" must be a positive integer',
+        json.dumps({**data, "reward": "speed"}): '"reward" must be "cost", "runtime" or null',
+        json.dumps({**data, "backend": "tpu"}): '"backend" must be "cpu" or "gpu"',
+        json.dumps({**data, "pipeline": {**data["pipeline"], "decisions": ["my-pass"]}}):
+            "unknown pass 'my-pass'.*import the module that registers it",
     }
     for k, (text, message) in enumerate(cases.items()):
         path = tmp_path / f"bad{k}.json"

@@ -159,6 +159,7 @@ def test_the_pass_registry_lists_the_built_in_passes_without_a_get_pass_first():
     ({"decisions": (3,)}, TypeError, r"sequence of pass names .* not \(3,\)"),
     ({"decisions": None}, TypeError, "sequence of pass names"),
     ({"decisions": ("fusoin",)}, ValueError, "unknown pass 'fusoin'"),
+    ({"decisions": ("cse", "dce")}, ValueError, "'dce' decides nothing"),  # (episodes ended at once)
     ({"cleanup": "nosuch"}, ValueError, "unknown pass 'nosuch'"),  # (failed on an episode's last step)
     ({"canonicalize": 3}, TypeError, "canonicalize must be a pipeline string"),
 ])
