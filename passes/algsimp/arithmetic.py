@@ -299,6 +299,9 @@ class LogExp(Rule):
     """log(exp(A)) => A for real floats (XLA's rule; it ignores the overflow of exp for large A).
 
         e = f32[4] exponential(x)       r = f32[4] log(e)    =>  x
+
+    Not when A is a constant (or a broadcast of one): XLA computes exp then log of a constant, so
+    log(exp(100)) is inf there (constant folding on or off), while the rewrite would give 100.
     """
     name = "log-exp"
     opcodes = frozenset({"log"})
@@ -307,7 +310,12 @@ class LogExp(Rule):
         op = inst.operands[0]
         if inst.shape.dtype not in FLOATS:
             return False  # complex log(exp(z)) wraps the imaginary part
-        return op.opcode == "exponential" and self.replace(inst, op.operands[0], rewriter)
+        if op.opcode != "exponential":
+            return False
+        source = op.operands[0]
+        while source.opcode == "broadcast":
+            source = source.operands[0]
+        return source.opcode != "constant" and self.replace(inst, op.operands[0], rewriter)
 
 
 class _IdentityOperand(Rule):

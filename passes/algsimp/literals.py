@@ -8,6 +8,7 @@ f64, which XLA's parser (through a double) reads back to the same bits.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -53,6 +54,12 @@ INTEGERS = SIGNED | UNSIGNED
 MAX_LITERAL_CHARS = 1 << 20
 
 _NAN = re.compile(r"-?nan(\(0x[0-9a-fA-F]+\))?")
+#: float type -> (bits, mantissa bits, the unsigned type of its bits): a NaN's sign and payload are
+#: kept as XLA's parser and printer keep them (`-nan`, `nan(0x1)`: the payload is the whole
+#: mantissa; `nan` is the quiet NaN, the mantissa's top bit alone). Bitcast-convert, TOTALORDER
+#: compares and sorts see them, and numpy's 0/0 is the x86 default NaN, -nan.
+_NAN_LAYOUT = {"f16": (16, 10, np.uint16), "bf16": (16, 7, np.uint16), "f32": (32, 23, np.uint32),
+               "f64": (64, 52, np.uint64)}
 _SPECIAL = {"inf": float("inf"), "+inf": float("inf"), "-inf": float("-inf")}
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -69,7 +76,7 @@ def _token_value(tok: str, dtype: str) -> float | int | bool:
         if special is not None:
             return special
         if _NAN.fullmatch(tok):
-            return float("nan")
+            return float("nan")  # (its sign and payload: `_nan_bits`, applied to the array)
         if _INTEGER.fullmatch(tok):
             # XLA's lexer reads an integer-looking token as an integer: "-0" is 0, so +0.0 (while
             # "-0.0" is -0.0); 1 / -0 would otherwise fold to -inf where XLA computes inf
@@ -91,6 +98,8 @@ def _read(payload: str, dtype: str, dims: tuple[int, ...]) -> np.ndarray | None:
         return None
     try:
         values = [_token_value(t, dtype) for t in tokens]
+        nans = [(k, t) for k, t in enumerate(tokens) if t[-1] in "n)" and _NAN.fullmatch(t)] \
+            if dtype in FLOATS else []
         if dtype in INTEGERS:
             info = np.iinfo(np_type)
             if any(not info.min <= v <= info.max for v in values):
@@ -100,6 +109,10 @@ def _read(payload: str, dtype: str, dims: tuple[int, ...]) -> np.ndarray | None:
             arr = np.array(values, dtype=np.bool_)
         else:
             arr = np.array(values, dtype=np.float64).astype(np_type)
+            if nans:
+                bits = arr.view(_NAN_LAYOUT[dtype][2])
+                for k, tok in nans:
+                    bits[k] = _nan_bits(tok, dtype)
     except (ValueError, OverflowError):
         return None
     arr = arr.reshape(dims)
@@ -151,13 +164,32 @@ def is_all(inst: Instruction, value: float) -> bool:
     return v is not None and bool(v == value)
 
 
+def _nan_bits(tok: str, dtype: str) -> int:
+    """The bits XLA's parser gives the NaN token `tok` (`nan`, `-nan`, `nan(0x1)`) in `dtype`."""
+    width, mantissa, _ = _NAN_LAYOUT[dtype]
+    payload_text = _NAN.fullmatch(tok).group(1)  # type: ignore[union-attr]
+    payload = int(payload_text[3:-1], 16) if payload_text else 1 << (mantissa - 1)
+    if not 0 < payload < 1 << mantissa:
+        raise ValueError(f"NaN payload {tok} does not fit {dtype}")
+    sign = 1 << (width - 1) if tok.startswith("-") else 0
+    return sign | (((1 << (width - 1 - mantissa)) - 1) << mantissa) | payload
+
+
+def _nan_text(bits: int, dtype: str) -> str:
+    """A NaN's text as XLA prints it: its sign, and its payload unless it is the quiet NaN's."""
+    width, mantissa, _ = _NAN_LAYOUT[dtype]
+    payload = bits & ((1 << mantissa) - 1)
+    text = "nan" if payload == 1 << (mantissa - 1) else f"nan(0x{payload:x})"
+    return "-" + text if bits >> (width - 1) & 1 else text
+
+
 def _element_text(value: object, dtype: str) -> str:
     if dtype == "pred":
         return "true" if value else "false"
     if dtype in FLOATS:
         f = float(value)  # type: ignore[arg-type]
-        if f != f:
-            return "nan"
+        if f != f:  # (by value: `format_literal` prints NaNs from their bits)
+            return "-nan" if math.copysign(1.0, f) < 0 else "nan"
         if f in (float("inf"), float("-inf")):
             return "inf" if f > 0 else "-inf"
         text = repr(f)
@@ -170,9 +202,17 @@ def _element_text(value: object, dtype: str) -> str:
 def format_literal(arr: np.ndarray, dtype: str) -> str:
     """HLO literal text for `arr` (`1`, `{1, 2}`, `{ {1, 2}, {3, 4} }`)."""
     if arr.ndim == 0:
+        if dtype in FLOATS and np.isnan(arr):
+            return _nan_text(int(np.asarray(arr).astype(NUMPY_TYPES[dtype]).view(_NAN_LAYOUT[dtype][2])), dtype)
         return _element_text(arr[()], dtype)
     flat = [_element_text(v, dtype) for v in arr.reshape(-1).tolist()] if dtype != "bf16" else \
         [_element_text(float(v), dtype) for v in arr.reshape(-1)]
+    if dtype in FLOATS:
+        nan_at = np.flatnonzero(np.isnan(arr))
+        if len(nan_at):
+            bits = np.ascontiguousarray(arr.astype(NUMPY_TYPES[dtype])).view(_NAN_LAYOUT[dtype][2]).reshape(-1)
+            for k in nan_at.tolist():
+                flat[k] = _nan_text(int(bits[k]), dtype)
     return _nest(flat, arr.shape)
 
 

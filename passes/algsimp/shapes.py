@@ -511,12 +511,17 @@ class CopyNoop(Rule):
 
 
 def _constant_indices(inst: Instruction, first: int, rank: int) -> list[int] | None:
-    """Start indices given as constants (scalars, or one vector in the 2022 syntax)."""
+    """Start indices given as constants (scalars, or one vector in the 2022 syntax). None also for
+    an unsigned start with its top bit set: XLA's unfused dynamic slices read it as negative (u8
+    255 clamps to 0) and its fused ones as it is (255 clamps to the last start), so no rewrite of
+    it can agree with both."""
     ops = inst.operands[first:]
     values: list[int] = []
     for op in ops:
         arr = constant_array(op)
         if arr is None or arr.dtype.kind not in "iu":
+            return None
+        if arr.dtype.kind == "u" and arr.size and int(arr.max()) >> (8 * arr.dtype.itemsize - 1):
             return None
         values.extend(int(v) for v in arr.reshape(-1))
     return values if len(values) == rank else None

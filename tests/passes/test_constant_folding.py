@@ -37,9 +37,11 @@ def root_constant(text: str) -> str:
     ("a = u8[] constant(3)\nb = u8[] constant(5)\nROOT r = u8[] subtract(a, b)", "u8[] 254"),
     ("a = s32[] constant(-7)\nb = s32[] constant(2)\nROOT r = s32[] divide(a, b)", "s32[] -3"),
     ("a = s32[] constant(-7)\nb = s32[] constant(2)\nROOT r = s32[] remainder(a, b)", "s32[] -1"),
-    ("a = f32[] constant(0)\nROOT r = f32[] divide(a, a)", "f32[] nan"),
+    # (a NaN an invalid operation makes: numpy's is x86's default, -nan, as XLA's own folder gives;
+    # XLA's compiled code gives either sign, depending on how the operands were made)
+    ("a = f32[] constant(0)\nROOT r = f32[] divide(a, a)", "f32[] -nan"),
     ("a = f32[] constant(1)\nz = f32[] constant(0)\nROOT r = f32[] divide(a, z)", "f32[] inf"),
-    ("a = f32[] constant(-1)\nROOT r = f32[] log(a)", "f32[] nan"),
+    ("a = f32[] constant(-1)\nROOT r = f32[] log(a)", "f32[] -nan"),
     ("a = u32[] constant(2147483648)\nb = u32[] constant(31)\nROOT r = u32[] shift-right-logical(a, b)", "u32[] 1"),
     ("a = s32[] constant(-8)\nb = s32[] constant(1)\nROOT r = s32[] shift-right-logical(a, b)", "s32[] 2147483644"),
     ("a = s32[] constant(-8)\nb = s32[] constant(1)\nROOT r = s32[] shift-right-arithmetic(a, b)", "s32[] -4"),
@@ -248,3 +250,48 @@ def test_negative_zero_is_read_and_written_as_xla_does():
     values = read_literal("{-0, -0.0, 0}", parse_shape("f32[3]"))
     assert np.signbit(values).tolist() == [False, True, False]
     assert format_literal(np.array([-0.0, 0.0], np.float32), "f32") == "{-0.0, 0}"
+
+
+NAN_TEXT = "{nan, -nan, nan(0x1), -nan(0x3), 1}"
+NAN_TYPES = {"f16": "s16", "bf16": "s16", "f32": "s32", "f64": "s64"}
+
+
+def test_nan_signs_and_payloads_are_read_and_written_as_xla_does():
+    """XLA's `-nan` has the sign bit set and `nan(0x1)` that mantissa: both were read and printed
+    as `nan`, the quiet +NaN."""
+    import numpy as np
+
+    from hloenv import evaluate
+    from hloenv.altgraph.shape import parse_shape
+    from hloenv.passes.algsimp.literals import format_literal, read_literal
+    lines = []
+    for dtype, ints in NAN_TYPES.items():
+        lines += [f"c_{dtype} = {dtype}[5] constant({NAN_TEXT})", f"b_{dtype} = {ints}[5] bitcast-convert(c_{dtype})"]
+    roots = ", ".join(f"b_{d}" for d in NAN_TYPES)
+    types = ", ".join(f"{i}[5]" for i in NAN_TYPES.values())
+    text = module_text("\n".join(lines) + f"\nROOT r = ({types}) tuple({roots})")
+    xla_bits = evaluate(text, return_outputs=True, repeats=1, min_repeats=1, warmup=0, cache=False).outputs
+    for (dtype, ints), expected in zip(NAN_TYPES.items(), xla_bits):
+        values = read_literal(NAN_TEXT, parse_shape(f"{dtype}[5]"))
+        assert values.view(np.dtype(expected.dtype)).tolist() == expected.tolist(), dtype
+        assert format_literal(values, dtype) == NAN_TEXT
+        assert format_literal(values[1], dtype) == "-nan"
+
+
+def test_a_folded_nan_keeps_the_sign_and_payload_xla_gives_it():
+    # numpy, as XLA, flips a NaN's sign in negate and clears it in abs, payload kept; every NaN was
+    # printed as nan, so bitcast-convert (and TOTALORDER compares, sorts) saw +NaN's bits
+    body = """c = f32[] constant(nan)
+n = f32[3] broadcast(c), dimensions={}
+g = f32[3] negate(n)
+q = f32[3] constant({-nan(0x3), nan(0x7), 1})
+h = f32[3] negate(q)
+a = f32[3] abs(q)
+bg = s32[3] bitcast-convert(g)
+bh = s32[3] bitcast-convert(h)
+ba = s32[3] bitcast-convert(a)
+ROOT r = (s32[3], s32[3], s32[3]) tuple(bg, bh, ba)"""
+    folded, rewrites = fold(body)
+    assert rewrites >= 3 and "{-nan, -nan, -nan}" in folded and "{nan(0x3), -nan(0x7), -1}" in folded
+    result = compare(module_text(body), folded, rtol=0, atol=0)
+    assert result.equal, str(result)

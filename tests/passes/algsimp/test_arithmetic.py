@@ -97,3 +97,17 @@ test_fires, test_does_not_fire, test_every_rule_has_both_tests = rule_tests(arit
 
 def test_log_exp_leaves_complex_alone():
     assert_does_not_fire("log-exp", "x = c64[4] parameter(0)\ne = c64[4] exponential(x)\nROOT r = c64[4] log(e)")
+
+
+def test_log_exp_leaves_a_constant_to_constant_folding():
+    # XLA computes log(exp(c)) of a constant: log(exp(100)) is inf there, folding on or off; the
+    # rewrite gave 100 (the random-module fuzzer found it)
+    from hloenv import compare
+    from tests.passes.algsimp.helpers import module_text, simplify
+    body = ("c = f32[4] constant({1, 100, -3.40282347e+38, 2})\ne = f32[4] exponential(c)\nl = f32[4] log(e)\n"
+            "x = f32[4] parameter(0)\nm = f32[4] multiply(x, c)\nROOT r = (f32[4], f32[4]) tuple(l, m)")
+    assert_does_not_fire("log-exp", body)
+    broadcast = "s = f32[] constant(100)\nc = f32[4] broadcast(s), dimensions={}\ne = f32[4] exponential(c)\nROOT r = f32[4] log(e)"
+    assert_does_not_fire("log-exp", broadcast)
+    module, _ = simplify(module_text(body))
+    assert compare(module_text(body), module.to_text()).equal
