@@ -245,6 +245,17 @@ def test_failed_agent_rows_run_again_and_rerun_redoes_every_row(tmp_path, monkey
     assert main([*command, "--rerun"]) == 0 and "0 already in" in capsys.readouterr().out
 
 
+def test_a_sound_row_says_so_before_the_difference_it_explains(tmp_path, monkeypatch):
+    # (a `rounding` row counted as sound, but its error column read only "outputs [0] differ")
+    from hloenv.altgraph import parse_hlo
+    from hloenv.dataset import bench
+    verdicts = iter([(False, "outputs [0] differ"), (False, "outputs [0] differ"), (True, "")])
+    monkeypatch.setattr(bench, "_compare", lambda *args: next(verdicts))  # default, env, then f64 equal
+    row = run_job(BenchJob("neg", NEG, parse_hlo(NEG).fingerprint(), "xla", cache_dir=str(tmp_path)))
+    assert row["status"] == "rounding", row
+    assert row["error"] == "sound (equal once both run in f64); under XLA's default pipeline: outputs [0] differ"
+
+
 def test_exact_is_judged_for_fusion_decisions_only():
     from hloenv.altgraph import parse_hlo
     from hloenv.dataset.bench import _exact
