@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from hloenv.altgraph import Module, parse_hlo
+from hloenv.altgraph import Module
 from hloenv.altgraph.alternatives import alternatives_nodes
 from hloenv.altgraph.checks import check_int, check_number
 from hloenv.altgraph.lowering import has_fusions, lower_fusions
@@ -26,7 +26,7 @@ from hloenv.xla.inputs import parameter_specs
 from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES, disabled_passes_for
 from hloenv.xla.pool import get_pool
 from hloenv.xla.results import Comparison, Cost, Evaluation, summarize
-from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input, read_text_input
+from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input, load_source
 from hloenv.xla.targets import BACKENDS, CALLBACK_DETAIL, is_callback, unsupported_targets
 from hloenv.xla.tolerance import compare_arrays
 
@@ -98,11 +98,7 @@ def _parameter_difference(a: list, b: list) -> str:
 def _load(source: ModuleLike) -> tuple[Module, str | None]:
     """(module, HLO text to compile): user text is compiled as given; for a Module the text is
     None and printed only when a compile needs it (a cache hit never prints)."""
-    if isinstance(source, Module):
-        _refuse_alternative_graph(source)
-        return source, None
-    text, name = read_text_input(source)
-    module = parse_hlo(text, name)
+    module, text = load_source(source)
     _refuse_alternative_graph(module)
     return module, text
 

@@ -24,10 +24,16 @@ def as_module(source: ModuleLike) -> Module:
             silently run as zeros.
         HloParseError: The text does not parse.
     """
+    return load_source(source)[0]
+
+
+def load_source(source: ModuleLike) -> tuple[Module, str | None]:
+    """(the Module, the HLO text it was parsed from: None when `source` is a Module already);
+    raises as `as_module`."""
     if isinstance(source, Module):
-        return source
+        return source, None
     text, name = read_text_input(source)
-    return parse_hlo(text, name)
+    return parse_hlo(text, name), text
 
 
 def as_text_input(source: str | os.PathLike) -> str:
