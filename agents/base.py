@@ -9,6 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from hloenv.altgraph.checks import did_you_mean
 from hloenv.altgraph.module import Module
 from hloenv.passes.base import qualified_name
 
@@ -141,11 +142,8 @@ def _imported_agent(spec: str) -> Callable[..., Agent]:
 
 
 def _did_you_mean(name: str) -> str:
-    import difflib
-
     from hloenv.agents.registry import LAZY_AGENTS
-    close = difflib.get_close_matches(name, sorted({*AGENTS, *LAZY_AGENTS}), n=2)
-    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+    return did_you_mean(name, {*AGENTS, *LAZY_AGENTS})
 
 
 def cli_agent_options(name: str, pairs: list[str] | None = None, budget: int | None = None) -> dict[str, Any]:

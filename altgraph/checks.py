@@ -3,12 +3,20 @@
 Shared by the env's settings, `evaluate`/`compare`, `run_bench`, the agents and the training
 script, so each refuses what it cannot use in the same words. It sits on the lowest floor (the
 standard library only) so that every floor, the XLA bridge included, may use it. numpy's integers and floats count as ints and numbers (they are
-`numbers.Integral` / `numbers.Real`); bools do not.
+`numbers.Integral` / `numbers.Real`); bools do not. `did_you_mean` is the hint for a misspelled name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from numbers import Integral, Real
+
+
+def did_you_mean(word: str, known: Iterable[str], n: int = 2) -> str:
+    """`" (did you mean 'a', 'b'?)"` for the names of `known` close to `word`; "" if none is."""
+    import difflib
+    close = difflib.get_close_matches(word, sorted(known), n=n)
+    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
 
 
 def check_int(name: str, value: object, minimum: int = 0, *, may_be_none: bool = False) -> None:

@@ -132,8 +132,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"FAIL {path}: {_reason(err)}")
         return 1
     from hloenv.altgraph.alternatives import alternatives_nodes
-    if alternatives_nodes(module):  # (XLA's compare raised it as a traceback)
-        print(f"FAIL {path}: an alternative graph ({len(alternatives_nodes(module))} alternatives nodes): "
+    nodes = alternatives_nodes(module)
+    if nodes:  # (XLA's compare raised it as a traceback)
+        print(f"FAIL {path}: an alternative graph ({len(nodes)} alternatives nodes): "
               "the demo runs a program; choose the options first (save env.module, not env.graph)")
         return 1
     print(f"module      {module.name} ({path.name})")

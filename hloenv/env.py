@@ -115,9 +115,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                         self.metadata["render_modes"])
         self.original, self.original_text, path = _load(hlo)
         self.pipeline = pipeline
-        self.reward_fn: Reward = make_reward(reward, backend)
-        #: the reward's name, for `save` ("cost", "runtime"; None for a Reward or a callable)
-        self._reward_name = reward if isinstance(reward, str) else None
+        self._use_reward(make_reward(reward, backend), reward)
         self.max_steps = max_steps
         self.max_options = max_options
         self.backend = backend
@@ -157,8 +155,6 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         #: graphs and modules the env built and has not handed out (see `_discard`); at most the
         #: current graph and module, and what a step is about to discard
         self._owned: list[Module] = []
-        #: our own rewards keep no module they are given, so the env may dismantle old ones
-        self._reward_keeps_modules = not isinstance(self.reward_fn, (CostReward, RuntimeReward))
         #: True when the current dry round ran in the step's module object itself (no copy; see
         #: `_next_round`): `_module` is then the graph, and the module is rebuilt from it on demand
         self._module_in_graph = False
@@ -176,6 +172,14 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._episode_info: dict[str, Any] = {}
 
     # -- construction helpers --------------------------------------------------------------------
+    def _use_reward(self, reward_fn: Reward, spec: Any) -> None:
+        """Earn `reward_fn` (made from `spec` by `make_reward`) from now on."""
+        self.reward_fn = reward_fn
+        #: the reward's name, for `save` ("cost", "runtime"; None for a Reward or a callable)
+        self._reward_name = spec if isinstance(spec, str) else None
+        #: our own rewards keep no module they are given, so the env may dismantle old ones
+        self._reward_keeps_modules = not isinstance(reward_fn, (CostReward, RuntimeReward))
+
     @classmethod
     def from_jax(cls, fn: Callable, *example_args: Any, **env_kwargs: Any) -> "HloEnv":
         """An env over the unoptimized HLO of `jax.jit(fn)` on `example_args` (positional: keyword
@@ -615,8 +619,7 @@ def replay(path: str | Path, reward: str | Reward | Callable | None = None) -> H
     max_steps = data.get("max_steps", len(data["history"]) + 1)
     backend = data.get("backend", "cpu")
     reward = reward if reward is not None else data.get("reward")
-    if reward is not None:  # (checked before the replay's work)
-        make_reward(reward, backend)
+    later = make_reward(reward, backend) if reward is not None else None  # (before the replay's work)
     try:
         pipeline = EnvPipeline.from_dict(data["pipeline"]).check()
     except ValueError as err:
@@ -653,11 +656,9 @@ def replay(path: str | Path, reward: str | Reward | Callable | None = None) -> H
         env._finish("replayed")
     if env.module.fingerprint() != data["fingerprint"]:
         raise ValueError(f"{path}: replay produced a different module (fingerprint mismatch)")
-    if reward is not None:
-        env.reward_fn = make_reward(reward, backend)
-        env._reward_name = reward if isinstance(reward, str) else None
-        env._reward_keeps_modules = not isinstance(env.reward_fn, (CostReward, RuntimeReward))
-        env._episode_info.update(env.reward_fn.reset(env.original, env._canonical))
+    if later is not None:
+        env._use_reward(later, reward)
+        env._episode_info.update(later.reset(env.original, env._canonical))
     return env
 
 
@@ -682,8 +683,10 @@ def _read_episode(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: \"max_steps\" must be a positive integer, found {max_steps!r:.60}")
     if data.get("reward") not in (None, "cost", "runtime"):
         raise ValueError(f"{path}: \"reward\" must be \"cost\", \"runtime\" or null, found {data['reward']!r:.60}")
-    if data.get("backend", "cpu") not in ("cpu", "gpu"):
-        raise ValueError(f"{path}: \"backend\" must be \"cpu\" or \"gpu\", found {data['backend']!r:.60}")
+    from hloenv.xla.targets import BACKENDS
+    if data.get("backend", "cpu") not in BACKENDS:
+        raise ValueError(f"{path}: \"backend\" must be {' or '.join(map(json.dumps, BACKENDS))}, "
+                         f"found {data['backend']!r:.60}")
     if not isinstance(data.get("finished", False), bool):
         raise ValueError(f"{path}: \"finished\" must be true or false, found {data['finished']!r:.60}")
     missing = [k for k in ("canonicalize", "decisions", "cleanup") if k not in data["pipeline"]]

@@ -11,6 +11,7 @@ from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.lazy import materialize_all
+from hloenv.altgraph.checks import did_you_mean
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import KNOWN_OPCODES
 from hloenv.passes.rewriter import RecordingRewriter, Rewriter
@@ -57,10 +58,8 @@ def _check_rule(cls: type["Pass"], rule: object) -> None:
                         f"frozenset({{'negate'}}), not {opcodes!r}")
     unknown = sorted(op for op in opcodes if op not in KNOWN_OPCODES)
     if unknown:
-        import difflib
-        hints = [f"{op!r} (did you mean {', '.join(map(repr, close))}?)" if close else repr(op)
-                 for op in unknown for close in [difflib.get_close_matches(op, KNOWN_OPCODES, n=2)]]
-        raise ValueError(f"{where}: rule {rule.name!r} matches no HLO opcode {', '.join(hints)}")
+        hints = ", ".join(f"{op!r}{did_you_mean(op, KNOWN_OPCODES)}" for op in unknown)
+        raise ValueError(f"{where}: rule {rule.name!r} matches no HLO opcode {hints}")
 
 
 def qualified_name(obj: object) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hloenv.passes.base import Pass, get_pass
+from hloenv.passes.base import Pass
 from hloenv.passes.pipeline import Pipeline, parse_pipeline
 
 
@@ -76,14 +76,11 @@ def decision_name(spec: str) -> str:
 
 
 def _decision_pass(spec: str) -> Pass:
-    if "{" not in spec:
-        chosen = get_pass(spec.strip())
-    else:
-        steps = parse_pipeline(spec, "decisions").steps
-        if len(steps) != 1 or not isinstance(steps[0], Pass):
-            raise ValueError(f"EnvPipeline decisions: {spec!r} is not one pass (each decision is a pass "
-                             "name, with options in braces if any)")
-        chosen = steps[0]
+    steps = parse_pipeline(spec, "decisions").steps
+    if len(steps) != 1 or not isinstance(steps[0], Pass):
+        raise ValueError(f"EnvPipeline decisions: {spec!r} is not one pass (each decision is a pass "
+                         "name, with options in braces if any)")
+    chosen = steps[0]
     if not chosen.makes_decisions:  # (its round offered nothing: the episode ended at once)
         raise ValueError(f"EnvPipeline decisions: {chosen.name!r} decides nothing (dry mode applies it); "
                          "put it in canonicalize or cleanup")

@@ -8,7 +8,6 @@ f64, which XLA's parser (through a double) reads back to the same bits.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
@@ -188,8 +187,8 @@ def _element_text(value: object, dtype: str) -> str:
         return "true" if value else "false"
     if dtype in FLOATS:
         f = float(value)  # type: ignore[arg-type]
-        if f != f:  # (by value: `format_literal` prints NaNs from their bits)
-            return "-nan" if math.copysign(1.0, f) < 0 else "nan"
+        if f != f:
+            return "nan"  # (a placeholder: `format_literal` prints each NaN from its bits)
         if f in (float("inf"), float("-inf")):
             return "inf" if f > 0 else "-inf"
         text = repr(f)
@@ -201,19 +200,15 @@ def _element_text(value: object, dtype: str) -> str:
 
 def format_literal(arr: np.ndarray, dtype: str) -> str:
     """HLO literal text for `arr` (`1`, `{1, 2}`, `{ {1, 2}, {3, 4} }`)."""
-    if arr.ndim == 0:
-        if dtype in FLOATS and np.isnan(arr):
-            return _nan_text(int(np.asarray(arr).astype(NUMPY_TYPES[dtype]).view(_NAN_LAYOUT[dtype][2])), dtype)
-        return _element_text(arr[()], dtype)
-    flat = [_element_text(v, dtype) for v in arr.reshape(-1).tolist()] if dtype != "bf16" else \
-        [_element_text(float(v), dtype) for v in arr.reshape(-1)]
+    values = np.asarray(arr).reshape(-1)
+    flat = [_element_text(v, dtype) for v in (values.tolist() if dtype != "bf16" else map(float, values))]
     if dtype in FLOATS:
-        nan_at = np.flatnonzero(np.isnan(arr))
-        if len(nan_at):
-            bits = np.ascontiguousarray(arr.astype(NUMPY_TYPES[dtype])).view(_NAN_LAYOUT[dtype][2]).reshape(-1)
+        nan_at = np.flatnonzero(np.isnan(values))
+        if len(nan_at):  # (sign and payload from the bits, as XLA prints them)
+            bits = values.astype(NUMPY_TYPES[dtype], copy=False).view(_NAN_LAYOUT[dtype][2])
             for k in nan_at.tolist():
                 flat[k] = _nan_text(int(bits[k]), dtype)
-    return _nest(flat, arr.shape)
+    return flat[0] if np.ndim(arr) == 0 else _nest(flat, np.shape(arr))
 
 
 def _nest(flat: list[str], dims: tuple[int, ...]) -> str:
