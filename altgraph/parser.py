@@ -11,10 +11,10 @@ are kept as written, so nothing the parser does not model is lost.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 
+from hloenv.altgraph.checks import did_you_mean
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.errors import HloParseError
 from hloenv.altgraph.gcpause import gc_paused
@@ -523,9 +523,7 @@ def _check_call_chains(module: Module) -> None:
 
 
 def _unknown_opcode(opcode: str, line_no: int, line: str) -> HloParseError:
-    close = difflib.get_close_matches(opcode, KNOWN_OPCODES, n=3)
-    hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    return HloParseError(f"unknown opcode {opcode!r}{hint}", line_no, line.find(opcode + "(") + 1)
+    return HloParseError(f"unknown opcode {opcode!r}{did_you_mean(opcode, KNOWN_OPCODES, n=3)}", line_no, line.find(opcode + "(") + 1)
 
 
 def _undefined(name: str, inst: Instruction, comp: Computation, line: str) -> HloParseError:

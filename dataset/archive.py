@@ -14,7 +14,7 @@ import posixpath
 import stat
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -46,10 +46,15 @@ def is_archive(path: str | os.PathLike) -> bool:
 def archive_stem(name: str) -> str:
     """``data/v1.2/train.tar.gz`` -> ``data/v1.2/train``: the name without its archive ending
     (its other dots are part of the name)."""
+    return without_ending(name, ARCHIVE_SUFFIXES)
+
+
+def without_ending(name: str, endings: Iterable[str]) -> str:
+    """`name` without the longest of `endings` it ends with (in any case), or as it is."""
     lower = name.lower()
-    for suffix in sorted(ARCHIVE_SUFFIXES, key=len, reverse=True):
-        if lower.endswith(suffix):
-            return name[: -len(suffix)]
+    for ending in sorted(endings, key=len, reverse=True):
+        if lower.endswith(ending):
+            return name[: -len(ending)]
     return name
 
 

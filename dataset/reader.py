@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hloenv.altgraph import HloParseError, Module, parse_hlo
 from hloenv.altgraph.parser import strip_dump_tables
+from hloenv.dataset.archive import without_ending
 
 #: File-name endings `load` picks up (lower-cased), longest first.
 HLO_SUFFIXES = (".hlo.txt", ".hlo", ".txt", ".pb", ".mlir")
@@ -17,11 +18,7 @@ def is_hlo_file(name: str) -> bool:
 
 def module_stem(name: str) -> str:
     """``a/b/mlp.hlo.txt`` -> ``a/b/mlp``: the name without its HLO ending."""
-    lower = name.lower()
-    for suffix in (".before_optimizations.txt", ".hlo.txt", ".hlo.pb", *HLO_SUFFIXES):
-        if lower.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
+    return without_ending(name, (".before_optimizations.txt", ".hlo.txt", ".hlo.pb", *HLO_SUFFIXES))
 
 
 #: Kept for callers of the dataset API: `parse_hlo` itself now skips XLA's dump tables.

@@ -70,10 +70,7 @@ def qualified_name(obj: object) -> str:
 def get_pass(name: str, **options) -> "Pass":
     _load_builtin_passes()
     if name not in PASSES:
-        import difflib
-        close = difflib.get_close_matches(name, PASSES, n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise ValueError(f"unknown pass {name!r}{hint}; known: {', '.join(sorted(PASSES))}")
+        raise ValueError(f"unknown pass {name!r}{did_you_mean(name, PASSES, n=3)}; known: {', '.join(sorted(PASSES))}")
     cls = PASSES[name]
     known = {f.name: f for f in fields(cls)}
     for key, value in options.items():

@@ -74,8 +74,6 @@ def _token_value(tok: str, dtype: str) -> float | int | bool:
         special = _SPECIAL.get(tok)
         if special is not None:
             return special
-        if _NAN.fullmatch(tok):
-            return float("nan")  # (its sign and payload: `_nan_bits`, applied to the array)
         if _INTEGER.fullmatch(tok):
             # XLA's lexer reads an integer-looking token as an integer: "-0" is 0, so +0.0 (while
             # "-0.0" is -0.0); 1 / -0 would otherwise fold to -inf where XLA computes inf
@@ -96,9 +94,11 @@ def _read(payload: str, dtype: str, dims: tuple[int, ...]) -> np.ndarray | None:
     if len(tokens) != count:
         return None
     try:
-        values = [_token_value(t, dtype) for t in tokens]
+        # NaNs by their bits (sign and payload: `_nan_bits`), once the array is made
         nans = [(k, t) for k, t in enumerate(tokens) if t[-1] in "n)" and _NAN.fullmatch(t)] \
             if dtype in FLOATS else []
+        nan_at = {k for k, _ in nans}
+        values = [float("nan") if k in nan_at else _token_value(t, dtype) for k, t in enumerate(tokens)]
         if dtype in INTEGERS:
             info = np.iinfo(np_type)
             if any(not info.min <= v <= info.max for v in values):

@@ -48,12 +48,12 @@ def test_dry_mode_runs_each_step_once():
 
 @pytest.mark.parametrize("bad, message", [
     ("cse,nope", "unknown pass 'nope'"),
-    ("csee", "did you mean cse"),
+    ("csee", "did you mean 'cse'"),
     ("(cse", "missing ')'"),
     ("cse)", "unmatched ')'"),
     ("cse{frob=1}", "has no option 'frob'"),
     ("cse;dce", "unexpected"),
-    ("AlgSimp", "unknown pass 'AlgSimp' (did you mean algsimp?)"),  # (was "unexpected 'AlgSimp'")
+    ("AlgSimp", "unknown pass 'AlgSimp' (did you mean 'algsimp'?)"),  # (was "unexpected 'AlgSimp'")
     ("algsimp*3", "a repeat ('*' or '*N', at position 7) follows a parenthesised group"),
     ("(cse)*3*", "at position 7) follows a parenthesised group"),
     ("(cse,dce)*0", "repeat count 0 at position 10; a group runs at least once"),  # (ran nothing)
