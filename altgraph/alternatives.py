@@ -44,17 +44,32 @@ def is_alternatives(inst: Instruction) -> bool:
     return inst.opcode == ALTERNATIVES
 
 
-def has_side_effect(inst: Instruction) -> bool:
+def has_side_effect(inst: Instruction, memo: dict[int, bool] | None = None) -> bool:
     """XLA's `HasSideEffect`: the instruction's own (a send, an infeed, a custom-call marked so,
     ...), or one inside a computation it calls, as a `while` whose body prints or a `call` of a
     side-effecting custom-call: dead-code removal and CSE must keep those too. Fused computations
-    are not looked into: no fusion pass (ours or XLA's) fuses a side-effecting instruction."""
+    are not looked into: no fusion pass (ours or XLA's) fuses a side-effecting instruction.
+
+    `memo` (id of a computation -> whether it has one) keeps what was found for a whole scan, as
+    a pass over a module asks this of every instruction and the same reducers are called by many:
+    valid while the scan adds or removes no side effect and frees no computation (a frozen
+    computation's answer is kept by itself)."""
     if inst.opcode in SIDE_EFFECT_OPCODES:
         return True
     if inst.opcode == "custom-call" and (inst.attrs.get("custom_call_has_side_effect") or "") == "true":
         return True
-    return bool(inst.called) and inst.opcode != "fusion" and any(
-        remember(comp, "has_side_effect", _computation_has_side_effect) for comp in inst.called_computations)
+    if not inst.called or inst.opcode == "fusion":
+        return False
+    for comp in inst.called_computations:
+        if memo is None:
+            found = remember(comp, "has_side_effect", _computation_has_side_effect)
+        else:
+            found = memo.get(id(comp))
+            if found is None:
+                found = memo[id(comp)] = any(has_side_effect(i, memo) for i in comp.instructions)
+        if found:
+            return True
+    return False
 
 
 def _computation_has_side_effect(comp: Computation) -> bool:
@@ -212,10 +227,11 @@ def _prune(module: Module, merge: bool = True) -> PruneStats:
         stats.merged_options = merge_identical_options(module)
     dirty: list[Computation] = list(module.computations)
     first = True
+    memo: dict[int, bool] = {}  # (side effects, by computation: pruning removes none)
     while dirty:
         shrunk = []
         for comp in dirty:
-            removed = remove_dead_instructions(comp)
+            removed = remove_dead_instructions(comp, memo)
             if removed:
                 stats.instructions += removed
                 shrunk.append(comp)
@@ -228,8 +244,9 @@ def _prune(module: Module, merge: bool = True) -> PruneStats:
     return stats
 
 
-def remove_dead_instructions(comp: Computation) -> int:
-    """Drop instructions that neither the root nor a side effect needs. Parameters stay."""
+def remove_dead_instructions(comp: Computation, memo: dict[int, bool] | None = None) -> int:
+    """Drop instructions that neither the root nor a side effect needs. Parameters stay.
+    (`memo`: see `has_side_effect`; removing dead code removes no side effect.)"""
     # Dead code always has an unused instruction at its end (follow users from any dead one), so a
     # computation where everything but the root and parameters has users needs no walk.
     root = comp.root
@@ -237,9 +254,9 @@ def remove_dead_instructions(comp: Computation) -> int:
     if not unused:
         return 0
     if any(i.control_predecessors for i in comp.instructions):
-        dead = _dead_by_walk(comp)  # control edges do not show in `users`: walk from what stays
+        dead = _dead_by_walk(comp, memo)  # control edges do not show in `users`: walk from what stays
     else:
-        dead = _dead_by_cascade(comp, unused)
+        dead = _dead_by_cascade(comp, unused, memo)
     if not dead:
         return 0
     touched: set[Instruction] = set()  # live operands of dead instructions: their users shrink
@@ -256,14 +273,15 @@ def remove_dead_instructions(comp: Computation) -> int:
     return len(dead)
 
 
-def _dead_by_cascade(comp: Computation, unused: list[Instruction]) -> set[Instruction]:
+def _dead_by_cascade(comp: Computation, unused: list[Instruction],
+                     memo: dict[int, bool] | None = None) -> set[Instruction]:
     """The instructions only dead code reads, from the unused ones back through operands (in
     a computation without control edges: what a walk from the root, the parameters and the side
     effects does not reach, found in time proportional to the dead code, not to the computation)."""
     root = comp.root
     dead: set[Instruction] = set()  # (instructions hash by identity)
     users_left: dict[Instruction, int] = {}  # users lists hold each user once
-    stack = [i for i in unused if not has_side_effect(i)]
+    stack = [i for i in unused if not has_side_effect(i, memo)]
     while stack:
         inst = stack.pop()
         if inst in dead:
@@ -274,7 +292,7 @@ def _dead_by_cascade(comp: Computation, unused: list[Instruction]) -> set[Instru
             if op in seen:
                 continue
             seen.add(op)
-            if op is root or op.opcode == "parameter" or op.parent is not comp or has_side_effect(op):
+            if op is root or op.opcode == "parameter" or op.parent is not comp or has_side_effect(op, memo):
                 continue
             left = users_left.get(op, len(op.users)) - 1
             users_left[op] = left
@@ -283,11 +301,11 @@ def _dead_by_cascade(comp: Computation, unused: list[Instruction]) -> set[Instru
     return dead
 
 
-def _dead_by_walk(comp: Computation) -> set[Instruction]:
+def _dead_by_walk(comp: Computation, memo: dict[int, bool] | None = None) -> set[Instruction]:
     """The instructions a walk from the root, the side effects and the parameters (through
     operands and control predecessors) does not reach."""
     live: set[Instruction] = set()
-    stack = [i for i in comp.instructions if i is comp.root or has_side_effect(i) or i.opcode == "parameter"]
+    stack = [i for i in comp.instructions if i is comp.root or has_side_effect(i, memo) or i.opcode == "parameter"]
     while stack:
         inst = stack.pop()
         if inst in live:

@@ -71,9 +71,10 @@ def _live(module: Module, resolve, share: str = ""
     comps = {id(module.entry)}
     pending = [module.entry]
     bodies: dict[Instruction, Computation] = {}
+    memo: dict[int, bool] = {}  # (side effects, by computation)
     while pending:
         comp = pending.pop()
-        stack = [i for i in comp.instructions if i.opcode == "parameter" or has_side_effect(i)]
+        stack = [i for i in comp.instructions if i.opcode == "parameter" or has_side_effect(i, memo)]
         if comp.root is not None:
             stack.append(resolve(comp.root))
         while stack:

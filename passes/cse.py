@@ -38,10 +38,11 @@ class CommonSubexpressionElimination(Pass):
     name = "cse"
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
+        memo: dict[int, bool] = {}  # (side effects, by computation: CSE adds or removes none)
         for comp in rewritable_computations(module):
             seen: dict[tuple, Instruction] = {}
             for inst in list(comp.instructions):
-                if inst.opcode in _NEVER or has_side_effect(inst) or inst.control_predecessors:
+                if inst.opcode in _NEVER or has_side_effect(inst, memo) or inst.control_predecessors:
                     continue
                 key = cse_key(inst)
                 first = seen.get(key)

@@ -24,7 +24,8 @@ class DeadCodeElimination(Pass):
     makes_decisions = False
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
-        removed = sum(remove_dead_instructions(c) for c in module.computations)
+        memo: dict[int, bool] = {}  # (side effects, by computation: one scan of each reducer)
+        removed = sum(remove_dead_instructions(c, memo) for c in module.computations)
         removed += remove_uncalled_computations(module)
         rewriter.rewrites += removed
         if removed:
