@@ -1,5 +1,11 @@
 """One benchmark job: run an agent on one module and measure it against XLA's default pipeline.
 
+The speedup is measured fresh for each row, the original under XLA's default pipeline and the
+agent's module under the "env" pipeline timed run for run in one worker
+(`hloenv.xla.paired_timing`), with a 90% interval (``speedup_low``, ``speedup_high``). No
+runtime comes from the evaluation cache or from the agent: an agent that times candidates and
+keeps the fastest (``search``) would otherwise report its luckiest measurement.
+
 :func:`run_job` is a plain function of a picklable :class:`BenchJob`, so the same code runs in
 this process, in a thread, or as a Ray task. It never raises: failures are rows with a status.
 
@@ -44,7 +50,7 @@ _VERDICT_FIELDS = {"equal-env": "outputs_equal_same_pipeline",
 
 #: Columns of the CSV/JSON tables, in order. Everything else in a row is run metadata.
 TABLE_COLUMNS = ("module", "fingerprint", "instructions", "agent_instructions", "xla_default_runtime",
-                 "agent_runtime", "speedup", "status", "error")
+                 "agent_runtime", "speedup", "speedup_low", "speedup_high", "status", "error")
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ def run_job(job: BenchJob) -> dict[str, Any]:
 
 def _run(job: BenchJob) -> dict[str, Any]:
     from hloenv.altgraph import HloParseError, parse_hlo
-    from hloenv.xla import UnsupportedOnBackend, XlaBackendError, evaluate
+    from hloenv.xla import UnsupportedOnBackend, XlaBackendError, evaluate, paired_timing
     from hloenv.xla.api import VERIFY_CHECKS
     from hloenv.xla.targets import unsupported_targets
 
@@ -114,18 +120,17 @@ def _run(job: BenchJob) -> dict[str, Any]:
     if missing:
         row.update(status="unsupported", error=f"backend {job.backend!r} lacks {', '.join(missing)}")
         return row
-    options = {"timeout": job.timeout, "cache_dir": job.cache_dir, "seed": job.seed,
-               "low_noise": job.low_noise}
-    try:
-        base = evaluate(module, job.backend, pipeline="xla-default", **options)
+    options = {"timeout": job.timeout, "seed": job.seed, "low_noise": job.low_noise}
+    try:  # (does XLA compile and run the original? cached: a re-run asks again for free)
+        base = evaluate(module, job.backend, pipeline="xla-default", repeats=0, cache_dir=job.cache_dir,
+                        **options)
     except UnsupportedOnBackend as err:
         row.update(status="unsupported", error=_error_text(err))
         return row
     except XlaBackendError as err:
         row.update(status="xla_error", error=_error_text(err))
         return row
-    row.update(xla_default_runtime=base.median, xla_default_cached=base.cached,
-               xla_default_compile=base.compile_time)
+    row.update(xla_default_compile=base.compile_time)
     try:
         episode = _episode(module, job)
     except Exception as err:  # noqa: BLE001
@@ -138,12 +143,14 @@ def _run(job: BenchJob) -> dict[str, Any]:
                episode_seconds=round(episode.seconds, 3),
                stop_reason=episode.info.get("stop_reason", ""), exact=_exact(module, chosen, job))
     try:
-        mine = evaluate(chosen, job.backend, pipeline="env", **options)
+        timing = paired_timing(module, chosen, job.backend, "xla-default", pipeline_b="env", **options)
     except XlaBackendError as err:
         row.update(status="agent_xla_error", error=_error_text(err))
         return row
-    row.update(agent_runtime=mine.median, agent_cached=mine.cached,
-               speedup=base.median / mine.median if mine.median > 0 else None)
+    speedup = timing.speedup
+    row.update(xla_default_runtime=timing.a.median, agent_runtime=timing.b.median,
+               speedup=speedup if 0 < speedup < float("inf") else None, speedup_low=timing.speedup_low,
+               speedup_high=timing.speedup_high, timing_pairs=timing.pairs)
     try:
         equal, reason = _compare(module, chosen, job, VERIFY_CHECKS[0][1])
     except (XlaBackendError, ValueError) as err:

@@ -35,11 +35,16 @@ def write_plots(out: str | os.PathLike, rows: list[dict[str, Any]], title: str =
         plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(9, max(3.0, 0.28 * len(measured) + 1.5)))
-    ax.barh(range(len(measured)), [r["speedup"] for r in measured], color=colors)
+    speedups = [r["speedup"] for r in measured]
+    # the timing's 90% interval as error bars (a row measured before it was recorded has none)
+    spread = [[max(0.0, s - (r.get("speedup_low") or s)) for s, r in zip(speedups, measured)],
+              [max(0.0, (r.get("speedup_high") or s) - s) for s, r in zip(speedups, measured)]]
+    ax.barh(range(len(measured)), speedups, color=colors, xerr=spread, error_kw={"linewidth": 0.8})
     ax.set_yticks(range(len(measured)), [str(r["module"])[-50:] for r in measured], fontsize=7)
     ax.invert_yaxis()
     ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xlabel("speedup over XLA's default pipeline (x; red: outputs differ)")
+    ax.set_xlabel("speedup over XLA's default pipeline (x; bars: 90% interval of the timing; "
+                  "red: outputs differ)")
     save(fig, ax, SPEEDUP_PNG)
 
     fig, ax = plt.subplots(figsize=(7, 4.5))

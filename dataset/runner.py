@@ -142,7 +142,8 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     jobs = [BenchJob(e.name, e.text(), e.fingerprint, agent, backend, pipeline.to_dict(), cache,
                      timeout, seed, low_noise, agent_options) for e in entries if key(e) not in done]
     reused = len(entries) - len(jobs)
-    log(f"bench: {len(entries)} modules from {ds.root or 'dataset'}, agent {agent!r}, backend "
+    unread = f" (and {len(ds.problems)} files that could not be read)" if ds.problems else ""
+    log(f"bench: {len(entries)} modules{unread} from {ds.root or 'dataset'}, agent {agent!r}, backend "
         f"{backend}; {reused} already in {out / 'results.jsonl'}, {len(jobs)} to run"
         + (f" on Ray ({ray})" if ray else f" with {workers} worker(s)"))
     progress = Progress(len(jobs), log)

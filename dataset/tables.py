@@ -83,12 +83,13 @@ def append_result(out: str | os.PathLike, row: dict[str, Any]) -> None:
 
 
 def table_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows cut down to :data:`TABLE_COLUMNS` (runtimes in seconds, speedup rounded)."""
+    """Rows cut down to :data:`TABLE_COLUMNS` (runtimes in seconds, speedups rounded)."""
     out = []
     for row in rows:
         t = {c: row.get(c) for c in TABLE_COLUMNS}
-        if isinstance(t["speedup"], float):
-            t["speedup"] = round(t["speedup"], 4)
+        for column in ("speedup", "speedup_low", "speedup_high"):
+            if isinstance(t[column], float):
+                t[column] = round(t[column], 4)
         out.append(t)
     return out
 
@@ -110,9 +111,13 @@ def write_tables(out: str | os.PathLike, rows: list[dict[str, Any]],
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts per status and the geometric-mean speedup over sound rows (``SOUND_STATUSES``)."""
+    """Counts per status, the geometric-mean speedup over sound rows (``SOUND_STATUSES``), and how
+    many of those are faster or slower beyond their 90% interval (``speedup_low`` above 1,
+    ``speedup_high`` below 1; rows without an interval, from before it was measured, count in
+    neither)."""
     statuses = Counter(r.get("status", "?") for r in rows)
-    speedups = [r["speedup"] for r in rows if r.get("status") in SOUND_STATUSES and r.get("speedup")]
+    sound = [r for r in rows if r.get("status") in SOUND_STATUSES and r.get("speedup")]
+    speedups = [r["speedup"] for r in sound]
     geomean = math.exp(sum(math.log(s) for s in speedups) / len(speedups)) if speedups else None
     judged = [r["exact"] for r in rows if r.get("exact") is not None]
     return {"modules": len(rows), "statuses": dict(sorted(statuses.items())),
@@ -121,7 +126,13 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             # line and 1.005x in the progress line)
             "geomean_speedup": geomean,
             "min_speedup": min(speedups) if speedups else None,
-            "max_speedup": max(speedups) if speedups else None}
+            "max_speedup": max(speedups) if speedups else None,
+            "faster": sum(1 for r in sound if _number(r.get("speedup_low")) > 1),
+            "slower": sum(1 for r in sound if _number(r.get("speedup_high"), math.inf) < 1)}
+
+
+def _number(value: Any, default: float = -math.inf) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -132,5 +143,6 @@ def format_summary(summary: dict[str, Any]) -> str:
         line += f"; exact (defused) {summary['exact']} of {summary['judged_exact']}"
     if summary.get("geomean_speedup"):
         line += (f"; speedup over XLA default (sound rows): geomean {summary['geomean_speedup']:.3f}x, "
-                 f"min {summary['min_speedup']:.3f}x, max {summary['max_speedup']:.3f}x")
+                 f"min {summary['min_speedup']:.3f}x, max {summary['max_speedup']:.3f}x; beyond the "
+                 f"timing's 90% interval {summary.get('faster', 0)} faster, {summary.get('slower', 0)} slower")
     return line

@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 #: Names served from the XLA bridge on first use (it is heavier to import than the IR).
 _XLA_EXPORTS = frozenset({
-    "evaluate", "compare", "cost", "Evaluation", "Comparison", "Cost", "EvaluationError",
+    "evaluate", "compare", "cost", "paired_timing", "Evaluation", "Comparison", "Cost", "PairedTiming", "EvaluationError",
     "BackendUnavailable", "UnsupportedOnBackend", "XlaBackendError", "make_inputs",
 })
 

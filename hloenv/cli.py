@@ -161,7 +161,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"optimize    FAILED: {outcome.error}")
         return 1
     print(f"runtime     XLA default pipeline {outcome.xla_runtime * 1e6:.1f} us, hloenv+{args.agent} "
-          f"{outcome.agent_runtime * 1e6:.1f} us: speedup {outcome.speedup:.3f}x (median, low-noise mode)")
+          f"{outcome.agent_runtime * 1e6:.1f} us: speedup {outcome.speedup:.3f}x (medians, timed in turn, "
+          f"low-noise mode; 90% interval {outcome.speedup_low:.3f}-{outcome.speedup_high:.3f}x)")
     print(f"verified    outputs {VERDICTS.get(outcome.verified, 'DIFFER from the original')}")
     return 0 if outcome.outputs_equal else 1
 

@@ -36,14 +36,21 @@ class OptimizeResult:
     error: str | None = None
     #: Which check the outputs passed (``hloenv.xla.verify``): "equal", "equal-env", "equal-f64".
     verified: str = ""
+    #: The speedup's 90% interval (`hloenv.xla.PairedTiming`): both modules are timed in turn, fresh.
+    speedup_low: float | None = None
+    speedup_high: float | None = None
+    #: Whether the timing ran in low-noise mode (one pinned core, single-threaded Eigen).
+    low_noise: bool = False
 
 
 def optimize(source: str | Path | Module, agent: str = "search", reward: str = "cost", low_noise: bool = True,
              agent_options: dict[str, Any] | None = None, **env_kwargs: Any) -> tuple[Module, OptimizeResult]:
-    """Run `agent` on `source`; returns the final module and the measured result."""
+    """Run `agent` on `source`; returns the final module and the measured result. The speedup is
+    a fresh paired measurement (`hloenv.xla.paired_timing`: the original under XLA's default
+    pipeline and the agent's module timed in turn), never an agent's own measurement."""
     from hloenv.agents import get_agent, run_episode
     from hloenv.env import HloEnv
-    from hloenv.xla import evaluate, verify
+    from hloenv.xla import paired_timing, verify
     options = dict(agent_options or {})
     if agent == "search":
         # measure candidates the way the result is measured: some modules compile in one mode and
@@ -54,11 +61,11 @@ def optimize(source: str | Path | Module, agent: str = "search", reward: str = "
     episode = run_episode(env, chosen)
     module = episode.module
     result = OptimizeResult(agent, env.original.instruction_count, module.instruction_count, episode.steps,
-                            None, None, None, None, episode.seconds)
+                            None, None, None, None, episode.seconds, low_noise=low_noise)
     try:
-        result.xla_runtime = evaluate(env.original, pipeline="xla-default", low_noise=low_noise).median
-        result.agent_runtime = evaluate(module, pipeline="env", low_noise=low_noise).median
-        result.speedup = result.xla_runtime / result.agent_runtime
+        timing = paired_timing(env.original, module, pipeline="xla-default", pipeline_b="env", low_noise=low_noise)
+        result.xla_runtime, result.agent_runtime = timing.a.median, timing.b.median
+        result.speedup, result.speedup_low, result.speedup_high = timing.speedup, timing.speedup_low, timing.speedup_high
         result.verified = verify(env.original, module)
         result.outputs_equal = bool(result.verified)
     except Exception as err:  # XLA failures are reported, the module is still written
@@ -74,7 +81,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--budget", type=int, default=None, help="agent budget (search: max expansions; greedy: cost evaluations)")
     p.add_argument("--agent-option", action="append", default=[], metavar="KEY=VALUE",
                    help="an option of the agent, repeatable (e.g. checkpoint=gnn.pt for gnn)")
-    p.add_argument("-o", "--output", help="where to write the optimized HLO text")
+    p.add_argument("-o", "--output", help="where to write the optimized HLO text: what XLA compiles "
+                   "(fusion decisions as opt-barrier regions, see hloenv/altgraph/lowering.py)")
+    p.add_argument("--raw", action="store_true", help="with -o: write hloenv's own form instead (fusion "
+                   "instructions with their fused computations; hloenv reads it, XLA through jaxlib does not)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_optimize)
 
@@ -104,8 +114,9 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
         print(f"FAIL {path}: {err}")
         return 1
     if out is not None:
+        from hloenv.xla.api import compile_text
         try:
-            out.write_text(module.to_text())
+            out.write_text(module.to_text() if args.raw else compile_text(module, None))
         except OSError as err:
             print(f"FAIL {out}: cannot write the optimized module: {err}")
             return 1
@@ -118,8 +129,10 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
             print(f"xla         FAILED: {result.error}")
         else:
             print(f"runtime     XLA default {result.xla_runtime * 1e6:.1f} us, {args.agent} {result.agent_runtime * 1e6:.1f} us"
-                  f" -> speedup {result.speedup:.3f}x")
+                  f" -> speedup {result.speedup:.3f}x (90% interval {result.speedup_low:.3f}-{result.speedup_high:.3f}x;"
+                  f" both timed in turn{', low-noise mode' if result.low_noise else ''})")
             print(f"verified    outputs {VERDICTS.get(result.verified, 'DIFFER from the original')}")
         if args.output:
-            print(f"wrote       {args.output}")
+            print(f"wrote       {args.output}" + (" (hloenv's form: fusion instructions)" if args.raw else
+                                                  " (what XLA compiles: fusion decisions as opt-barrier regions)"))
     return 0 if result.error is None and result.outputs_equal else 1

@@ -25,7 +25,7 @@ from hloenv.xla.errors import BackendUnavailable, EvaluationError, UnsupportedOn
 from hloenv.xla.inputs import parameter_specs
 from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES, disabled_passes_for
 from hloenv.xla.pool import get_pool
-from hloenv.xla.results import Comparison, Cost, Evaluation, summarize
+from hloenv.xla.results import Comparison, Cost, Evaluation, PairedTiming, summarize
 from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input, load_source
 from hloenv.xla.targets import BACKENDS, CALLBACK_DETAIL, is_callback, unsupported_targets
 from hloenv.xla.tolerance import compare_arrays
@@ -316,6 +316,69 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
     bad = [d.index for d in diffs if not d.equal]
     reason = f"outputs {bad} differ" if bad else ""
     return Comparison(not bad, diffs, seed, ma.name, mb.name, reason)
+
+
+def paired_timing(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = "xla-default",
+                  seed: int = 0, *, pipeline_b: str | None = None, warmup: int = 2, pairs: int = 20,
+                  min_pairs: int = 5, time_budget: float = 2.0, low_noise: bool = False,
+                  xla_options: Mapping[str, Any] | None = None,
+                  disable_passes: Iterable[str] | None = None,
+                  timeout: float | None = DEFAULT_TIMEOUT, memory_limit: int | None = None) -> PairedTiming:
+    """Time ``a`` against ``b``: both compiled in one worker, then run in turn on the same seeded
+    inputs (A B, B A, A B, ...) until ``pairs`` pairs, or ``min_pairs`` and ``time_budget``
+    seconds. What a speedup should be measured with: load on the machine, clock and cache state
+    fall on both alike, where two `evaluate` calls (or a cached one and a fresh one) can each
+    catch a different moment. Never read from or written to the cache (a fresh measurement is
+    the point); ``result.speedup`` is A's median over B's, with a 90% interval
+    (``speedup_low``, ``speedup_high``; see `PairedTiming`).
+
+    ``pipeline`` compiles A, ``pipeline_b`` (default: ``pipeline``) B; other arguments as for
+    :func:`evaluate`.
+
+    Raises:
+        ValueError: The modules take different parameters, or as for :func:`evaluate`.
+        EvaluationError: Compile or run failed (the message says which module), or the worker
+            crashed, ran out of memory or time.
+        UnsupportedOnBackend, BackendUnavailable: As for :func:`evaluate`.
+    """
+    check_backend(backend)
+    for name, count in (("warmup", warmup), ("pairs", pairs), ("min_pairs", min_pairs), ("seed", seed)):
+        check_int(name, count)
+    check_number("time_budget", time_budget)
+    _check_limits(timeout, memory_limit)
+    (ma, text_a), (mb, text_b) = _load(a), _load(b)
+    specs = parameter_specs(ma)
+    if specs != parameter_specs(mb):
+        raise ValueError(f"modules take different parameters: {_parameter_difference(specs, parameter_specs(mb))}")
+    pipelines = (pipeline, pipeline_b or pipeline)
+    request: dict[str, Any] = {"op": "paired", "specs": specs, "seed": seed, "warmup": max(1, warmup),
+                               "pairs": max(1, pairs), "min_pairs": max(1, min(min_pairs, pairs)),
+                               "time_budget": float(time_budget)}
+    for side, mod, text, pipe in (("a", ma, text_a, pipelines[0]), ("b", mb, text_b, pipelines[1])):
+        missing = unsupported_targets(mod, backend)
+        if missing:
+            raise UnsupportedOnBackend(backend, missing, CALLBACK_DETAIL if any(map(is_callback, missing))
+                                       else "found by scanning custom-call targets")
+        request[f"overrides_{side}"] = xla_overrides(mod, pipe, xla_options, disable_passes, low_noise)
+        request[f"text_{side}"] = compile_text(mod, text)
+    reply, info = get_pool(backend, memory_limit, low_noise).call(request, timeout)
+    if not reply.get("ok"):
+        if reply.get("side") in ("a", "b"):
+            reply = {**reply, "message": f"module {reply['side'].upper()} "
+                     f"({(ma, mb)[reply['side'] == 'b'].name!r}): {reply.get('message', '?')}"}
+        _raise_failure(reply, backend)
+
+    def side(mod: Module, pipe: str, samples: list[float], compile_s: float, overrides: Any) -> Evaluation:
+        median, fastest, iqr = summarize(samples)
+        return Evaluation(
+            module_name=mod.name, backend=backend, pipeline=pipe, median=median, min=fastest, iqr=iqr,
+            samples=samples, warmup_runs=reply["warmup"], compile_time=compile_s, device=info["device"],
+            jaxlib_version=info.get("jaxlib", jaxlib_version()),
+            options={"xla_options": dict(overrides), "low_noise": low_noise, "paired": True},
+            seed=seed, cached=False)
+    return PairedTiming(
+        side(ma, pipelines[0], reply["samples_a"], reply["compile_s"][0], request["overrides_a"]),
+        side(mb, pipelines[1], reply["samples_b"], reply["compile_s"][1], request["overrides_b"]))
 
 
 #: ``verify``'s checks in order: (verdict, ``compare`` options; B always compiles with "env").

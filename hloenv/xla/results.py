@@ -1,9 +1,9 @@
-"""Result types: Evaluation, Comparison (with one OutputDiff per output), Cost."""
+"""Result types: Evaluation, PairedTiming, Comparison (with one OutputDiff per output), Cost."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -52,6 +52,57 @@ class Evaluation:
         d = dict(d)
         d.pop("sample_count", None)
         return cls(**d)
+
+
+@dataclass
+class PairedTiming:
+    """Two modules timed in turn on the same inputs in one worker (`hloenv.xla.paired_timing`).
+
+    ``a`` and ``b`` are their evaluations (never from the cache; ``a.samples[k]`` and
+    ``b.samples[k]`` are pair k). ``speedup`` is A's median time over B's (above 1: B is
+    faster); ``speedup_low`` and ``speedup_high`` bound it by a 90% interval: the 5th and 95th
+    percentiles of the same ratio over the pairs resampled (a paired bootstrap, seeded: the same
+    samples give the same interval). A wide interval says the machine moved under the
+    measurement, and a ratio whose interval holds 1 is no speedup.
+    """
+
+    a: Evaluation
+    b: Evaluation
+
+    #: resamples of the bootstrap
+    RESAMPLES: ClassVar[int] = 1000
+
+    @property
+    def speedup(self) -> float:
+        return self.a.median / self.b.median if self.b.median > 0 else float("nan")
+
+    @property
+    def pairs(self) -> int:
+        return min(len(self.a.samples), len(self.b.samples))
+
+    @property
+    def speedup_low(self) -> float:
+        return self._interval()[0]
+
+    @property
+    def speedup_high(self) -> float:
+        return self._interval()[1]
+
+    def _interval(self) -> tuple[float, float]:
+        n = self.pairs
+        if n == 0:
+            return float("nan"), float("nan")
+        a, b = np.asarray(self.a.samples[:n]), np.asarray(self.b.samples[:n])
+        picks = np.random.default_rng(0).integers(0, n, size=(self.RESAMPLES, n))
+        ratios = np.median(a[picks], axis=1) / np.maximum(np.median(b[picks], axis=1), 1e-300)
+        low, high = np.percentile(ratios, [5, 95])
+        return float(low), float(high)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-able), with the speedup and its interval."""
+        low, high = self._interval()
+        return {"a": self.a.to_dict(), "b": self.b.to_dict(), "speedup": self.speedup,
+                "speedup_low": low, "speedup_high": high, "pairs": self.pairs}
 
 
 def summarize(samples: list[float]) -> tuple[float, float, float]:

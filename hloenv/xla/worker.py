@@ -97,37 +97,76 @@ class Runner:
         compile_s = time.perf_counter() - t0
         flat = flatten(inputs_from_specs(req["specs"], req["seed"]))
         try:
-            put = lambda: [self.jax.device_put(a, self.device) for a in flat]  # noqa: E731
-            args = put()
-
-            def run(args):
-                outs = exe.execute(args)
-                for o in outs:
-                    o.block_until_ready()
-                return outs
-
-            outs = run(args)  # the first run is a warm-up too
-            outputs = [_to_numpy(o) for o in outs] if req["return_outputs"] else None
-            # A module with input_output_alias donates its inputs: give every later run fresh
-            # buffers, transferred outside the timed region.
-            donates = any(a.is_deleted() for a in args)
-            del outs
-            for _ in range(max(0, req["warmup"] - 1)):
-                run(put() if donates else args)
+            timed, outputs = self._warmed_up(exe, flat, req["warmup"], req["return_outputs"])
             samples: list[float] = []
             start = time.perf_counter()
             while len(samples) < req["repeats"] and (
                     len(samples) < req["min_repeats"]
                     or time.perf_counter() - start < req["time_budget"]):
-                if donates:
-                    args = put()
-                t = time.perf_counter()
-                run(args)
-                samples.append(time.perf_counter() - t)
+                samples.append(timed())
         except Exception as e:  # noqa: BLE001
             return _failure("runtime_error", e)
         return {"ok": True, "compile_s": compile_s, "samples": samples, "outputs": outputs,
                 "warmup": max(1, req["warmup"])}
+
+    def paired(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Two executables on the same inputs, timed run for run in turn (A B, B A, A B, ...),
+        so that whatever else the machine does falls on both alike. A failure says which one
+        ("side": "a" or "b")."""
+        exes, compile_s = [], []
+        for side in ("a", "b"):
+            t0 = time.perf_counter()
+            try:
+                exes.append(self.compile(req[f"text_{side}"], req[f"overrides_{side}"]))
+            except Exception as e:  # noqa: BLE001
+                return {**_failure("compile_error", e), "side": side}
+            compile_s.append(time.perf_counter() - t0)
+        flat = flatten(inputs_from_specs(req["specs"], req["seed"]))
+        timed = []
+        for side, exe in zip("ab", exes):
+            try:
+                timed.append(self._warmed_up(exe, flat, req["warmup"], False)[0])
+            except Exception as e:  # noqa: BLE001
+                return {**_failure("runtime_error", e), "side": side}
+        samples: tuple[list[float], list[float]] = ([], [])
+        start = time.perf_counter()
+        try:
+            while len(samples[0]) < req["pairs"] and (
+                    len(samples[0]) < req["min_pairs"] or time.perf_counter() - start < req["time_budget"]):
+                first = len(samples[0]) % 2  # (who goes first alternates: no side always runs warm)
+                for k in (first, 1 - first):
+                    samples[k].append(timed[k]())
+        except Exception as e:  # noqa: BLE001
+            return _failure("runtime_error", e)
+        return {"ok": True, "compile_s": compile_s, "samples_a": samples[0], "samples_b": samples[1],
+                "warmup": max(1, req["warmup"])}
+
+    def _warmed_up(self, exe: Any, flat: list, warmup: int, return_outputs: bool) -> tuple[Any, Any]:
+        """Run `exe` `warmup` times (at least once); returns a function that times one more run
+        (seconds) and the first run's outputs if asked for. Inputs are transferred outside the timed
+        region; a module with input_output_alias donates them, so each run then gets fresh ones."""
+        put = lambda: [self.jax.device_put(a, self.device) for a in flat]  # noqa: E731
+        args = put()
+
+        def run(args):
+            outs = exe.execute(args)
+            for o in outs:
+                o.block_until_ready()
+            return outs
+
+        outs = run(args)
+        outputs = [_to_numpy(o) for o in outs] if return_outputs else None
+        donates = any(a.is_deleted() for a in args)
+        del outs
+        for _ in range(max(0, warmup - 1)):
+            run(put() if donates else args)
+
+        def timed() -> float:
+            given = put() if donates else args
+            t = time.perf_counter()
+            run(given)
+            return time.perf_counter() - t
+        return timed, outputs
 
     def cost(self, req: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -183,7 +222,7 @@ def main() -> None:
                                     "message": f"{type(e).__name__}: {e}"})
         return
     protocol.send(channel_out, {"ok": True, "hello": runner.describe()})
-    handlers = {"evaluate": runner.evaluate, "cost": runner.cost,
+    handlers = {"evaluate": runner.evaluate, "paired": runner.paired, "cost": runner.cost,
                 "ping": lambda req: {"ok": True}}
     while True:
         try:

@@ -75,6 +75,8 @@ def test_bench_writes_complete_tables_and_plots(local_run):
         assert r["status"] == "ok", r
         xla, mine, speedup = float(r["xla_default_runtime"]), float(r["agent_runtime"]), float(r["speedup"])
         assert xla > 0 and mine > 0 and speedup == pytest.approx(xla / mine, rel=1e-3)
+        low, high = float(r["speedup_low"]), float(r["speedup_high"])  # (the paired timing's 90% interval)
+        assert 0 < low <= high and low < speedup * 1.5 and high > speedup / 1.5
         assert int(r["instructions"]) > 0 and int(r["agent_instructions"]) > 0
     assert by_module["gpu_only"]["status"] == "unsupported"
     assert "cuda_threefry2x32" in by_module["gpu_only"]["error"]
@@ -93,6 +95,7 @@ def test_bench_writes_complete_tables_and_plots(local_run):
             data = (out / png).read_bytes()
             assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     assert "summary: 4 modules: 2 ok, 1 parse_error, 1 unsupported" in second
+    assert "beyond the timing's 90% interval" in second
     assert "ETA" in second and "failures 1" in second
 
 
@@ -365,3 +368,22 @@ def test_bench_on_a_dataset_with_nothing_to_run_says_why(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "hloenv", "bench", str(empty), "--agent", "random",
                            "--no-plots", "--out", str(tmp_path / "out3")], capture_output=True, text=True)
     assert proc.returncode == 2 and "no HLO files" in proc.stderr
+
+
+def test_a_row_times_the_agent_module_afresh_not_from_the_cache_or_the_agent(tmp_path, monkeypatch):
+    """An agent that times candidates (search) fills the evaluation cache with its measurements;
+    the row used to read the winner's cached median, its luckiest draw. Now `evaluate` only checks
+    that XLA runs the original (no timed runs) and the speedup is one paired measurement."""
+    import hloenv.xla
+    calls = []
+    real = hloenv.xla.evaluate
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(hloenv.xla, "evaluate", spy)
+    row = run_job(BenchJob("convnet", (DATA / "convnet_forward.hlo").read_text(), "fp", "xla",
+                           cache_dir=str(tmp_path)))
+    assert row["status"] == "ok", row
+    assert calls and all(c.get("repeats") == 0 for c in calls)
+    assert row["timing_pairs"] >= 5 and row["speedup_low"] <= row["speedup_high"]

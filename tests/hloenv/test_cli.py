@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import hloenv
 from hloenv.altgraph import load_hlo
 from hloenv.cli import main
 from tests.conftest import DATA
@@ -124,3 +125,16 @@ def test_optimize_refuses_a_folder_as_its_output_before_any_work(tmp_path, capsy
     assert main(["optimize", str(DATA / "mlp_train_step.hlo"), "--agent", "original", "-o", str(tmp_path)]) == 2
     captured = capsys.readouterr()
     assert f"-o {tmp_path} is a folder" in captured.err and captured.out == ""  # (it did the work, then failed)
+
+
+def test_optimize_writes_what_xla_compiles_unless_raw(tmp_path, capsys):
+    """`-o` wrote hloenv's fusion instructions, which jaxlib's XLA aborts on (`has_layout()`);
+    it now writes the lowered form `evaluate` itself hands XLA, and `--raw` the fusions."""
+    from hloenv.xla import evaluate
+    out, raw = tmp_path / "out.hlo", tmp_path / "raw.hlo"
+    assert main(["optimize", "--agent", "xla", "-o", str(out)]) == 0
+    assert "opt-barrier regions" in capsys.readouterr().out
+    assert main(["optimize", "--agent", "xla", "-o", str(raw), "--raw"]) == 0
+    text, raw_text = out.read_text(), raw.read_text()
+    assert " fusion(" in raw_text and " fusion(" not in text and "opt-barrier(" in text
+    assert hloenv.parse_hlo(text).verify() and evaluate(out, repeats=1, cache=False).median > 0
