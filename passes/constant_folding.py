@@ -351,5 +351,34 @@ class ConstantFolding(Pass):
             value = np.asarray(value)
             if value.shape != shape.dims:
                 return None
-            return value.astype(NUMPY_TYPES[shape.dtype])
+            value = value.astype(NUMPY_TYPES[shape.dtype])
+        if inst.opcode not in _MOVES_VALUES and any(
+                _flushed_by_xla(x, op.shape.dtype) for x, op in zip([value, *args], [inst, *inst.operands])):
+            return None
+        return value
+
+
+#: Opcodes that only move, copy or pick values (no arithmetic reads them): subnormals pass as they are.
+_MOVES_VALUES = frozenset({"broadcast", "reshape", "transpose", "slice", "concatenate", "reverse", "iota",
+                           "select"})
+#: The smallest normal number of the precision XLA's CPU code computes each float type in (f16
+#: and bf16 in f32: f16's subnormals are normal there, bf16's are not).
+_SMALLEST_NORMAL = {"bf16": float(np.finfo(np.float32).tiny), "f32": float(np.finfo(np.float32).tiny),
+                    "f64": float(np.finfo(np.float64).tiny)}
+
+
+def _flushed_by_xla(x: np.ndarray, dtype: str) -> bool:
+    """Does `x` hold a number XLA's compiled CPU code reads or writes as zero? It computes with
+    subnormals flushed (denormals-are-zero, flush-to-zero), while numpy, and so a folded
+    constant, keeps them: folding would change the value.
+
+        before:  a = f32[] constant(1e-45)   ROOT m = f32[] exponential-minus-one(a)   (XLA: 0)
+        after:   (unchanged: folded, it would be constant(1.4e-45))
+    """
+    tiny = _SMALLEST_NORMAL.get(dtype)
+    if tiny is None:
+        return False
+    with np.errstate(all="ignore"):
+        magnitudes = np.abs(np.asarray(x, dtype=np.float64))
+    return bool(np.any((magnitudes > 0) & (magnitudes < tiny)))
 

@@ -210,6 +210,16 @@ def test_a_float_product_folds_when_no_order_can_overflow_and_xla_agrees():
 _SPECIAL_VALUES = ["0", "-0", "-0.0", "1", "-1", "2", "-2", "0.5", "inf", "-inf", "nan", "3", "1e-30", "100", "-100"]
 
 
+def _subnormal_result(text: str, dtype: str) -> bool:
+    import numpy as np
+    from hloenv.passes.algsimp.literals import NUMPY_TYPES, constant_array
+    from hloenv.passes.constant_folding import _flushed_by_xla, fold as fold_value
+    root = parse_hlo(text).entry.root
+    with np.errstate(all="ignore"):
+        value = np.asarray(fold_value(root, [constant_array(o) for o in root.operands])).astype(NUMPY_TYPES[dtype])
+    return _flushed_by_xla(value, dtype)
+
+
 def _special_grid_module(dtype: str, op: str, arity: int) -> str:
     if arity == 1:
         columns = [_SPECIAL_VALUES]
@@ -237,7 +247,9 @@ def test_folds_special_values_as_xla_computes_them(dtype):
     for op, arity in [*((op, 1) for op in sorted(_FLOAT_UNARY)), *((op, 2) for op in sorted(_FLOAT_BINARY))]:
         original = _special_grid_module(dtype, op, arity)
         folded, rewrites = fold(original.split("ENTRY e {\n")[1].rsplit("}", 1)[0])
-        assert rewrites == 1, (op, folded)
+        if rewrites == 0:  # left to XLA only for a subnormal result (exp(-100)), which XLA's code flushes
+            assert _subnormal_result(original, dtype), (op, folded)
+            continue
         expected, got = evaluate(original, **run).outputs[0], evaluate(folded, **run).outputs[0]
         assert compare_arrays(0, got, expected).equal, (op, [(i, expected[i], got[i]) for i in range(len(got))
                                                               if not compare_arrays(0, got[i:i + 1], expected[i:i + 1]).equal][:5])
@@ -295,3 +307,30 @@ ROOT r = (s32[3], s32[3], s32[3]) tuple(bg, bh, ba)"""
     assert rewrites >= 3 and "{-nan, -nan, -nan}" in folded and "{nan(0x3), -nan(0x7), -1}" in folded
     result = compare(module_text(body), folded, rtol=0, atol=0)
     assert result.equal, str(result)
+
+
+SUBNORMAL = """p = f32[] parameter(0)
+a = f32[3] constant({1e-45, 1e-40, 1})
+b = f32[3] constant({1e-45, 1e-40, 1})
+t = f32[3] atan2(a, b)
+m = f32[3] exponential-minus-one(a)
+s = f32[] constant(1e-20)
+q = f32[] multiply(s, s)
+ROOT r = (f32[3], f32[3], f32[], f32[]) tuple(t, m, q, p)"""
+
+
+def test_arithmetic_on_subnormals_is_left_to_xla_which_flushes_them():
+    """XLA's CPU code reads and writes subnormals as zero; numpy (and so a fold) keeps them. The
+    canonicalising passes folded atan2(1e-45, 1e-45) to 0.785 where XLA computes nan, and
+    1e-20 * 1e-20 to 1e-40 where XLA computes 0."""
+    folded, rewrites = fold(SUBNORMAL)
+    assert rewrites == 0, folded
+    result = compare(module_text(SUBNORMAL), folded, rtol=0, atol=0)
+    assert result.equal, str(result)
+    moved, rewrites = fold("a = f32[2] constant({1e-45, 1})\nROOT r = f32[2] reverse(a), dimensions={0}")
+    assert rewrites == 1 and "constant({1, 1.4" in moved  # (moving values is no arithmetic: folded)
+    # f16 is computed in f32, where its subnormals are normal numbers: folded, as XLA computes it
+    half = "p = f16[] parameter(0)\na = f16[] constant(1e-07)\nb = f16[] constant(3)\nm = f16[] multiply(a, b)\n" \
+           "ROOT r = (f16[], f16[]) tuple(m, p)"
+    folded, rewrites = fold(half)
+    assert rewrites == 1 and compare(module_text(half), folded, rtol=0, atol=0).equal
