@@ -152,7 +152,11 @@ class _Parser:
             raise HloParseError("empty input: expected 'HloModule <name>'", 1, 1)
         m = _MODULE_HEAD.match(lines[i])
         if m is None:
-            raise HloParseError(f"expected 'HloModule <name>', got {lines[i].strip()[:60]!r}", i + 1, 1)
+            head = lines[i].strip()
+            hint = ("; this is MLIR (StableHLO) text: hloenv.dataset.frontends.stablehlo_to_hlo converts it, "
+                    "or give jax.jit(f).lower(*args).as_text(dialect='hlo'), or use HloEnv.from_jax(f, *args)"
+                    if head.startswith(("module ", "module{", "func.func", "#loc")) else "")
+            raise HloParseError(f"expected 'HloModule <name>', got {head[:60]!r}{hint}", i + 1, 1)
         module = Module(m.group(1), attrs=self._attrs(m.group(2), i + 1, m.start(2)))
         entry: Computation | None = None
         by_name: dict[str, Computation] = {}

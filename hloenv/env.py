@@ -185,6 +185,9 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """An env over the unoptimized HLO of `jax.jit(fn)` on `example_args` (positional: keyword
         arguments are the env's settings, as for `HloEnv(...)`)."""
         import inspect
+        if not callable(fn):
+            raise TypeError(f"from_jax takes the function to trace first, then its example arguments: "
+                            f"HloEnv.from_jax(f, x, ...), not a {type(fn).__name__}")
         settings = [name for name in inspect.signature(cls.__init__).parameters if name not in ("self", "hlo")]
         unknown = [name for name in env_kwargs if name not in settings]
         if unknown:

@@ -82,6 +82,12 @@ def test_not_hlo_at_all():
     assert err.line == 1 and "HloModule" in err.reason
 
 
+def test_stablehlo_text_says_how_to_get_hlo_text():
+    err = _error('module @jit_f attributes {mhlo.num_partitions = 1 : i32} {\n  func.func public @main() {\n  }\n}\n')
+    assert err.line == 1 and "this is MLIR (StableHLO) text" in err.reason and "dialect='hlo'" in err.reason
+    assert "MLIR" not in _error("hello world").reason
+
+
 @pytest.mark.parametrize("blob", [bytes(range(256)) * 4, b"\x89PNG\r\n\x1a\n\x00\x00", b"HloModule m\x00\x01\x02"])
 def test_binary_garbage(blob):
     err = _error(blob)

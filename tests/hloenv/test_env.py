@@ -507,6 +507,9 @@ def test_from_jax_keyword_arguments_are_env_settings_and_a_stray_one_says_so():
     # (was: jax's "f() missing 1 required positional argument: 'y'", from tracing without it)
     with pytest.raises(TypeError, match="from_jax: 'y' is not a setting of HloEnv .*give fn's arguments positionally"):
         HloEnv.from_jax(lambda x, y: x @ y, x, y=y)
+    # (was jax's "Expected a callable value, got [[1. 1. ...]]", the whole array printed)
+    with pytest.raises(TypeError, match=r"from_jax takes the function to trace first.*not a ndarray"):
+        HloEnv.from_jax(x, y)
 
 
 @pytest.mark.parametrize("vector", ["sync", "async"])
