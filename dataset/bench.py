@@ -160,8 +160,49 @@ def _run(job: BenchJob) -> dict[str, Any]:
     if not equal:
         status = _classify_difference(module, chosen, job, row)
         note = _SOUND_NOTES.get(status)
+        if status == "rounding":
+            note += _rounding_errors(module, chosen, job, row)
         row.update(status=status, error=f"sound ({note}); under XLA's default pipeline: {reason}" if note else reason)
     return row
+
+
+def _rounding_errors(original: Any, chosen: Any, job: BenchJob, row: dict[str, Any]) -> str:
+    """Which side rounding moved: each f32 result's distance from the f64 one (the original
+    raised to f64), as the largest difference over the largest f64 value, per output, the
+    worst output. Recorded as ``xla_default_f32_error`` (the original under XLA's default
+    pipeline) and ``agent_f32_error`` (the agent's module under "env"); the note says both, as
+    "outputs differ" alone reads as the agent's fault when XLA's own result is the one further
+    off. Empty when they cannot be measured."""
+    import numpy as np
+
+    from hloenv.altgraph.precision import promote_floats
+    from hloenv.xla import XlaBackendError, evaluate
+
+    run = {"repeats": 0, "return_outputs": True, "cache": False, "seed": job.seed, "timeout": job.timeout}
+    try:
+        reference = evaluate(promote_floats(original), job.backend, pipeline="env", **run).outputs or []
+        results = [evaluate(m, job.backend, pipeline=p, **run).outputs or []
+                   for m, p in ((original, "xla-default"), (chosen, "env"))]
+    except (XlaBackendError, ValueError):
+        return ""
+
+    def error(outputs: list) -> float | None:
+        worst = 0.0
+        for got, ref in zip(outputs, reference):
+            if np.asarray(ref).dtype.kind not in "fc" or np.asarray(ref).size == 0:
+                continue
+            ref64, got64 = np.asarray(ref, np.complex128), np.asarray(got, np.complex128)
+            finite = np.isfinite(ref64) & np.isfinite(got64)
+            scale = float(np.max(np.abs(ref64[finite]), initial=0.0))
+            if scale > 0:
+                worst = max(worst, float(np.max(np.abs(got64[finite] - ref64[finite]), initial=0.0)) / scale)
+        return worst if len(outputs) == len(reference) else None
+    xla_error, agent_error = (error(r) for r in results)
+    if xla_error is None or agent_error is None:
+        return ""
+    row.update(xla_default_f32_error=xla_error, agent_f32_error=agent_error)
+    return (f"; in f32, off the f64 result by {agent_error:.2g} (agent's module) and {xla_error:.2g} "
+            "(the original under XLA's default pipeline), largest difference over largest value")
 
 
 def _exact(original: Any, chosen: Any, job: BenchJob) -> bool | None:

@@ -256,7 +256,12 @@ def test_a_sound_row_says_so_before_the_difference_it_explains(tmp_path, monkeyp
     monkeypatch.setattr(bench, "_compare", lambda *args: next(verdicts))  # default, env, then f64 equal
     row = run_job(BenchJob("neg", NEG, parse_hlo(NEG).fingerprint(), "xla", cache_dir=str(tmp_path)))
     assert row["status"] == "rounding", row
-    assert row["error"] == "sound (equal once both run in f64); under XLA's default pipeline: outputs [0] differ"
+    # (and which side rounding moved: "outputs differ" read as the agent's fault where XLA's own
+    # f32 result was the one far off the f64 one; here, a negate, neither is)
+    assert row["error"] == ("sound (equal once both run in f64; in f32, off the f64 result by 0 (agent's module) "
+                            "and 0 (the original under XLA's default pipeline), largest difference over largest "
+                            "value); under XLA's default pipeline: outputs [0] differ")
+    assert row["xla_default_f32_error"] == 0 and row["agent_f32_error"] == 0
 
 
 def test_exact_is_judged_for_fusion_decisions_only():
