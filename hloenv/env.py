@@ -597,19 +597,28 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         kwargs.setdefault("pipeline", "env")
         return evaluate(self._current_module(), self.backend, **kwargs)
 
-    def has_equal_output(self, other: Module | str | None = None, **kwargs: Any) -> bool:
+    def has_equal_output(self, other: Module | str | None = None, *, inputs: Sequence[Any] | None = None,
+                         timeout: float | None = None, **kwargs: Any) -> bool:
         """Does the current module compute what `other` (default: the original) computes?
 
         By `hloenv.xla.verify`: equal at f32 tolerances, else compiled the same way, else raised to
         f64 (an f32 difference that is rounding the program amplifies is not a wrong rewrite),
-        else run as written. Keyword arguments (`rtol`, `precision`, ...) ask `hloenv.compare` for
-        that one comparison instead."""
+        else run as written. Other keyword arguments (`rtol`, `precision`, ...) ask
+        `hloenv.compare` for that one comparison instead.
+
+        `inputs`: your own inputs (one value per parameter, as for `hloenv.evaluate`) instead of
+        seeded ones (floats from N(0, 1), integers from [0, 5)), where what the program does
+        depends on the data: a loop that runs until it converges may never end on seeded inputs.
+        `timeout`: seconds for each XLA compile and run (default 900)."""
         from hloenv.xla import compare, verify
+        from hloenv.xla.api import DEFAULT_TIMEOUT
         reference = other if other is not None else self.original_text
+        limit = DEFAULT_TIMEOUT if timeout is None else timeout
         if not kwargs:
-            return bool(verify(reference, self._current_module(), self.backend))
+            return bool(verify(reference, self._current_module(), self.backend, timeout=limit, inputs=inputs))
         kwargs.setdefault("pipeline_b", "env")
-        return compare(reference, self._current_module(), self.backend, **kwargs).equal
+        return compare(reference, self._current_module(), self.backend, timeout=limit, inputs=inputs,
+                       **kwargs).equal
 
 
 def replay(path: str | Path, reward: str | Reward | Callable | None = None) -> HloEnv:

@@ -11,7 +11,7 @@ import platform
 import threading  # _COST_LOCK: the memo is shared by every thread
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -22,7 +22,7 @@ from hloenv.altgraph.lowering import has_fusions, lower_fusions
 from hloenv.altgraph.precision import promote_floats
 from hloenv.xla.cache import EvaluationCache, cache_key
 from hloenv.xla.errors import BackendUnavailable, EvaluationError, UnsupportedOnBackend
-from hloenv.xla.inputs import parameter_specs
+from hloenv.xla.inputs import checked_inputs, parameter_specs
 from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES, disabled_passes_for
 from hloenv.xla.pool import get_pool
 from hloenv.xla.results import Comparison, Cost, Evaluation, PairedTiming, summarize
@@ -156,7 +156,8 @@ def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-defa
              warmup: int = 2, repeats: int = 20, min_repeats: int = 3, time_budget: float = 1.0,
              low_noise: bool = False, return_outputs: bool = False,
              timeout: float | None = DEFAULT_TIMEOUT, memory_limit: int | None = None,
-             cache: bool = True, cache_dir: str | os.PathLike | None = None) -> Evaluation:
+             cache: bool = True, cache_dir: str | os.PathLike | None = None,
+             inputs: Sequence[Any] | None = None) -> Evaluation:
     """Compile ``module`` with XLA in a worker process, run it on seeded inputs, and time it.
 
     Args:
@@ -178,6 +179,9 @@ def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-defa
         memory_limit: Worker address-space cap in bytes (default: see ``default_memory_limit``).
         cache: Read and write the disk cache.
         cache_dir: Cache root (default ``$HLOENV_CACHE_DIR`` or ``~/.cache/hloenv``).
+        inputs: Your own inputs instead of seeded ones: one value per parameter (a tuple for a
+            tuple parameter; see `hloenv.xla.inputs.checked_inputs`), e.g. where a loop's trip
+            count depends on the data. Such an evaluation is not cached.
 
     Raises:
         EvaluationError: Compile or run failed, or the worker crashed, ran out of memory or time.
@@ -193,9 +197,10 @@ def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-defa
     check_number("time_budget", time_budget)
     _check_limits(timeout, memory_limit)
     mod, text = _load(module)
+    given = checked_inputs(inputs, parameter_specs(mod)) if inputs is not None else None
     return _evaluate(mod, text, backend, pipeline, xla_options, disable_passes, seed, warmup,
                      repeats, min_repeats, time_budget, low_noise, return_outputs, timeout,
-                     memory_limit, cache, cache_dir)
+                     memory_limit, cache and given is None, cache_dir, given)
 
 
 def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
@@ -203,7 +208,7 @@ def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
               seed: int, warmup: int, repeats: int, min_repeats: int, time_budget: float,
               low_noise: bool, return_outputs: bool, timeout: float | None,
               memory_limit: int | None, cache: bool,
-              cache_dir: str | os.PathLike | None) -> Evaluation:
+              cache_dir: str | os.PathLike | None, inputs: list | None = None) -> Evaluation:
     missing = unsupported_targets(mod, backend)
     if missing:
         raise UnsupportedOnBackend(backend, missing, CALLBACK_DETAIL if any(map(is_callback, missing))
@@ -228,7 +233,7 @@ def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
             except TypeError:
                 pass  # an entry from another schema: recompute
     text = compile_text(mod, text)
-    request = {"op": "evaluate", "text": text, "specs": parameter_specs(mod), "seed": seed,
+    request = {"op": "evaluate", "text": text, "specs": parameter_specs(mod), "seed": seed, "inputs": inputs,
                "overrides": overrides, "return_outputs": return_outputs, **timing}
     reply, info = pool.call(request, timeout)
     if not reply.get("ok"):
@@ -262,8 +267,10 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
             xla_options: Mapping[str, Any] | None = None,
             disable_passes: Iterable[str] | None = None, pipeline_b: str | None = None,
             timeout: float | None = DEFAULT_TIMEOUT,
-            memory_limit: int | None = None, precision: str = "native") -> Comparison:
-    """Run ``a`` and ``b`` on the same seeded inputs and compare every output buffer.
+            memory_limit: int | None = None, precision: str = "native",
+            inputs: Sequence[Any] | None = None) -> Comparison:
+    """Run ``a`` and ``b`` on the same seeded inputs (or ``inputs``, as for :func:`evaluate`)
+    and compare every output buffer.
 
     Floats pass when ``|a - b| <= atol + rtol * |b|`` (per-dtype defaults in
     ``tolerance.DEFAULT_TOLERANCES``), NaN positions must agree, integers and booleans must be
@@ -302,9 +309,11 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
     specs_a, specs_b = parameter_specs(ma), parameter_specs(mb)
     if specs_a != specs_b:
         raise ValueError(f"modules take different parameters: {_parameter_difference(specs_a, specs_b)}")
+    given = checked_inputs(inputs, specs_a) if inputs is not None else None
+
     def outputs(mod: Module, text: str | None, pipe: str) -> list:
         ev = _evaluate(mod, text, backend, pipe, xla_options, disable_passes, seed, 1, 0, 0, 0.0,
-                       False, True, timeout, memory_limit, False, None)
+                       False, True, timeout, memory_limit, False, None, given)
         return ev.outputs or []
 
     out_a = outputs(ma, text_a, pipeline)
@@ -323,7 +332,8 @@ def paired_timing(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: 
                   min_pairs: int = 5, time_budget: float = 2.0, low_noise: bool = False,
                   xla_options: Mapping[str, Any] | None = None,
                   disable_passes: Iterable[str] | None = None,
-                  timeout: float | None = DEFAULT_TIMEOUT, memory_limit: int | None = None) -> PairedTiming:
+                  timeout: float | None = DEFAULT_TIMEOUT, memory_limit: int | None = None,
+                  inputs: Sequence[Any] | None = None) -> PairedTiming:
     """Time ``a`` against ``b``: both compiled in one worker, then run in turn on the same seeded
     inputs (A B, B A, A B, ...) until ``pairs`` pairs, or ``min_pairs`` and ``time_budget``
     seconds. What a speedup should be measured with: load on the machine, clock and cache state
@@ -352,6 +362,7 @@ def paired_timing(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: 
         raise ValueError(f"modules take different parameters: {_parameter_difference(specs, parameter_specs(mb))}")
     pipelines = (pipeline, pipeline_b or pipeline)
     request: dict[str, Any] = {"op": "paired", "specs": specs, "seed": seed, "warmup": max(1, warmup),
+                               "inputs": checked_inputs(inputs, specs) if inputs is not None else None,
                                "pairs": max(1, pairs), "min_pairs": max(1, min(min_pairs, pairs)),
                                "time_budget": float(time_budget)}
     for side, mod, text, pipe in (("a", ma, text_a, pipelines[0]), ("b", mb, text_b, pipelines[1])):
@@ -394,7 +405,8 @@ VERIFY_CHECKS: tuple[tuple[str, dict[str, Any]], ...] = (
 
 def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", seed: int = 0, *,
            timeout: float | None = DEFAULT_TIMEOUT,
-           checks: Iterable[tuple[str, dict[str, Any]]] = VERIFY_CHECKS) -> str:
+           checks: Iterable[tuple[str, dict[str, Any]]] = VERIFY_CHECKS,
+           inputs: Sequence[Any] | None = None) -> str:
     """Does ``rewritten`` (compiled with the "env" pipeline) compute what ``original`` computes?
 
     Returns the first of ``checks`` that passes, or ``""`` when none does:
@@ -413,12 +425,14 @@ def verify(original: ModuleLike, rewritten: ModuleLike, backend: str = "cpu", se
     `hloenv.passes.fusion.same_program_unfused`, the one to trust where XLA's two pipelines
     disagree on the untouched module (as on evosax's CMA-ES).
 
+    ``inputs``: your own, instead of seeded ones (as for :func:`evaluate`).
+
     Raises:
         EvaluationError, UnsupportedOnBackend, BackendUnavailable, ValueError: As for
             :func:`compare`.
     """
     for name, options in checks:
-        if compare(original, rewritten, backend, seed=seed, pipeline_b="env", timeout=timeout,
+        if compare(original, rewritten, backend, seed=seed, pipeline_b="env", timeout=timeout, inputs=inputs,
                    **options).equal:
             return name
     return ""

@@ -93,6 +93,43 @@ def inputs_from_specs(specs: Iterable[Spec], seed: int = 0) -> list[Value]:
     return out
 
 
+def checked_inputs(values: Sequence[Any], specs: Sequence[Spec]) -> list[Value]:
+    """A user's inputs for parameters given as specs, as the arrays PJRT takes: one value per
+    parameter (a tuple for a tuple parameter), each of the parameter's shape, converted to its
+    element type where numpy converts without changing kind (Python floats for an f32, int64
+    for an s32; not floats for an integer parameter).
+
+    Raises:
+        ValueError: A count, shape or element type that does not fit, naming the parameter.
+    """
+    if isinstance(values, np.ndarray) or not isinstance(values, Sequence):
+        raise ValueError(f"inputs are a list with one value per parameter ({len(specs)}), not a "
+                         f"{type(values).__name__}")
+    if len(values) != len(specs):
+        raise ValueError(f"{len(values)} input{'' if len(values) == 1 else 's'} for {len(specs)} parameters")
+
+    def fit(value: Any, spec: Spec, where: str) -> Value:
+        if spec[0] == "tuple":
+            if not isinstance(value, (tuple, list)) or len(value) != len(spec[1]):
+                raise ValueError(f"{where} is a tuple of {len(spec[1])} values, not {type(value).__name__}")
+            return tuple(fit(v, s, f"{where}[{k}]") for k, (v, s) in enumerate(zip(value, spec[1])))
+        if spec[0] == "token":
+            return np.zeros((0,), np.bool_)
+        dtype, dims = numpy_dtype(spec[1]), tuple(spec[2])
+        array = np.asarray(value)
+        if array.shape != dims:
+            raise ValueError(f"{where} has shape {array.shape}, the parameter {spec[1]}{list(dims)}")
+        if array.dtype != dtype:
+            floats = "fcV"  # (V: ml_dtypes' bfloat16 and float8 types)
+            fits = (array.dtype.kind in "iub" and dtype.kind in "iu" + floats) or (
+                array.dtype.kind in floats and dtype.kind in floats and (array.dtype.kind != "c" or dtype.kind == "c"))
+            if not fits:
+                raise ValueError(f"{where} holds {array.dtype}, the parameter {spec[1]}")
+            array = array.astype(dtype)
+        return np.ascontiguousarray(array)
+    return [fit(v, s, f"input {k}") for k, (v, s) in enumerate(zip(values, specs))]
+
+
 def make_inputs(module: Any, seed: int = 0) -> list[Value]:
     """Deterministic inputs for ``module``'s entry parameters.
 
