@@ -193,8 +193,15 @@ class EpisodeResult:
     total_reward: float
     steps: int
     seconds: float
-    info: dict[str, Any] = field(default_factory=dict)
-    history: list[dict[str, Any]] = field(default_factory=list)
+    #: the last step's info (its action mask and observation-sized arrays: left out of the repr)
+    info: dict[str, Any] = field(default_factory=dict, repr=False)
+    history: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+    def __repr__(self) -> str:
+        reason = self.info.get("stop_reason", "")
+        return (f"EpisodeResult(module={self.module!r}, total_reward={self.total_reward:.6g}, steps={self.steps}, "
+                f"seconds={self.seconds:.3f}, decisions={sum(len(h.get('choices', {})) for h in self.history)}"
+                + (f", stop_reason={reason!r}" if reason else "") + ")")
 
 
 def run_episode(env: Any, agent: Agent, seed: int | None = 0) -> EpisodeResult:

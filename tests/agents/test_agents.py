@@ -165,3 +165,14 @@ def test_agent_name_mistakes_get_hints(tmp_path, monkeypatch):
     finally:
         AGENTS.pop("biggest-for-hints", None)
         AGENTS.pop("no-act-for-hints", None)
+
+
+def test_an_episode_result_prints_in_one_line():
+    """Printing `run_episode`'s result (as the README's snippet does) dumped the last info's
+    action mask and arrays, tens of kilobytes."""
+    import hloenv
+    from hloenv.agents import get_agent, run_episode
+    from tests.conftest import DATA
+    result = run_episode(hloenv.HloEnv(DATA / "convnet_forward.hlo"), get_agent("random"))
+    text = repr(result)
+    assert len(text) < 300 and "\n" not in text and "steps=" in text and "action_mask" not in text
