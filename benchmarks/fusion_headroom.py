@@ -4,8 +4,9 @@ Per module: alternatives offered by a dry run of each pass that records decision
 module; `multi-output-fusion` and `fusion-merger` on it fused as XLA would), and the median runtime
 (env pipeline) of all-original, xla-like, all-fused and 3 random choice vectors of the `fusion`
 pass, next to XLA's default pipeline on the original. Headroom (issue 4): the spread, worst / best
-of those six runtimes. Fidelity: xla-like vs xla-default within 5%, geometric mean. `--low-noise`
-times in workers pinned to one core.
+of those six runtimes. Fidelity: xla-like vs xla-default within 5%, geometric mean, each module's
+ratio measured by `hloenv.paired_timing` (both timed in turn in one worker, fresh, with a 90%
+interval). `--low-noise` times in workers pinned to one core.
 
     python benchmarks/fusion_headroom.py --limit 5
     python benchmarks/fusion_headroom.py ../shared/corpus/harvested/haiku__mobilenetv1_forward.hlo.txt
@@ -95,8 +96,14 @@ def main() -> None:
                 times.append(float("nan"))
                 print(f"  ! {path.name}: {str(err)[:100]}")
         done += 1
-        if times[1] == times[1]:
-            ratios.append(times[1] / ref.median)
+        try:  # fidelity: the XLA-like module against XLA's default pipeline, timed in turn (paired)
+            pair = hloenv.paired_timing(base, selected_copy(dry, xla), pipeline="xla-default", pipeline_b="env",
+                                        low_noise=args.low_noise)
+            ratios.append(1 / pair.speedup)
+            print(f"  fidelity {path.name[:40]}: xla-like / xla-default {1 / pair.speedup:.3f} "
+                  f"(90% interval {1 / pair.speedup_high:.3f}-{1 / pair.speedup_low:.3f})")
+        except hloenv.EvaluationError as err:
+            print(f"  ! {path.name}: fidelity: {str(err)[:100]}")
         measured = [t for t in times if t == t]
         spread = max(measured) / min(measured) if measured else float("nan")
         if measured:
