@@ -45,6 +45,37 @@ def test_search_measures_the_xla_like_module_beside_the_cost_models_pick():
         assert not rows[0]["xla_like"] and rows[1]["xla_like"]  # cheapest first, then XLA's
 
 
+@pytest.mark.parametrize("confirmed", [False, True])
+def test_search_keeps_xlas_decisions_unless_the_faster_candidate_is_faster_timed_against_them(confirmed, monkeypatch):
+    """The fastest of separately timed candidates is partly the luckiest draw: it replaces the
+    XLA-like plan only when a paired timing against it shows it faster beyond its interval."""
+    from types import SimpleNamespace
+
+    import hloenv.xla
+    from hloenv.agents import search
+    xla_like: set[str] = set()
+    finish = search.SearchAgent._finish
+
+    def remember_xla_like(self, start, agent):
+        cand = finish(self, start, agent)
+        if isinstance(agent, search.XlaAgent):
+            xla_like.add(cand.env.module.fingerprint())
+        return cand
+
+    def timed(module, backend="cpu", pipeline="xla-default", **options):  # every other candidate: "faster"
+        fast = pipeline == "env" and module.fingerprint() not in xla_like
+        return SimpleNamespace(median=0.5 if fast else 1.0)
+    monkeypatch.setattr(search.SearchAgent, "_finish", remember_xla_like)
+    monkeypatch.setattr(hloenv.xla, "evaluate", timed)
+    monkeypatch.setattr(hloenv.xla, "paired_timing", lambda *a, **k: SimpleNamespace(
+        speedup=2.0 if confirmed else 1.01, speedup_low=1.5 if confirmed else 0.9, speedup_high=2.5 if confirmed else 1.1))
+    agent = get_agent("search", beam_width=2, random_candidates=1, measure_top=2, max_expansions=12)
+    run_episode(make(), agent)
+    runtimes = {row["xla_like"]: row["runtime"] for row in agent.report.table}
+    assert runtimes == {True: 1.0, False: 0.5} and agent.report.confirmation is not None
+    assert agent.report.best_runtime == (0.5 if confirmed else 1.0)  # unconfirmed: XLA's own decisions
+
+
 def test_original_agent_changes_nothing_and_all_agent_rewrites():
     env = make()
     before = env._canonical.fingerprint()
