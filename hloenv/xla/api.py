@@ -339,8 +339,9 @@ def paired_timing(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: 
     seconds. What a speedup should be measured with: load on the machine, clock and cache state
     fall on both alike, where two `evaluate` calls (or a cached one and a fresh one) can each
     catch a different moment. Never read from or written to the cache (a fresh measurement is
-    the point); ``result.speedup`` is A's median over B's, with a 90% interval
-    (``speedup_low``, ``speedup_high``; see `PairedTiming`).
+    the point); ``result.speedup`` is the median of the pairs' time ratios A/B, with an
+    interval that holds it with at least 90% confidence (``speedup_low``, ``speedup_high``; see
+    `PairedTiming`).
 
     ``pipeline`` compiles A, ``pipeline_b`` (default: ``pipeline``) B; other arguments as for
     :func:`evaluate`.
