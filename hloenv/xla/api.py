@@ -203,16 +203,41 @@ def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-defa
                      memory_limit, cache and given is None, cache_dir, given)
 
 
+def _refuse_unsupported(mod: Module, backend: str) -> None:
+    """UnsupportedOnBackend when `mod` calls custom-call targets `backend` lacks."""
+    missing = unsupported_targets(mod, backend)
+    if missing:
+        raise UnsupportedOnBackend(backend, missing, CALLBACK_DETAIL if any(map(is_callback, missing))
+                                   else "found by scanning custom-call targets")
+
+
+def _evaluation(mod: Module, backend: str, pipeline: str, samples: list[float], warmup_runs: int,
+                compile_time: float, info: dict[str, Any], options: dict[str, Any], seed: int, key: str = "",
+                outputs: list | None = None) -> Evaluation:
+    """An Evaluation of `mod` from a worker's timed runs (`info`: the worker's description)."""
+    median, fastest, iqr = summarize(samples)
+    return Evaluation(
+        module_name=mod.name, backend=backend, pipeline=pipeline, median=median, min=fastest, iqr=iqr,
+        samples=samples, warmup_runs=warmup_runs, compile_time=compile_time, device=info["device"],
+        jaxlib_version=info.get("jaxlib", jaxlib_version()), options=options, seed=seed, key=key,
+        cached=False, outputs=outputs)
+
+
+def _same_parameters(ma: Module, mb: Module) -> list:
+    """The parameter specs both modules take; ValueError saying how they differ otherwise."""
+    specs_a, specs_b = parameter_specs(ma), parameter_specs(mb)
+    if specs_a != specs_b:
+        raise ValueError(f"modules take different parameters: {_parameter_difference(specs_a, specs_b)}")
+    return specs_a
+
+
 def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
               xla_options: Mapping[str, Any] | None, disable_passes: Iterable[str] | None,
               seed: int, warmup: int, repeats: int, min_repeats: int, time_budget: float,
               low_noise: bool, return_outputs: bool, timeout: float | None,
               memory_limit: int | None, cache: bool,
               cache_dir: str | os.PathLike | None, inputs: list | None = None) -> Evaluation:
-    missing = unsupported_targets(mod, backend)
-    if missing:
-        raise UnsupportedOnBackend(backend, missing, CALLBACK_DETAIL if any(map(is_callback, missing))
-                                   else "found by scanning custom-call targets")
+    _refuse_unsupported(mod, backend)
     overrides = xla_overrides(mod, pipeline, xla_options, disable_passes, low_noise)
     pool = get_pool(backend, memory_limit, low_noise)
     device_key = _host_description() if backend == "cpu" else pool.info()["device"]
@@ -238,14 +263,9 @@ def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
     reply, info = pool.call(request, timeout)
     if not reply.get("ok"):
         _raise_failure(reply, backend)
-    median, fastest, iqr = summarize(reply["samples"])
-    result = Evaluation(
-        module_name=mod.name, backend=backend, pipeline=pipeline, median=median, min=fastest,
-        iqr=iqr, samples=reply["samples"], warmup_runs=reply["warmup"],
-        compile_time=reply["compile_s"], device=info["device"],
-        jaxlib_version=info.get("jaxlib", jaxlib_version()),
-        options={"xla_options": dict(overrides), "low_noise": low_noise, **timing},
-        seed=seed, key=key, cached=False, outputs=reply["outputs"])
+    result = _evaluation(mod, backend, pipeline, reply["samples"], reply["warmup"], reply["compile_s"], info,
+                         {"xla_options": dict(overrides), "low_noise": low_noise, **timing}, seed, key,
+                         reply["outputs"])
     if store is not None:
         try:
             store.put(key, result.to_dict())
@@ -306,10 +326,8 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
         ma, text_a, mb, text_b = promote_floats(ma), None, promote_floats(mb), None
         rtol = F64_ORACLE_RTOL if rtol is None else rtol
         atol = F64_ORACLE_ATOL if atol is None else atol
-    specs_a, specs_b = parameter_specs(ma), parameter_specs(mb)
-    if specs_a != specs_b:
-        raise ValueError(f"modules take different parameters: {_parameter_difference(specs_a, specs_b)}")
-    given = checked_inputs(inputs, specs_a) if inputs is not None else None
+    specs = _same_parameters(ma, mb)
+    given = checked_inputs(inputs, specs) if inputs is not None else None
 
     def outputs(mod: Module, text: str | None, pipe: str) -> list:
         ev = _evaluate(mod, text, backend, pipe, xla_options, disable_passes, seed, 1, 0, 0, 0.0,
@@ -358,19 +376,14 @@ def paired_timing(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: 
     check_number("time_budget", time_budget)
     _check_limits(timeout, memory_limit)
     (ma, text_a), (mb, text_b) = _load(a), _load(b)
-    specs = parameter_specs(ma)
-    if specs != parameter_specs(mb):
-        raise ValueError(f"modules take different parameters: {_parameter_difference(specs, parameter_specs(mb))}")
+    specs = _same_parameters(ma, mb)
     pipelines = (pipeline, pipeline_b or pipeline)
     request: dict[str, Any] = {"op": "paired", "specs": specs, "seed": seed, "warmup": max(1, warmup),
                                "inputs": checked_inputs(inputs, specs) if inputs is not None else None,
                                "pairs": max(1, pairs), "min_pairs": max(1, min(min_pairs, pairs)),
                                "time_budget": float(time_budget)}
     for side, mod, text, pipe in (("a", ma, text_a, pipelines[0]), ("b", mb, text_b, pipelines[1])):
-        missing = unsupported_targets(mod, backend)
-        if missing:
-            raise UnsupportedOnBackend(backend, missing, CALLBACK_DETAIL if any(map(is_callback, missing))
-                                       else "found by scanning custom-call targets")
+        _refuse_unsupported(mod, backend)
         request[f"overrides_{side}"] = xla_overrides(mod, pipe, xla_options, disable_passes, low_noise)
         request[f"text_{side}"] = compile_text(mod, text)
     reply, info = get_pool(backend, memory_limit, low_noise).call(request, timeout)
@@ -379,18 +392,10 @@ def paired_timing(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: 
             reply = {**reply, "message": f"module {reply['side'].upper()} "
                      f"({(ma, mb)[reply['side'] == 'b'].name!r}): {reply.get('message', '?')}"}
         _raise_failure(reply, backend)
-
-    def side(mod: Module, pipe: str, samples: list[float], compile_s: float, overrides: Any) -> Evaluation:
-        median, fastest, iqr = summarize(samples)
-        return Evaluation(
-            module_name=mod.name, backend=backend, pipeline=pipe, median=median, min=fastest, iqr=iqr,
-            samples=samples, warmup_runs=reply["warmup"], compile_time=compile_s, device=info["device"],
-            jaxlib_version=info.get("jaxlib", jaxlib_version()),
-            options={"xla_options": dict(overrides), "low_noise": low_noise, "paired": True},
-            seed=seed, cached=False)
-    return PairedTiming(
-        side(ma, pipelines[0], reply["samples_a"], reply["compile_s"][0], request["overrides_a"]),
-        side(mb, pipelines[1], reply["samples_b"], reply["compile_s"][1], request["overrides_b"]))
+    a, b = (_evaluation(mod, backend, pipe, reply[f"samples_{s}"], reply["warmup"], reply["compile_s"][k], info,
+                        {"xla_options": dict(request[f"overrides_{s}"]), "low_noise": low_noise, "paired": True}, seed)
+            for k, (s, mod, pipe) in enumerate((("a", ma, pipelines[0]), ("b", mb, pipelines[1]))))
+    return PairedTiming(a, b)
 
 
 #: ``verify``'s checks in order: (verdict, ``compare`` options; B always compiles with "env").
