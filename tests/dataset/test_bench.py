@@ -76,7 +76,6 @@ def test_bench_writes_complete_tables_and_plots(local_run):
         xla, mine, speedup = float(r["xla_default_runtime"]), float(r["agent_runtime"]), float(r["speedup"])
         low, high = float(r["speedup_low"]), float(r["speedup_high"])  # (the paired timing's 90% interval)
         assert xla > 0 and mine > 0 and 0 < low <= speedup <= high  # (the median of the pairs' ratios)
-        assert speedup == pytest.approx(xla / mine, rel=0.3)
         assert int(r["instructions"]) > 0 and int(r["agent_instructions"]) > 0
     assert by_module["gpu_only"]["status"] == "unsupported"
     assert "cuda_threefry2x32" in by_module["gpu_only"]["error"]
