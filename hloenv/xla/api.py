@@ -197,7 +197,7 @@ def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-defa
     check_number("time_budget", time_budget)
     _check_limits(timeout, memory_limit)
     mod, text = _load(module)
-    given = checked_inputs(inputs, parameter_specs(mod)) if inputs is not None else None
+    given = checked_inputs(inputs, parameter_specs(mod))
     return _evaluate(mod, text, backend, pipeline, xla_options, disable_passes, seed, warmup,
                      repeats, min_repeats, time_budget, low_noise, return_outputs, timeout,
                      memory_limit, cache and given is None, cache_dir, given)
@@ -327,7 +327,7 @@ def compare(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: str = 
         rtol = F64_ORACLE_RTOL if rtol is None else rtol
         atol = F64_ORACLE_ATOL if atol is None else atol
     specs = _same_parameters(ma, mb)
-    given = checked_inputs(inputs, specs) if inputs is not None else None
+    given = checked_inputs(inputs, specs)
 
     def outputs(mod: Module, text: str | None, pipe: str) -> list:
         ev = _evaluate(mod, text, backend, pipe, xla_options, disable_passes, seed, 1, 0, 0, 0.0,
@@ -379,7 +379,7 @@ def paired_timing(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: 
     specs = _same_parameters(ma, mb)
     pipelines = (pipeline, pipeline_b or pipeline)
     request: dict[str, Any] = {"op": "paired", "specs": specs, "seed": seed, "warmup": max(1, warmup),
-                               "inputs": checked_inputs(inputs, specs) if inputs is not None else None,
+                               "inputs": checked_inputs(inputs, specs),
                                "pairs": max(1, pairs), "min_pairs": max(1, min(min_pairs, pairs)),
                                "time_budget": float(time_budget)}
     for side, mod, text, pipe in (("a", ma, text_a, pipelines[0]), ("b", mb, text_b, pipelines[1])):

@@ -93,8 +93,9 @@ def inputs_from_specs(specs: Iterable[Spec], seed: int = 0) -> list[Value]:
     return out
 
 
-def checked_inputs(values: Sequence[Any], specs: Sequence[Spec]) -> list[Value]:
-    """A user's inputs for parameters given as specs, as the arrays PJRT takes: one value per
+def checked_inputs(values: Sequence[Any] | None, specs: Sequence[Spec]) -> list[Value] | None:
+    """A user's inputs for parameters given as specs, as the arrays PJRT takes (None for none
+    given: the seeded inputs are drawn in the worker): one value per
     parameter (a tuple for a tuple parameter), each of the parameter's shape, converted to its
     element type where numpy converts without changing kind (Python floats for an f32, int64
     for an s32; not floats for an integer parameter).
@@ -102,6 +103,8 @@ def checked_inputs(values: Sequence[Any], specs: Sequence[Spec]) -> list[Value]:
     Raises:
         ValueError: A count, shape or element type that does not fit, naming the parameter.
     """
+    if values is None:
+        return None
     if isinstance(values, np.ndarray) or not isinstance(values, Sequence):
         raise ValueError(f"inputs are a list with one value per parameter ({len(specs)}), not a "
                          f"{type(values).__name__}")
