@@ -36,6 +36,17 @@ def default_memory_limit() -> int:
     return int(min(total * 0.7, 32 << 30))
 
 
+#: glibc malloc settings for workers (a user's own MALLOC_* values win). By default glibc maps
+#: each block above its mmap threshold (32 MiB at most) afresh and unmaps it when freed, so a run
+#: whose temporaries exceed it pays a page fault for every page it touches, every run; below it,
+#: whether freed memory is kept depends on what the process allocated before. Measured on rlax's
+#: XLA-like module (33 MB of temporaries): 8,570 faults and 62 ms a run in a fresh worker, 46 ms
+#: in one that had run a 32 MB module first. Never mapping blocks alone and never trimming the
+#: heap, a worker reuses what it freed (peak memory is unchanged; it is kept, not returned), and
+#: a run's time no longer depends on the worker's history.
+MALLOC_SETTINGS = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(1 << 40)}
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     """What makes two workers interchangeable."""
@@ -61,6 +72,8 @@ class Worker:
         env = dict(os.environ, HLOENV_WORKER_BACKEND=self.config.backend,
                    HLOENV_WORKER_MEMORY=str(self.config.memory_limit))
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+        for key, value in MALLOC_SETTINGS.items():
+            env.setdefault(key, value)
         if self.config.backend == "cpu":
             env.setdefault("JAX_PLATFORMS", "cpu")
         if self.config.low_noise:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from hloenv import parse_hlo
@@ -62,3 +64,26 @@ def test_a_started_pool_is_not_ready_at_once_and_a_cost_prefetch_does_not_wait_f
         assert fresh.ready()
     finally:
         fresh.close()
+
+
+def _worker_environment(pool: WorkerPool) -> dict[str, str]:
+    pid = pool.info()["pid"]
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        pairs = [item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item]
+    return {k.decode(): v.decode() for k, v in pairs}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
+def test_workers_keep_freed_memory_so_a_run_does_not_depend_on_what_ran_before(monkeypatch):
+    pool = WorkerPool(WorkerConfig("cpu", default_memory_limit()), size=1)
+    try:
+        env = _worker_environment(pool)
+    finally:
+        pool.close()
+    assert env["MALLOC_MMAP_MAX_"] == "0" and int(env["MALLOC_TRIM_THRESHOLD_"]) >= 1 << 40
+    monkeypatch.setenv("MALLOC_MMAP_MAX_", "65536")  # a user's own setting wins
+    pool = WorkerPool(WorkerConfig("cpu", default_memory_limit()), size=1)
+    try:
+        assert _worker_environment(pool)["MALLOC_MMAP_MAX_"] == "65536"
+    finally:
+        pool.close()
