@@ -11,8 +11,9 @@ Both are read-only, as they already were for the resets of one env: a step copie
 selects (`selected_copy`), a dry round runs in place only in a module the env built itself, and
 `_finish` cleans up a copy. A `SharedStart` lives as long as some env holds it (the registry
 keeps weak references), so a benchmark over many modules does not pile them up. The key is the
-module's printed text, the `EnvPipeline` (its pass strings) and `max_options`: a pass registered
-again under the same name while envs live is not noticed (call `forget_shared_starts`).
+module's printed text, the `EnvPipeline` (its pass strings), the pass classes those strings name
+now (a pass registered again under its name, as a notebook cell run twice does, starts afresh)
+and `max_options`.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def shared_start(original: Module, original_text: str, pipeline: Any, max_option
     both canonicalise; the first to finish is kept, so both envs share it."""
     key: Hashable | None = None  # None: this env starts on its own
     if ENABLED:
-        key = (hashlib.sha256(original_text.encode()).digest(), pipeline, max_options)
+        key = (hashlib.sha256(original_text.encode()).digest(), pipeline, _pass_classes(pipeline), max_options)
         try:
             hash(key)
         except TypeError:  # a pipeline object that cannot be a key
@@ -78,6 +79,13 @@ def shared_start(original: Module, original_text: str, pipeline: Any, max_option
             return found
         _REGISTRY[key] = made
     return made
+
+
+def _pass_classes(pipeline: Any) -> tuple[type, ...]:
+    """The classes the pipeline's canonicalising and decision passes are now (names are looked
+    up in the registry each time a stage is built)."""
+    passes = [*pipeline.canonicalize_pipeline().passes(), *pipeline.decision_passes()]
+    return tuple(type(p) for p in passes)
 
 
 def forget_shared_starts() -> None:

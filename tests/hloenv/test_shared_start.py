@@ -41,6 +41,37 @@ def test_other_pipelines_options_or_modules_start_on_their_own():
     assert HloEnv(other, pipeline=SMALL)._canonical is not a._canonical
 
 
+def _cse_again():
+    """A deciding pass defined anew on each call (as a notebook cell run twice defines it)."""
+    from dataclasses import dataclass
+
+    from hloenv.passes.cse import CommonSubexpressionElimination
+
+    @dataclass(frozen=True)
+    class CseAgain(CommonSubexpressionElimination):
+        name = "test-cse-again"
+    return CseAgain
+
+
+def test_a_pass_registered_again_starts_afresh():
+    from hloenv.passes import register
+    from hloenv.passes.base import PASSES
+    from hloenv.passes.env_pipeline import EnvPipeline
+
+    pipeline = EnvPipeline(canonicalize="dce", decisions=("test-cse-again",), cleanup="dce")
+    try:
+        first = register(_cse_again())
+        a = make(pipeline=pipeline)
+        assert make(pipeline=pipeline)._start is a._start
+        second = register(_cse_again())  # (the same name and qualified name: it replaces the first)
+        assert second is not first and PASSES["test-cse-again"] is second
+        b = make(pipeline=pipeline)
+        assert b._start is not a._start
+        assert type(b._decision_passes[0]) is second
+    finally:
+        PASSES.pop("test-cse-again", None)
+
+
 def test_sharing_changes_no_episode():
     """Episodes in envs that share a start (the first one included, which ran the first round)
     equal those of an env that starts on its own; and none of them touched what they share."""
