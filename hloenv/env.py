@@ -462,10 +462,14 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             raise TypeError(f"action must be a sequence of option indices (one per alternatives node), "
                             f"not {type(action).__name__}")
         try:
-            flat = np.asarray(action).reshape(-1)
+            given = np.asarray(action)
         except ValueError as err:  # ragged nesting
             raise ValueError(f"action must be a flat sequence of option indices (one per alternatives "
                              f"node): {str(err).splitlines()[0]}") from None
+        if given.ndim > 1:  # (a batch of actions, or a policy's output left in a column)
+            raise ValueError(f"action must be a flat sequence of option indices (one per alternatives "
+                             f"node), not an array of shape {given.shape}")
+        flat = given.reshape(-1)
         if flat.size not in (len(nodes), self.max_alternatives):
             raise ValueError(f"action has {flat.size} entries; expected {len(nodes)} (one per alternatives "
                              f"node) or {self.max_alternatives} (the action space)")

@@ -94,6 +94,9 @@ def test_sampled_actions_are_legal_and_bad_ones_raise():
             env.step(bad)
     with pytest.raises(ValueError, match="action must be a flat sequence"):
         env.step([[0], [0, 1]] + [[0]] * (n - 2))
+    for shape in ((n, 1), (1, n)):  # (a column or a batch of one: read as flat before)
+        with pytest.raises(ValueError, match=re.escape(f"not an array of shape {shape}")):
+            env.step(np.ones(shape, np.int64))
     env.step([0.0] * n)  # whole floats are fine
 
 
