@@ -39,6 +39,14 @@ def register_agent(name: str) -> Callable:
     """
     from hloenv.agents.registry import LAZY_AGENTS  # (first: built-ins loaded later took names back)
 
+    if not isinstance(name, str):  # (a bare @register_agent: the class itself, silently made a function)
+        what = getattr(name, "__name__", type(name).__name__)
+        raise TypeError(f"register_agent takes the agent's name: @register_agent(\"my-agent\") above "
+                        f"{what}, not @register_agent alone")
+    if not name or name != name.strip() or ":" in name:
+        raise ValueError(f"agent name {name!r}: a non-empty name without surrounding spaces or ':' "
+                         "(the command line reads 'file.py:name')")
+
     def deco(factory: Callable[..., Agent]) -> Callable[..., Agent]:
         # the name's owner: a registered factory, or the module a lazy agent is registered from
         owner = qualified_name(AGENTS[name]) if name in AGENTS else LAZY_AGENTS.get(name)

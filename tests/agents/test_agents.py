@@ -144,6 +144,20 @@ def test_registering_a_taken_agent_name_is_refused():
         AGENTS.pop("test-mine", None)
 
 
+def test_a_bare_decorator_or_a_name_the_command_line_cannot_read_is_refused():
+    from hloenv.agents import register_agent
+
+    class Mine:
+        def act(self, obs, info):
+            return np.zeros(0, dtype=np.int64)
+
+    with pytest.raises(TypeError, match='register_agent takes the agent\'s name: @register_agent\\("my-agent"\\) above Mine'):
+        register_agent(Mine)  # (was: Mine silently became the decorator's inner function)
+    for bad in ("", " mine", "file.py:mine"):
+        with pytest.raises(ValueError, match="agent name"):
+            register_agent(bad)
+
+
 def test_an_agent_registered_before_the_built_ins_load_keeps_its_name():
     # (was: the built-ins, imported at the first get_agent, silently took 'random' back)
     import subprocess
