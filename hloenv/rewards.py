@@ -206,7 +206,10 @@ def make_reward(spec: str | Reward | Callable, backend: str = "cpu") -> Reward:
     if spec == "runtime":
         return RuntimeReward(backend)
     if isinstance(spec, str):
-        raise ValueError(f"unknown reward {spec!r}: use 'cost', 'runtime', a Reward or a callable")
+        hint = ""
+        if spec.lower() in ("cpu", "gpu", "cuda"):  # (the original HloEnv's second argument)
+            hint = f" (a backend is a keyword here: HloEnv(hlo, backend={spec.lower().replace('cuda', 'gpu')!r}))"
+        raise ValueError(f"unknown reward {spec!r}: use 'cost', 'runtime', a Reward or a callable{hint}")
     if hasattr(spec, "reset") and hasattr(spec, "deterministic"):
         return spec  # type: ignore[return-value]
     if callable(spec):

@@ -396,6 +396,8 @@ def test_a_module_that_does_not_verify_is_refused_with_where(tmp_path):
     (dict(backend="tpu"), ValueError, "unknown backend 'tpu'"),
     (dict(pipeline="fusion"), TypeError, "pipeline must be an EnvPipeline"),
     (dict(render_mode="human"), ValueError, "unknown render_mode 'human'"),
+    (dict(reward="gpu"), ValueError, re.escape("unknown reward 'gpu': use 'cost', 'runtime', a Reward or a "
+                                               "callable (a backend is a keyword here: HloEnv(hlo, backend='gpu'))")),
 ])
 def test_bad_settings_are_typed_errors_before_any_work(setting, error, message):
     with pytest.raises(error, match=message):
