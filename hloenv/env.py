@@ -589,16 +589,45 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """The current alternative graph as observation arrays."""
         return self._get_obs()
 
-    def apply_alternatives(self, choices: Sequence[int] | Mapping[str, int]) -> None:
+    def apply_alternatives(self, choices: Sequence[int] | Mapping[str, int] | np.ndarray) -> None:
         """Pick options on the current alternative graph without stepping the episode: one index
-        per alternatives node, or {node name or alternative id: index} (others keep the original)."""
-        self.module = self.graph = selected_copy(self.graph, choices)
+        per alternatives node, {node name or alternative id: index}, or, as the original HloEnv
+        took them, rows of (node id in `get_graph()`'s `alternative_index`, index). Nodes not
+        named keep the original."""
+        nodes = alternatives_nodes(self.graph)
+        if not nodes and len(choices):
+            raise ValueError("the current graph has no alternatives nodes to choose at: run a deciding "
+                             "pass in dry mode first (env.run(\"fusion\", dry=True))")
+        if isinstance(choices, np.ndarray) and choices.ndim == 2:
+            choices = self._choices_by_node_id(choices, nodes)
+        self.module = self.graph = selected_copy(self.graph, choices, nodes=nodes)
         self._off_episode = True
 
-    def evaluate(self, **kwargs: Any):
-        """Compile and time the current module with XLA (`hloenv.evaluate`, env pipeline)."""
+    def _choices_by_node_id(self, rows: np.ndarray, nodes: list[Instruction]) -> dict[str, int]:
+        """{node name: index} from rows of (node id in the observation, option index)."""
+        if rows.shape[1] != 2 or not np.issubdtype(rows.dtype, np.integer):
+            raise ValueError(f"choices as an array are one index per alternatives node, or integer rows of "
+                             f"(node id, option index); not an array of shape {rows.shape} ({rows.dtype})")
+        by_id = dict(zip(self._get_obs()["alternative_index"].tolist(), nodes))
+        out: dict[str, int] = {}
+        for node_id, option in rows.tolist():
+            node = by_id.get(node_id)
+            if node is None:
+                raise ValueError(f"choices row ({node_id}, {option}): node {node_id} is not an alternatives "
+                                 f"node (get_graph()['alternative_index'] lists them: "
+                                 f"{sorted(by_id)[:5]}{' ...' if len(by_id) > 5 else ''})")
+            if node.name in out:
+                raise ValueError(f"choices name node {node_id} twice")
+            out[node.name] = option
+        return out
+
+    def evaluate(self, repeats: int | None = None, **kwargs: Any):
+        """Compile and time the current module with XLA (`hloenv.evaluate`, env pipeline);
+        `env.evaluate(100)` times 100 runs, as the original HloEnv's did."""
         from hloenv.xla import evaluate
         kwargs.setdefault("pipeline", "env")
+        if repeats is not None:
+            kwargs["repeats"] = kwargs["min_repeats"] = repeats
         return evaluate(self._current_module(), self.backend, **kwargs)
 
     def has_equal_output(self, other: Module | str | None = None, *, inputs: Sequence[Any] | None = None,

@@ -457,11 +457,34 @@ def test_a_reward_callable_may_return_any_real_number(value):
 def test_direct_api():
     env = make()
     env.reset(seed=0)
-    result = env.run("cse", dry=True)
+    env.run("fusion", dry=True)
     graph = env.get_graph()
-    assert len(graph["alternative_index"]) == result.rewrites
-    env.apply_alternatives([1] * result.rewrites)
+    assert len(graph["alternative_index"]) > 0 and len(graph["option_count"]) == len(graph["alternative_index"])
+    env.apply_alternatives([1] * len(graph["alternative_index"]))
     assert env.has_equal_output()
+
+
+def test_the_original_hloenvs_calls_port_as_they_were_written():
+    """Its apply_alternatives took rows of (node id, option); its evaluate the number of runs."""
+    from tests.altgraph.test_alternatives import DUPLICATES
+    env = HloEnv(DUPLICATES, pipeline=EnvPipeline("dce", ("cse",), "dce"))
+    with pytest.raises(ValueError, match="no alternatives nodes to choose at: run a deciding pass in dry mode"):
+        env.apply_alternatives([1, 1])  # (was "expected 0 choices")
+    env.run("cse", dry=True)
+    graph = env.get_graph()
+    assert len(graph["alternative_index"]) >= 1
+    rows = np.stack([graph["alternative_index"], np.ones_like(graph["alternative_index"])], axis=1)
+    for bad, message in ((rows + [[10**6, 0]], "node 1000.* is not an alternatives node"),
+                         (rows.astype(float), "integer rows of \\(node id, option index\\)"),
+                         (np.concatenate([rows, rows[:1]]), "twice")):
+        with pytest.raises(ValueError, match=message):
+            env.apply_alternatives(bad)
+    by_list = env.fork()
+    by_list.apply_alternatives([1] * len(rows))
+    env.apply_alternatives(rows)
+    assert env.module.fingerprint() == by_list.module.fingerprint() and env.has_equal_output()
+    result = env.evaluate(3)
+    assert len(result.samples) == 3
 
 
 def test_the_direct_api_is_its_own_workflow_step_and_save_need_a_reset_after_it(tmp_path):
