@@ -236,6 +236,7 @@ def test_failed_agent_rows_run_again_and_rerun_redoes_every_row(tmp_path, monkey
     assert main(command) == 1  # every row failed: not a success
     captured = capsys.readouterr()
     assert "no module ended with a sound result" in captured.err
+    assert "agent bug here" in captured.out  # (the row's error under its progress line, not only in the tables)
     (row,) = [json.loads(line) for line in (out / RESULTS).read_text().splitlines()]
     assert row["status"] == "agent_error" and "agent bug here" in row["error"]
     assert "in act" in row["traceback"] and "agent bug here" in row["traceback"]
