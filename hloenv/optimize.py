@@ -86,6 +86,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--raw", action="store_true", help="with -o: write hloenv's own form instead (fusion "
                    "instructions with their fused computations; hloenv reads it, XLA through jaxlib does not)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--no-low-noise", dest="low_noise", action="store_false",
+                   help="time with XLA's usual threads instead of one pinned core with single-threaded "
+                        "Eigen (the default here: steadier; hloenv bench's default is the usual threads)")
     p.set_defaults(func=_cmd_optimize)
 
 
@@ -109,7 +112,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
             print(f"FAIL {out}: cannot make its folder: {err}")
             return 1
     try:
-        module, result = optimize(path, args.agent, agent_options=options)
+        module, result = optimize(path, args.agent, agent_options=options, low_noise=args.low_noise)
     except (ValueError, OSError) as err:
         print(f"FAIL {path}: {err}")
         return 1

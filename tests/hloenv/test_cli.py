@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -108,6 +109,10 @@ def test_optimize_passes_agent_options_and_rejects_unknown_ones(tmp_path, capsys
     assert main(["optimize", "--agent", "random", "--agent-option", "seed=3", "-o", str(out)]) == 0
     assert out.read_text().startswith("HloModule")
     assert "verified" in capsys.readouterr().out
+    assert main(["optimize", "--agent", "original", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["low_noise"] is True  # (the default here)
+    assert main(["optimize", "--agent", "original", "--json", "--no-low-noise"]) == 0
+    assert json.loads(capsys.readouterr().out)["low_noise"] is False
     assert main(["optimize", "--agent", "random", "--budget", "3"]) == 2  # a usage error, not the file's
     captured = capsys.readouterr()
     assert "error: agent 'random' has no option 'budget'; it takes: seed" in captured.err
