@@ -553,9 +553,14 @@ class HloEnv(gym.Env[dict, np.ndarray]):
 
         Raises:
             RuntimeError: the module was changed with the direct API since `reset` (`run`,
-                `apply_alternatives`), which the episode's history does not hold.
+                `apply_alternatives`), which the episode's history does not hold, or the last
+                step raised after applying its action (until `reset`).
         """
         self._check_on_episode("save()")
+        if self._broken_by is not None:  # (its history holds a step whose round never finished)
+            raise RuntimeError(f"the last step raised ({self._broken_by}) after applying its action: the env "
+                               "is not where an episode's history can take it, so there is nothing to save; "
+                               "call reset()")
         data = {"format": "hloenv-episode/1", "hlo": self.original_text, "pipeline": self.pipeline.to_dict(),
                 "max_options": self.max_options, "max_steps": self.max_steps, "history": self.history,
                 "finished": self._done, "reward": self._reward_name, "backend": self.backend,

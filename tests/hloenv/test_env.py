@@ -423,7 +423,7 @@ def test_a_reward_callable_returning_a_non_number_says_so(value, error, message)
         env.step(env.action_space.sample())
 
 
-def test_a_step_that_raises_after_applying_its_action_needs_a_reset():
+def test_a_step_that_raises_after_applying_its_action_needs_a_reset(tmp_path):
     calls = []
 
     def flaky(before, after, terminated):
@@ -442,6 +442,9 @@ def test_a_step_that_raises_after_applying_its_action_needs_a_reset():
     # the env is past that action: the old observation's action must not meet the new graph
     with pytest.raises(RuntimeError, match=r"last step raised \(ZeroDivisionError: user bug\).*call reset\(\)"):
         env.step(action)
+    with pytest.raises(RuntimeError, match=r"last step raised .* nothing to save; call reset\(\)"):
+        env.save(tmp_path / "broken.json")  # (it wrote a history holding the step that raised)
+    assert not (tmp_path / "broken.json").exists()
     rewards, _ = run_episode(env, seed=0)  # a reset starts afresh
     assert rewards and set(rewards) == {1.0}
 
