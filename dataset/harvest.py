@@ -91,14 +91,19 @@ def harvest(out: str | os.PathLike, command: Sequence[str], *, program: str | No
     distinct unoptimized module to ``out/<program>__<function>.hlo``.
 
     Modules whose fingerprint is already in ``out`` (its ``manifest.json``) are skipped, so
-    repeated harvests into one folder accumulate distinct modules. A program that fails still
-    contributes what it compiled before failing.
+    repeated harvests into one folder accumulate distinct modules. A program that fails, times
+    out or is interrupted still contributes what it compiled before it stopped.
 
     Raises:
-        HarvestError: Nothing to run, a bad setting, an output folder that cannot be made or a
-            manifest that cannot be read (each before the command runs), or a command that could
-            not be started or timed out.
+        TypeError: ``command`` is a string, not a list of arguments.
+        HarvestError: Nothing to run, a bad setting or program name, an output folder that cannot
+            be made or a manifest that cannot be read (each before the command runs), a command
+            that could not be started, or one that timed out (after its modules are collected:
+            ``err.result`` says what was written).
+        KeyboardInterrupt: re-raised once the modules compiled until then are collected.
     """
+    if isinstance(command, (str, bytes)):
+        raise TypeError(f"command is a list of arguments, e.g. {str(command).split()!r}, not the string {command!r}")
     if not command:
         raise HarvestError("no command to run")
     try:
@@ -106,6 +111,9 @@ def harvest(out: str | os.PathLike, command: Sequence[str], *, program: str | No
         check_number("timeout", timeout, above=True, may_be_none=True)
     except (TypeError, ValueError) as err:
         raise HarvestError(str(err)) from None
+    if program is not None and (not isinstance(program, str) or _safe(program) != program or program.startswith(".")):
+        raise HarvestError(f"program name {program!r} begins every file's name: letters, digits, '_', '.' and '-' "
+                           f"only, not starting with '.' (e.g. {_safe(str(program)).lstrip('.') or 'my_program'!r})")
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -117,13 +125,24 @@ def harvest(out: str | os.PathLike, command: Sequence[str], *, program: str | No
     log = open(out / "harvest.log", "ab") if quiet else None
     try:
         try:
-            proc = subprocess.run(list(command), env=dump_env(dump), timeout=timeout,
-                                  stdout=log, stderr=subprocess.STDOUT if log else None)
-        except FileNotFoundError as err:
+            proc = subprocess.Popen(list(command), env=dump_env(dump), stdout=log,
+                                    stderr=subprocess.STDOUT if log else None)
+        except (FileNotFoundError, PermissionError) as err:
             raise HarvestError(f"cannot run {command[0]!r}: {err}") from None
-        except subprocess.TimeoutExpired:
-            raise HarvestError(f"{' '.join(command)} did not finish within {timeout} s") from None
-        result = HarvestResult(out, proc.returncode)
+        try:
+            returncode = proc.wait(timeout=timeout)
+        except BaseException as stop:  # (a timeout or Ctrl-C: what it compiled so far is kept)
+            _stop(proc)
+            result = HarvestResult(out, proc.returncode)
+            collect(dump, out, program, result, min_instructions)
+            if isinstance(stop, subprocess.TimeoutExpired):
+                err = HarvestError(f"{' '.join(command)} did not finish within {timeout} s; what it compiled "
+                                   f"until then is kept: {result.summary()}")
+                err.result = result  # type: ignore[attr-defined]
+                raise err from None
+            stop.result = result  # type: ignore[attr-defined]
+            raise
+        result = HarvestResult(out, returncode)
         collect(dump, out, program, result, min_instructions)
     finally:
         if log:
@@ -133,6 +152,16 @@ def harvest(out: str | os.PathLike, command: Sequence[str], *, program: str | No
         else:
             shutil.rmtree(dump, ignore_errors=True)
     return result
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Kill a harvested program (its dumps are written as it compiles: nothing is lost) and reap it."""
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def read_manifest(out: Path) -> dict[str, dict[str, Any]]:

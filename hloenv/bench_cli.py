@@ -86,6 +86,11 @@ def run_harvest(args: argparse.Namespace) -> int:
     except HarvestError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as stop:
+        kept = getattr(stop, "result", None)
+        print(f"\ninterrupted: what the program compiled until then is kept"
+              f"{': ' + kept.summary() if kept is not None else ''}", file=sys.stderr)
+        return 130
     for record in result.written:
         print(f"wrote {record['file']}: {record['instructions']} instructions "
               f"(fingerprint {record['fingerprint'][:12]}, from {record['source']})")

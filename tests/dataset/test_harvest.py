@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -108,3 +109,54 @@ def test_names_and_flags():
     env = dump_env("/tmp/d", {"XLA_FLAGS": "--xla_foo=1"})
     assert env["XLA_FLAGS"].startswith("--xla_foo=1 --xla_dump_to=/tmp/d")
     assert "--xla_dump_large_constants" in env["XLA_FLAGS"] and "--xla_dump_hlo_as_text" in env["XLA_FLAGS"]
+
+
+SLOW_SCRIPT = textwrap.dedent("""
+    import time, jax, jax.numpy as jnp
+    jax.jit(lambda x: jnp.tanh(x) * 2.0)(jnp.ones((4,)))
+    print("compiled", flush=True)
+    time.sleep(120)
+""")
+
+
+def test_a_harvest_that_times_out_or_is_interrupted_keeps_what_was_compiled(tmp_path):
+    """(a timeout deleted the dump, every module with it; Ctrl-C too, with a raw traceback)"""
+    import signal
+    import time
+
+    import pytest
+
+    from hloenv.dataset import HarvestError, harvest
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_SCRIPT)
+    out = tmp_path / "timed_out"
+    with pytest.raises(HarvestError, match="did not finish within 12.0 s; what it compiled until then is kept: "
+                                           r"(\d+) modules dumped, \1 new written") as info:
+        harvest(out, [sys.executable, str(script)], timeout=12.0, quiet=True)
+    assert "slow__lambda" in [r["name"] for r in info.value.result.written]
+    assert (out / "slow__lambda.hlo").is_file()
+    interrupted = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "hloenv", "harvest", str(interrupted), "--quiet", "--",
+                             sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = interrupted / "harvest.log"
+    deadline = time.monotonic() + 120
+    while not (log.is_file() and "compiled" in log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert re.search(r"interrupted: what the program compiled until then is kept: (\d+) modules dumped, \1 new "
+                     "written", err), err
+    assert (interrupted / "slow__lambda.hlo").is_file()
+
+
+def test_a_command_string_or_a_program_name_that_is_not_a_file_name_is_refused(tmp_path):
+    import pytest
+
+    from hloenv.dataset import HarvestError, harvest
+    with pytest.raises(TypeError, match=r"command is a list of arguments, e.g. \['python', 'train.py'\]"):
+        harvest(tmp_path / "o", "python train.py")  # (was "cannot run 'p'")
+    for bad in ("../escaped", "my prog/x", ".hidden"):  # (files landed outside the folder, or a traceback after the run)
+        with pytest.raises(HarvestError, match="begins every file's name"):
+            harvest(tmp_path / "o", [sys.executable, "-c", "pass"], program=bad)
+    assert not list((tmp_path / "o").glob("*.hlo"))

@@ -275,3 +275,50 @@ def test_an_error_in_a_rule_says_which_rule_and_where():
             assert info.value.__notes__ == ["in rule 'boom' of pass 'test-boom', at 'n' (negate) in computation 'e'"]
     finally:
         PASSES.pop("test-boom", None)
+
+
+def test_a_real_rewrite_that_makes_a_cycle_names_the_rule_dry_mode_refuses_it():
+    """(real mode said only "cycle through 'e' and 'n'", naming no rule)"""
+    from hloenv.passes import register
+    from hloenv.passes.base import PASSES
+
+    def to_its_user(inst, rewriter):  # exponential(p) -> its own user: a cycle
+        return rewriter.replace(inst, inst.users[0], "to-user")
+    try:
+        register(_pass_with_rules("test-cycle", _rule(name="to-user", opcodes=frozenset({"exponential"}),
+                                                      body=to_its_user)()))
+        text = ("HloModule m\nENTRY e {\n  p = f32[4] parameter(0)\n  x = f32[4] exponential(p)\n"
+                "  ROOT n = f32[4] negate(x)\n}\n")
+        with pytest.raises(ValueError, match="cycle through") as info:
+            get_pass("test-cycle")(parse_hlo(text))
+        assert "the rules that rewrote in 'e': 'to-user' at 'x'" in info.value.__notes__[0]
+        result = get_pass("test-cycle")(parse_hlo(text), dry=True)
+        assert result.refused == 1 and result.rewrites == 0
+    finally:
+        PASSES.pop("test-cycle", None)
+
+
+@pytest.mark.parametrize("name", ["my pass", "a,b", "p*", "x{y}", "fusion ", "9lives", "-x"])
+def test_a_pass_name_a_pipeline_string_cannot_hold_is_refused(name):
+    """(each was registered; "my pass" then parsed as an unknown pass 'my')"""
+    from hloenv.passes import register
+    from hloenv.passes.base import PASSES
+    with pytest.raises(ValueError, match="cannot be written in a pipeline string"):
+        register(_pass_with_rules(name, _rule()()))
+    assert name not in PASSES
+
+
+def test_rules_that_are_not_a_tuple_say_so_with_the_pass():
+    from hloenv.passes import register
+    from hloenv.passes.base import PASSES
+    cls = _pass_with_rules("test-one-rule")
+    cls.rules = _rule()()  # (one rule, not a tuple of them: "'Rule' object is not iterable")
+    with pytest.raises(TypeError, match=r"pass 'test-one-rule' .*rules are a tuple of rule instances, e.g. "
+                                        r"rules = \(Rule\(\),\)"):
+        register(cls)
+    assert "test-one-rule" not in PASSES
+
+
+def test_spaces_around_and_inside_an_option_group_are_fine():
+    assert str(parse_pipeline(" constant-folding { max_elements = 8 } , dce ")) == \
+        str(parse_pipeline("constant-folding{max_elements=8},dce"))
