@@ -18,7 +18,8 @@ off, so that fusion regions run instruction by instruction: the decisions comput
 values, XLA's fused kernels do not reproduce them); ``unsupported`` (the
 backend lacks a custom call); ``xla_error`` (XLA fails on the original); ``agent_error`` (the
 episode failed); ``agent_xla_error`` (XLA fails on the agent's module); ``compare_error``;
-``parse_error``. The error text says which XLA status (timeout, oom, abort, ...) it was.
+``parse_error``; ``verify_error`` (the text parses, but is not a valid module: the error names the
+line and instruction). The error text says which XLA status (timeout, oom, abort, ...) it was.
 
 Rows also say whether the agent's module is ``exact``: defused, it is the canonical module
 (`hloenv.passes.fusion.same_program_unfused`; no XLA, no tolerance; None when the pipeline decides
@@ -106,13 +107,15 @@ def run_job(job: BenchJob) -> dict[str, Any]:
 
 
 def _run(job: BenchJob) -> dict[str, Any]:
-    from hloenv.altgraph import HloParseError, parse_hlo
+    from hloenv.altgraph import HloParseError, HloVerifyError, parse_hlo
     from hloenv.xla import UnsupportedOnBackend, XlaBackendError, evaluate, paired_timing
     from hloenv.xla.api import VERIFY_CHECKS
     from hloenv.xla.targets import unsupported_targets
 
     try:
-        module = parse_hlo(job.text, job.name)
+        module = parse_hlo(job.text, job.name).verify()  # (XLA's refusal named no line)
+    except HloVerifyError as err:
+        return _row(job, status="verify_error", error=_error_text(err))
     except HloParseError as err:
         return _row(job, status="parse_error", error=_error_text(err))
     row = _row(job, instructions=module.instruction_count)

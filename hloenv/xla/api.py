@@ -18,6 +18,7 @@ from typing import Any
 from hloenv.altgraph import Module
 from hloenv.altgraph.alternatives import alternatives_nodes
 from hloenv.altgraph.checks import check_int, check_number
+from hloenv.altgraph.errors import HloVerifyError
 from hloenv.altgraph.lowering import has_fusions, lower_fusions
 from hloenv.altgraph.precision import promote_floats
 from hloenv.xla.cache import EvaluationCache, cache_key
@@ -144,10 +145,22 @@ def xla_overrides(module: Module, pipeline: str, xla_options: Mapping[str, Any] 
     return sorted(options.items())
 
 
-def _raise_failure(reply: dict[str, Any], backend: str) -> None:
+def _raise_failure(reply: dict[str, Any], backend: str, *modules: Module) -> None:
+    """The error of a failed worker reply. When XLA could not compile a module our verifier
+    refuses, the message starts with the verifier's, which names the line and instruction (XLA's
+    StableHLO path said "Failed to parse using StableHLO ... forward incompatibility" for a
+    shape error)."""
     if reply.get("status") == "unsupported":
         raise UnsupportedOnBackend(backend, reply.get("targets", []), "XLA has no implementation")
-    raise EvaluationError(reply.get("status", "worker_error"), reply.get("message", "?"))
+    status, message = reply.get("status", "worker_error"), reply.get("message", "?")
+    if status == "compile_error":
+        for mod in modules:
+            try:
+                mod.verify()
+            except HloVerifyError as err:
+                message = f"{type(err).__name__}: {err}\n(XLA: {message})"
+                break
+    raise EvaluationError(status, message)
 
 
 def evaluate(module: ModuleLike, backend: str = "cpu", pipeline: str = "xla-default",
@@ -262,7 +275,7 @@ def _evaluate(mod: Module, text: str | None, backend: str, pipeline: str,
                "overrides": overrides, "return_outputs": return_outputs, **timing}
     reply, info = pool.call(request, timeout)
     if not reply.get("ok"):
-        _raise_failure(reply, backend)
+        _raise_failure(reply, backend, mod)
     result = _evaluation(mod, backend, pipeline, reply["samples"], reply["warmup"], reply["compile_s"], info,
                          {"xla_options": dict(overrides), "low_noise": low_noise, **timing}, seed, key,
                          reply["outputs"])
@@ -391,7 +404,7 @@ def paired_timing(a: ModuleLike, b: ModuleLike, backend: str = "cpu", pipeline: 
         if reply.get("side") in ("a", "b"):
             reply = {**reply, "message": f"module {reply['side'].upper()} "
                      f"({(ma, mb)[reply['side'] == 'b'].name!r}): {reply.get('message', '?')}"}
-        _raise_failure(reply, backend)
+        _raise_failure(reply, backend, *{"a": (ma,), "b": (mb,)}.get(reply.get("side"), ()))
     a, b = (_evaluation(mod, backend, pipe, reply[f"samples_{s}"], reply["warmup"], reply["compile_s"][k], info,
                         {"xla_options": dict(request[f"overrides_{s}"]), "low_noise": low_noise, "paired": True}, seed)
             for k, (s, mod, pipe) in enumerate((("a", ma, pipelines[0]), ("b", mb, pipelines[1]))))

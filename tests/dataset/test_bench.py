@@ -166,6 +166,18 @@ def test_a_module_without_decisions_is_an_empty_episode(tmp_path):
     assert row["outputs_equal"] is True and row["speedup"] > 0
 
 
+BAD_SHAPE = ("HloModule bad_shape\nENTRY e {\n  a = f32[4] parameter(0)\n  b = f32[5] parameter(1)\n"
+             "  ROOT n = f32[4] add(a, b)\n}\n")
+
+
+def test_a_module_that_parses_but_does_not_verify_is_a_verify_error_row_naming_where(tmp_path):
+    """(was an xla_error row: "'stablehlo.add' op requires the same shape", naming no line)"""
+    job = BenchJob("bad_shape", BAD_SHAPE, "f" * 16, "xla", cache_dir=str(tmp_path))
+    row = run_job(job)
+    assert row["status"] == "verify_error", row
+    assert "line 5, col 1: computation 'e', instruction 'n' (add): operands have different dimensions" in row["error"]
+
+
 def test_low_noise_reaches_the_timings_and_the_agents_that_measure(tmp_path):
     from hloenv.agents.base import agent_factory
     from hloenv.altgraph import parse_hlo

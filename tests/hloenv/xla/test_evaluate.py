@@ -128,6 +128,10 @@ def test_compile_error_is_an_evaluation_error_and_elided_constants_are_refused()
     with pytest.raises(EvaluationError) as info:
         evaluate(bad, cache=False)
     assert info.value.status == "compile_error"
+    # (XLA's own words named no line: "Failed to parse using StableHLO ..."; the verifier's lead)
+    assert info.value.message.startswith("HloVerifyError: line ")
+    assert "instruction 'r' (maximum): declared shape f32[4,4]" in info.value.message.splitlines()[0]
+    assert "\n(XLA: " in info.value.message
     elided = MLP.replace("constant(0)", "constant({...})")
     with pytest.raises(ValueError, match="elided"):
         evaluate(elided, cache=False)
