@@ -19,7 +19,9 @@ values, XLA's fused kernels do not reproduce them); ``unsupported`` (the
 backend lacks a custom call); ``xla_error`` (XLA fails on the original); ``agent_error`` (the
 episode failed); ``agent_xla_error`` (XLA fails on the agent's module); ``compare_error``;
 ``parse_error``; ``verify_error`` (the text parses, but is not a valid module: the error names the
-line and instruction). The error text says which XLA status (timeout, oom, abort, ...) it was.
+line and instruction); ``timeout`` (an XLA step ran out of the job's time: a resumed bench runs
+it again, so a larger ``--timeout`` can finish it). The error text says which XLA status (oom,
+abort, ...) it was.
 
 Rows also say whether the agent's module is ``exact``: defused, it is the canonical module
 (`hloenv.passes.fusion.same_program_unfused`; no XLA, no tolerance; None when the pipeline decides
@@ -131,7 +133,7 @@ def _run(job: BenchJob) -> dict[str, Any]:
         row.update(status="unsupported", error=_error_text(err))
         return row
     except XlaBackendError as err:
-        row.update(status="xla_error", error=_error_text(err))
+        row.update(status=_failure_status(err, "xla_error"), error=_error_text(err))
         return row
     row.update(xla_default_compile=base.compile_time)
     try:
@@ -148,7 +150,7 @@ def _run(job: BenchJob) -> dict[str, Any]:
     try:
         timing = paired_timing(module, chosen, job.backend, "xla-default", pipeline_b="env", **options)
     except XlaBackendError as err:
-        row.update(status="agent_xla_error", error=_error_text(err))
+        row.update(status=_failure_status(err, "agent_xla_error"), error=_error_text(err))
         return row
     speedup = timing.speedup
     row.update(xla_default_runtime=timing.a.median, agent_runtime=timing.b.median,
@@ -157,7 +159,7 @@ def _run(job: BenchJob) -> dict[str, Any]:
     try:
         equal, reason = _compare(module, chosen, job, VERIFY_CHECKS[0][1])
     except (XlaBackendError, ValueError) as err:
-        row.update(status="compare_error", error=_error_text(err))
+        row.update(status=_failure_status(err, "compare_error"), error=_error_text(err))
         return row
     row["outputs_equal"] = equal
     if not equal:
@@ -167,6 +169,13 @@ def _run(job: BenchJob) -> dict[str, Any]:
             note += _rounding_errors(module, chosen, job, row)
         row.update(status=status, error=f"sound ({note}); under XLA's default pipeline: {reason}" if note else reason)
     return row
+
+
+def _failure_status(err: Exception, status: str) -> str:
+    """``timeout`` for an XLA step that ran out of time (the setting's fault, not the module's or
+    the agent's: a resumed bench runs it again), else ``status``."""
+    from hloenv.xla import EvaluationError
+    return "timeout" if isinstance(err, EvaluationError) and err.status == "timeout" else status
 
 
 def _rounding_errors(original: Any, chosen: Any, job: BenchJob, row: dict[str, Any]) -> str:

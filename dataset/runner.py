@@ -17,8 +17,9 @@ from hloenv.dataset.tables import (RunKey, append_result, format_summary, read_r
 
 Log = Callable[[str], None]
 #: Statuses of rows that are run again on a re-run: the run failed, not the module (an agent's
-#: error is the agent's, which its author fixes before running the same command again).
-RETRIED = frozenset({"ray_error", "bench_error", "agent_error"})
+#: error is the agent's, which its author fixes before running the same command again; a
+#: timeout is the setting's, which its user raises).
+RETRIED = frozenset({"ray_error", "bench_error", "agent_error", "timeout"})
 
 
 @dataclass

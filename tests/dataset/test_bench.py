@@ -404,3 +404,18 @@ def test_a_row_times_the_agent_module_afresh_not_from_the_cache_or_the_agent(tmp
     assert row["status"] == "ok", row
     assert calls and all(c.get("repeats") == 0 for c in calls)
     assert row["timing_pairs"] >= 5 and row["speedup_low"] <= row["speedup_high"]
+
+
+def test_a_timed_out_row_says_timeout_and_a_resumed_bench_runs_it_again(tmp_path):
+    """(it was an agent_xla_error or xla_error row, kept on resume: only --rerun redid it)"""
+    from hloenv.dataset.runner import run_bench
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "neg.hlo").write_text(NEG)
+    out = tmp_path / "out"
+    common = dict(cache_dir=tmp_path / "cache", plots=False, log=lambda line: None)
+    first = run_bench(ds, "xla", out, timeout=1e-4, **common)
+    (row,) = first.rows
+    assert row["status"] == "timeout" and "[timeout]" in row["error"], row
+    again = run_bench(ds, "xla", out, **common)  # the same command with room to finish
+    assert again.computed == 1 and again.rows[-1]["status"] == "ok"
