@@ -36,6 +36,10 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Key of the agent's module text in a job's row; the runner moves it to a file (``module_file``,
+#: relative to the bench's output folder) before the row is recorded.
+MODULE_TEXT = "_module_text"
+
 #: Statuses whose agent module is sound (outputs equal, or equal under the same pipeline, or
 #: equal in f64): their speedups count.
 SOUND_STATUSES = ("ok", "env_pipeline_differs", "rounding", "xla_fusion_differs")
@@ -144,6 +148,7 @@ def _run(job: BenchJob) -> dict[str, Any]:
                    traceback="".join(traceback.format_exception(err, limit=-6))[-3000:])
         return row
     chosen = episode.module
+    row[MODULE_TEXT] = chosen.to_text()  # (the runner saves it beside the tables: `module_file`)
     row.update(agent_instructions=chosen.instruction_count, steps=episode.steps,
                episode_seconds=round(episode.seconds, 3),
                stop_reason=episode.info.get("stop_reason", ""), exact=_exact(module, chosen, job))

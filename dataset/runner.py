@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hloenv.dataset.bench import SOUND_STATUSES, BenchJob, run_job
+from hloenv.dataset.bench import MODULE_TEXT, SOUND_STATUSES, BenchJob, run_job
 from hloenv.dataset.dataset import Dataset
 from hloenv.dataset.errors import DatasetError
 from hloenv.dataset.tables import (RunKey, append_result, format_summary, read_results, row_key,
@@ -154,6 +157,7 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     progress = Progress(len(jobs), log)
 
     def record(row: dict[str, Any]) -> None:
+        save_module(out, row)
         append_result(out, row)
         done[row_key(row)] = row
         progress.update(row)
@@ -182,6 +186,27 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     log("summary: " + format_summary(summary))
     log("wrote " + ", ".join(str(f) for f in files))
     return BenchReport(out, rows, len(jobs), reused, summary, files, notes)
+
+
+#: Where a bench keeps its agent's modules, inside its output folder.
+MODULES_DIR = "modules"
+
+
+def save_module(out: Path, row: dict[str, Any]) -> None:
+    """Move the agent's module text out of ``row`` into ``out/modules/<module>.<agent>.s<seed>.hlo``
+    (hloenv's form, fusions included: `hloenv compare ORIGINAL FILE` and `hloenv.load_hlo` read
+    it) and name the file in ``row["module_file"]``."""
+    text = row.pop(MODULE_TEXT, None)
+    if text is None:
+        return
+    options = row.get("agent_options") or {}
+    tag = "." + hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:8] \
+        if options else ""
+    name = re.sub(r"[^A-Za-z0-9_.\-]+", "_", str(row.get("module", "module")).replace("/", "__"))
+    path = Path(MODULES_DIR) / f"{name}.{row.get('agent')}.s{row.get('seed')}{tag}.hlo"
+    (out / MODULES_DIR).mkdir(exist_ok=True)
+    (out / path).write_text(text)
+    row["module_file"] = path.as_posix()
 
 
 def _relative(source: str, root: str) -> str:

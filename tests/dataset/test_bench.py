@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import hloenv
 from hloenv.dataset.bench import TABLE_COLUMNS, BenchJob, run_job
 from hloenv.dataset.pipeline_check import available_pipeline, drop_passes
 from hloenv.dataset.tables import RESULTS, TABLE_CSV, TABLE_JSON
@@ -77,6 +78,11 @@ def test_bench_writes_complete_tables_and_plots(local_run):
         low, high = float(r["speedup_low"]), float(r["speedup_high"])  # (the paired timing's 90% interval)
         assert xla > 0 and mine > 0 and 0 < low <= speedup <= high  # (the median of the pairs' ratios)
         assert int(r["instructions"]) > 0 and int(r["agent_instructions"]) > 0
+    results = {r["module"]: r for r in map(json.loads, (out / RESULTS).read_text().splitlines())}
+    for name in ("convnet_forward", "scan_rnn"):  # the agent's module is kept beside the tables
+        saved = hloenv.load_hlo(out / results[name]["module_file"])
+        assert results[name]["module_file"] == f"modules/{name}.xla.s0.hlo" and "_module_text" not in results[name]
+        assert saved.instruction_count == int(by_module[name]["agent_instructions"])
     assert by_module["gpu_only"]["status"] == "unsupported"
     assert "cuda_threefry2x32" in by_module["gpu_only"]["error"]
     assert by_module["broken.hlo"]["status"] == "parse_error"
