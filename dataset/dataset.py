@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from hloenv.altgraph import Module
@@ -70,10 +70,30 @@ class Dataset:
 
     def __init__(self, entries: list[Entry], problems: list[Problem] | None = None,
                  root: str = "") -> None:
-        self.entries = entries
+        """`entries` in order; one with the fingerprint of an earlier one is kept once (its source
+        joins the first's ``duplicates``), as `load` keeps them.
+
+        Raises:
+            ValueError: two different modules with one name (`from_jax(fn, ..., name=...)` names
+                them apart).
+        """
+        kept: dict[str, Entry] = {}
+        for entry in entries:
+            first = kept.get(entry.fingerprint)
+            if first is None:
+                kept[entry.fingerprint] = entry
+            else:  # (a copy: the caller's entry stays as it was)
+                kept[entry.fingerprint] = replace(first, duplicates=[*first.duplicates, entry.source,
+                                                                     *entry.duplicates])
+        self.entries = list(kept.values())
         self.problems = problems or []
         self.root = root
-        self._by_name = {e.name: e for e in entries}
+        self._by_name: dict[str, Entry] = {}
+        for entry in self.entries:
+            other = self._by_name.setdefault(entry.name, entry)
+            if other is not entry:
+                raise ValueError(f"two different modules are named {entry.name!r} ({other.source} and "
+                                 f"{entry.source}): give them names of their own")
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -94,20 +114,22 @@ class Dataset:
         return Dataset(entries, [], self.root)
 
     def filter(self, predicate: Callable[[Entry], bool] | None = None, *, backend: str | None = None,
-               max_instructions: int | None = None) -> Dataset:
+               min_instructions: int | None = None, max_instructions: int | None = None) -> Dataset:
         """The entries that pass every given condition (problems are not carried over).
 
         Raises:
-            ValueError: an unknown backend or a negative `max_instructions`. TypeError: a
-                predicate that is not callable, a `max_instructions` that is not an int.
+            ValueError: an unknown backend or a negative instruction bound. TypeError: a
+                predicate that is not callable, a bound that is not an int.
         """
         if backend is not None and backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+        check_int("min_instructions", min_instructions, 0, may_be_none=True)
         check_int("max_instructions", max_instructions, 0, may_be_none=True)
         if predicate is not None and not callable(predicate):
             raise TypeError(f"predicate must be callable (Entry -> bool), not {predicate!r}")
         kept = [e for e in self.entries
                 if (backend is None or e.runs_on(backend))
+                and (min_instructions is None or e.instructions >= min_instructions)
                 and (max_instructions is None or e.instructions <= max_instructions)
                 and (predicate is None or predicate(e))]
         return self._subset(kept)

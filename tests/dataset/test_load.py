@@ -59,6 +59,9 @@ def test_tags_size_histogram_and_backends(tree):
     assert ds["neg"].instructions == 2 and ds["neg"].tags["size"] == "small"
     assert [e.name for e in ds.filter(backend="cpu")] == [n for n in ds.names() if n != "gpu"]
     assert len(ds.filter(max_instructions=2)) == len([e for e in ds if e.instructions <= 2])
+    assert ds.filter(min_instructions=3).names() == [e.name for e in ds if e.instructions >= 3]
+    with pytest.raises(ValueError, match="min_instructions"):
+        ds.filter(min_instructions=-1)
 
 
 def test_proto_and_hlo_proto_and_dump_text_load_to_the_text_fingerprint(tmp_path):
@@ -195,3 +198,17 @@ def test_unreadable_bytes_are_reported(tmp_path):
     ds = load(tmp_path)
     assert len(ds) == 0 and {p.kind for p in ds.problems} == {"parse_error"}
     assert any("UTF-8" in p.message for p in ds.problems)
+
+
+def test_a_dataset_made_from_entries_keeps_each_module_once_and_refuses_a_name_twice():
+    """(two identical from_jax entries were two rows of the bench, and the geomean counted both)"""
+    from hloenv.dataset.dataset import Entry
+    from hloenv.dataset.tags import module_tags
+    a = hloenv.parse_hlo(NEG)
+    first = Entry("neg", "jax:neg", a, a.fingerprint(), module_tags(a))
+    again = Entry("neg_again", "jax:neg_again", a.clone(), a.fingerprint(), module_tags(a))
+    ds = Dataset([first, again])
+    assert ds.names() == ["neg"] and ds["neg"].duplicates == ["jax:neg_again"] and first.duplicates == []
+    b = hloenv.parse_hlo(MUL)
+    with pytest.raises(ValueError, match="two different modules are named 'neg'"):
+        Dataset([first, Entry("neg", "jax:other", b, b.fingerprint(), module_tags(b))])
