@@ -218,8 +218,15 @@ def _rounding_errors(original: Any, chosen: Any, job: BenchJob, row: dict[str, A
     if xla_error is None or agent_error is None:
         return ""
     row.update(xla_default_f32_error=xla_error, agent_f32_error=agent_error)
-    return (f"; in f32, off the f64 result by {agent_error:.2g} (agent's module) and {xla_error:.2g} "
+    kinds = sorted({str(np.asarray(o).dtype) for o in results[0] if np.asarray(o).dtype.kind in "fcV"})
+    precision = "/".join(_SHORT_DTYPES.get(k, k) for k in kinds) or "f32"  # (a bf16 program is no f32 one)
+    return (f"; in {precision}, off the f64 result by {agent_error:.2g} (agent's module) and {xla_error:.2g} "
             "(the original under XLA's default pipeline), largest difference over largest value")
+
+
+#: numpy's names of float dtypes -> HLO's
+_SHORT_DTYPES = {"float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64",
+                 "complex64": "c64", "complex128": "c128"}
 
 
 def _exact(original: Any, chosen: Any, job: BenchJob) -> bool | None:

@@ -280,6 +280,10 @@ def test_a_sound_row_says_so_before_the_difference_it_explains(tmp_path, monkeyp
                             "and 0 (the original under XLA's default pipeline), largest difference over largest "
                             "value); under XLA's default pipeline: outputs [0] differ")
     assert row["xla_default_f32_error"] == 0 and row["agent_f32_error"] == 0
+    verdicts = iter([(False, "outputs [0] differ"), (False, "outputs [0] differ"), (True, "")])
+    half = NEG.replace("f32", "bf16")  # (its note said "in f32" of a bf16 program)
+    row = run_job(BenchJob("neg", half, parse_hlo(half).fingerprint(), "xla", cache_dir=str(tmp_path)))
+    assert row["status"] == "rounding" and "in bf16, off the f64 result by 0" in row["error"], row
 
 
 def test_exact_is_judged_for_fusion_decisions_only():
