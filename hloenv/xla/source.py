@@ -68,9 +68,13 @@ def read_text_input(source: str | os.PathLike) -> tuple[str, str | None]:
         text = source
     else:
         raise TypeError(f"expected a Module, HLO text or a path, got {type(source).__name__}")
-    if _ELIDED.search(text):
-        raise ValueError("HLO text has elided constants 'constant({...})'; XLA would run them as "
-                         "zeros. Print the module with large constants in full.")
+    found = _ELIDED.search(text)
+    if found:  # (as the parser words it: a typed error naming the file, line and column)
+        line = text.count("\n", 0, found.start()) + 1
+        column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+        raise HloParseError("elided constant 'constant({...})': its values were not printed, and XLA would "
+                            "run it as zeros; print the module with large constants in full "
+                            "(XLA_FLAGS=--xla_dump_large_constants)", line, column, name)
     return text, name
 
 

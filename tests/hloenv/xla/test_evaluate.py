@@ -135,6 +135,9 @@ def test_compile_error_is_an_evaluation_error_and_elided_constants_are_refused()
     elided = MLP.replace("constant(0)", "constant({...})")
     with pytest.raises(ValueError, match="elided"):
         evaluate(elided, cache=False)
+    line = 1 + elided[:elided.index("constant({...})")].count("\n")
+    with pytest.raises(hloenv.HloParseError, match=f"line {line}, col .*elided constant"):  # (was an untyped
+        evaluate(elided, cache=False)                                                       # error, no line)
 
 
 def test_low_noise_mode_pins_one_core_and_single_threaded_eigen():
