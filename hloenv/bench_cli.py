@@ -97,6 +97,10 @@ def run_harvest(args: argparse.Namespace) -> int:
     for problem in result.problems:
         print(f"skipped {problem.source}: {problem.message}")
     print(result.summary())
+    if result.dumped == 0:  # (it exited 0 with "0 modules dumped")
+        print("error: the program compiled nothing with XLA (is it a JAX program that calls jitted "
+              "functions? a compilation cache hit compiles nothing)", file=sys.stderr)
+        return 1
     return 0 if result.returncode == 0 else 1
 
 

@@ -160,3 +160,10 @@ def test_a_command_string_or_a_program_name_that_is_not_a_file_name_is_refused(t
         with pytest.raises(HarvestError, match="begins every file's name"):
             harvest(tmp_path / "o", [sys.executable, "-c", "pass"], program=bad)
     assert not list((tmp_path / "o").glob("*.hlo"))
+
+
+def test_a_harvest_that_collects_nothing_is_not_a_success(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "hloenv", "harvest", str(tmp_path / "o"), "--", sys.executable,
+                           "-c", "print('no jax here')"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "0 modules dumped" in proc.stdout  # (was exit 0)
+    assert "the program compiled nothing with XLA" in proc.stderr
