@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -18,6 +19,8 @@ from hloenv.passes.rewriter import RecordingRewriter, Rewriter
 
 #: name -> pass class; filled by `register`.
 PASSES: dict[str, type["Pass"]] = {}
+#: what a pass name may be: what pipeline strings read as one (`passes.pipeline._TOKEN`)
+_PASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
 
 
 def register(cls: type["Pass"]) -> type["Pass"]:
@@ -30,7 +33,13 @@ def register(cls: type["Pass"]) -> type["Pass"]:
     """
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
+    if not isinstance(cls.name, str) or not _PASS_NAME.fullmatch(cls.name):
+        raise ValueError(f"pass name {cls.name!r} ({cls.__qualname__}) cannot be written in a pipeline string: "
+                         "a letter, then letters, digits, '-' or '_' (e.g. 'my-pass')")
     if issubclass(cls, RewritePass):
+        if not isinstance(cls.rules, (tuple, list)):
+            raise TypeError(f"pass {cls.name!r} ({cls.__qualname__}.rules): rules are a tuple of rule "
+                            f"instances, e.g. rules = ({type(cls.rules).__name__}(),), not {cls.rules!r:.60}")
         for rule in cls.rules:
             _check_rule(cls, rule)
     _load_builtin_passes()  # (first: a built-in loaded later would silently take its name back)

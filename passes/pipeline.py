@@ -102,7 +102,7 @@ class Pipeline:
 
 
 _TOKEN = re.compile(r"\s*(?:(?P<open>\()|(?P<close>\))(?:\s*(?P<star>\*(?P<count>\d+)?))?|(?P<comma>,)|"
-                    r"(?P<name>[A-Za-z][A-Za-z0-9_\-]*)(?:\{(?P<opts>[^{}]*)\})?)")
+                    r"(?P<name>[A-Za-z][A-Za-z0-9_\-]*)(?:\s*\{(?P<opts>[^{}]*)\})?)")
 _BARE_REPEAT = re.compile(r"\s*\*\d*")
 
 

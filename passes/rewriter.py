@@ -85,9 +85,21 @@ class Rewriter:
         self.log.append((rule, site.name))
 
     def finish(self) -> None:
-        """Restore operands-first order in every computation the rewrites touched."""
+        """Restore operands-first order in every computation the rewrites touched.
+
+        Raises:
+            ValueError: a rewrite made a cycle (dry mode refuses such an option instead), with a
+                note naming the rules that rewrote in that computation.
+        """
         for comp in self._touched.values():
-            topological_sort(comp)
+            try:
+                topological_sort(comp)
+            except ValueError as err:
+                sites = {i.name for i in comp.instructions}
+                rules = sorted({f"{rule!r} at {site!r}" for rule, site in self.log if site in sites})
+                err.add_note(f"a rewrite made this cycle; the rules that rewrote in {comp.name!r}: "
+                             f"{', '.join(rules[:8]) or 'none logged'}{' ...' if len(rules) > 8 else ''}")
+                raise
         self._touched.clear()
 
 

@@ -282,13 +282,13 @@ def test_a_real_rewrite_that_makes_a_cycle_names_the_rule_dry_mode_refuses_it():
     from hloenv.passes import register
     from hloenv.passes.base import PASSES
 
-    def to_its_user(inst, rewriter):  # exponential(p) -> its own user: a cycle
-        return rewriter.replace(inst, inst.users[0], "to-user")
+    def to_its_user(inst, rewriter):  # exponential(p) -> the root, which reads it through y: a cycle
+        return rewriter.replace(inst, inst.parent.root, "to-user")
     try:
         register(_pass_with_rules("test-cycle", _rule(name="to-user", opcodes=frozenset({"exponential"}),
                                                       body=to_its_user)()))
         text = ("HloModule m\nENTRY e {\n  p = f32[4] parameter(0)\n  x = f32[4] exponential(p)\n"
-                "  ROOT n = f32[4] negate(x)\n}\n")
+                "  y = f32[4] negate(x)\n  ROOT n = f32[4] negate(y)\n}\n")
         with pytest.raises(ValueError, match="cycle through") as info:
             get_pass("test-cycle")(parse_hlo(text))
         assert "the rules that rewrote in 'e': 'to-user' at 'x'" in info.value.__notes__[0]
