@@ -80,6 +80,7 @@ def hlo_files_of(paths: Sequence[str]) -> list[str]:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from hloenv.dataset.archive import is_archive
     from hloenv.dataset.reader import HLO_SUFFIXES
     failed = 0
     files = hlo_files_of(args.files)
@@ -88,6 +89,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if Path(path).is_dir():
             failed += 1
             print(f"FAIL {path}: a folder with no HLO files in it (by ending: {', '.join(HLO_SUFFIXES)})")
+            continue
+        if is_archive(path) and Path(path).is_file():  # (was "not UTF-8 text")
+            failed += 1
+            print(f"FAIL {path}: an archive; check reads HLO files and folders (unpack it, or give it to "
+                  "hloenv bench or hloenv.dataset.load, which read archives)")
             continue
         try:
             module = check_file(path)

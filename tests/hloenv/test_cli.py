@@ -53,6 +53,11 @@ def test_check_takes_folders(tmp_path, capsys):
     assert out[-1] == "1 ok, 1 failed"
     assert main(["check", str(tmp_path / "empty")]) == 1
     assert "a folder with no HLO files in it" in capsys.readouterr().out
+    import tarfile
+    with tarfile.open(tmp_path / "sub.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "sub", arcname="sub")
+    assert main(["check", str(tmp_path / "sub.tar.gz")]) == 1
+    assert "an archive; check reads HLO files and folders" in capsys.readouterr().out  # (was "not UTF-8 text")
     # as installed, from elsewhere (only `hloenv.*` is importable there, not the repo's folders)
     proc = subprocess.run([sys.executable, "-m", "hloenv", "check", "sub"], cwd=tmp_path,
                           capture_output=True, text=True)
