@@ -189,7 +189,7 @@ def collect(dump: Path, out: Path, program: str, result: HarvestResult,
     """Move the distinct before-optimization modules of an XLA dump folder into ``out``."""
     manifest_path = out / MANIFEST
     manifest = read_manifest(out)
-    known = {m["fingerprint"] for m in manifest.values()}
+    known = {m["fingerprint"] for m in manifest.values()} | _unlisted_fingerprints(out, manifest)
     for path in sorted(dump.glob("*.before_optimizations.txt")):
         fn = function_name(path.name)
         if fn is None:
@@ -218,6 +218,21 @@ def collect(dump: Path, out: Path, program: str, result: HarvestResult,
         manifest[name] = record
         result.written.append(record)
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+
+
+def _unlisted_fingerprints(out: Path, manifest: dict[str, dict[str, Any]]) -> set[str]:
+    """Fingerprints of the ``.hlo`` files in ``out`` its manifest does not list (a manifest
+    deleted or from elsewhere), so a harvest does not write their modules again."""
+    listed = {m.get("file") for m in manifest.values()}
+    found = set()
+    for path in sorted(out.glob("*.hlo")):
+        if path.name in listed:
+            continue
+        try:
+            found.add(read_module(path.read_bytes(), path.name).fingerprint())
+        except (HloParseError, OSError):
+            pass  # (not ours to judge here: the dataset loader reports it)
+    return found
 
 
 def from_jax(fn: Callable, *args: Any, name: str | None = None) -> Entry:

@@ -61,6 +61,9 @@ def test_harvest_collects_named_deduplicated_unoptimized_modules(tmp_path):
     assert again.returncode == 0
     assert sorted(p.name for p in out.glob("*.hlo")) == names
     assert "0 new written" in again.stdout and f"{len(names)} duplicates" in again.stdout
+    (out / "manifest.json").unlink()  # the files are still there: they are not written again
+    third = _harvest(out, script)
+    assert sorted(p.name for p in out.glob("*.hlo")) == names and "0 new written" in third.stdout, third.stdout
 
 
 def test_harvest_without_a_command_is_an_error(tmp_path):
