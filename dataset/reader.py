@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hloenv.altgraph import HloParseError, Module, parse_hlo
 from hloenv.altgraph.parser import strip_dump_tables
 from hloenv.dataset.archive import without_ending
@@ -10,10 +12,19 @@ from hloenv.dataset.archive import without_ending
 HLO_SUFFIXES = (".hlo.txt", ".hlo", ".txt", ".pb", ".mlir")
 
 
+#: The files of an XLA dump folder that are not unoptimized modules: optimized modules, buffer
+#: assignments, memory reports (a dump folder loads as its ``before_optimizations`` modules).
+_DUMP_ARTIFACT = re.compile(r"\.module_\d+\..*\.(?:\w+_)?after_optimizations[\w.-]*\.txt$|"
+                            r"(?:^|/|\.)module_\d+\..*(?:buffer-assignment|memory-usage-report)[\w.-]*\.txt$")
+
+
 def is_hlo_file(name: str) -> bool:
-    """Whether a file name has one of the endings in :data:`HLO_SUFFIXES`."""
+    """Whether a file name has one of the endings in :data:`HLO_SUFFIXES` (and is not one of an
+    XLA dump folder's other files, such as ``*.cpu_after_optimizations.txt``)."""
     lower = name.lower()
-    return lower.endswith(HLO_SUFFIXES) and not lower.rsplit("/", 1)[-1].startswith(".")
+    if not lower.endswith(HLO_SUFFIXES) or lower.rsplit("/", 1)[-1].startswith("."):
+        return False
+    return not _DUMP_ARTIFACT.search("." + lower.rsplit("/", 1)[-1])
 
 
 def module_stem(name: str) -> str:

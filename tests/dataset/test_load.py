@@ -212,3 +212,13 @@ def test_a_dataset_made_from_entries_keeps_each_module_once_and_refuses_a_name_t
     b = hloenv.parse_hlo(MUL)
     with pytest.raises(ValueError, match="two different modules are named 'neg'"):
         Dataset([first, Entry("neg", "jax:other", b, b.fingerprint(), module_tags(b))])
+
+
+def test_an_xla_dump_folder_loads_as_its_unoptimized_modules(tmp_path):
+    """(its optimized modules were mixed in, and buffer assignments were parse_error problems)"""
+    (tmp_path / "module_0000.jit_neg.before_optimizations.txt").write_text(NEG)
+    (tmp_path / "module_0000.jit_neg.cpu_after_optimizations.txt").write_text(MUL)
+    (tmp_path / "module_0000.jit_neg.cpu_after_optimizations-buffer-assignment.txt").write_text("BufferAssignment:\n")
+    (tmp_path / "module_0000.jit_neg.cpu_after_optimizations-memory-usage-report.txt").write_text("Total bytes\n")
+    ds = load(tmp_path)
+    assert len(ds) == 1 and not ds.problems and ds.entries[0].fingerprint == hloenv.parse_hlo(NEG).fingerprint()
