@@ -57,7 +57,8 @@ def load(path: str | os.PathLike, strip_metadata: bool = False, *,
             module = read_module(data, source)
         except HloParseError as err:
             kind = "elided_constants" if "elided" in str(err) else "parse_error"
-            problems.append(Problem(source, kind, _one_line(err.reason)))
+            where = f"line {err.line}, col {err.column}: " if err.line else ""  # (as `hloenv check` says it)
+            problems.append(Problem(source, kind, where + _one_line(err.reason)))
             continue
         except Exception as err:  # noqa: BLE001  (a frontend or jaxlib failure: report, go on)
             problems.append(Problem(source, "parse_error", f"{type(err).__name__}: {_one_line(err)}"))
