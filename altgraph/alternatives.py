@@ -146,7 +146,9 @@ def check_choices(nodes: list[Instruction], choices: Sequence[int] | Mapping[str
                             f"or a mapping {{node name or alternative id: index}}, not {type(choices).__name__}")
         picks = list(choices)
         if len(picks) != len(nodes):
-            raise ValueError(f"expected {len(nodes)} choices (one per alternatives node), got {len(picks)}")
+            hint = ("; the module has no alternatives nodes to choose at: run a deciding pass in dry mode "
+                    "first (env.run(\"fusion\", dry=True))") if not nodes else ""
+            raise ValueError(f"expected {len(nodes)} choices (one per alternatives node), got {len(picks)}{hint}")
     out = []
     for node, pick in zip(nodes, picks):
         if not _is_index(pick):

@@ -56,10 +56,9 @@ class Progress:
         self.log(f"[{self.done}/{self.total}] {row.get('status', '?'):<15} {speed:>8}  "
                  f"{row.get('module')}  | failures {self.failures}, elapsed {_clock(elapsed)}, "
                  f"ETA {_clock(eta)}")
-        error = row.get("error")
-        if row.get("status") not in SOUND_STATUSES and error:  # (it was in the tables only)
-            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            self.log(f"    {first[:240]}{' ...' if len(first) > 240 else ''}")
+        lines = str(row.get("error") or "").strip().splitlines()
+        if row.get("status") not in SOUND_STATUSES and lines:  # (it was in the tables only)
+            self.log(f"    {lines[0][:240]}{' ...' if len(lines[0]) > 240 else ''}")
 
 
 def _clock(seconds: float) -> str:

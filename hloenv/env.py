@@ -600,9 +600,6 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         took them, rows of (node id in `get_graph()`'s `alternative_index`, index). Nodes not
         named keep the original."""
         nodes = alternatives_nodes(self.graph)
-        if not nodes and len(choices):
-            raise ValueError("the current graph has no alternatives nodes to choose at: run a deciding "
-                             "pass in dry mode first (env.run(\"fusion\", dry=True))")
         if isinstance(choices, np.ndarray) and choices.ndim == 2:
             choices = self._choices_by_node_id(choices, nodes)
         self.module = self.graph = selected_copy(self.graph, choices, nodes=nodes)

@@ -19,8 +19,9 @@ from hloenv.passes.rewriter import RecordingRewriter, Rewriter
 
 #: name -> pass class; filled by `register`.
 PASSES: dict[str, type["Pass"]] = {}
-#: what a pass name may be: what pipeline strings read as one (`passes.pipeline._TOKEN`)
-_PASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
+#: what a pass name may be: what pipeline strings read as one (`passes.pipeline` builds on it)
+PASS_NAME = r"[A-Za-z][A-Za-z0-9_\-]*"
+_PASS_NAME = re.compile(PASS_NAME)
 
 
 def register(cls: type["Pass"]) -> type["Pass"]:

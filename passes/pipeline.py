@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from hloenv.altgraph.module import Module
-from hloenv.passes.base import Pass, PassResult, check_run_arguments, get_pass
+from hloenv.passes.base import PASS_NAME, Pass, PassResult, check_run_arguments, get_pass
 
 Step = Union[Pass, "Pipeline"]
 
@@ -102,7 +102,7 @@ class Pipeline:
 
 
 _TOKEN = re.compile(r"\s*(?:(?P<open>\()|(?P<close>\))(?:\s*(?P<star>\*(?P<count>\d+)?))?|(?P<comma>,)|"
-                    r"(?P<name>[A-Za-z][A-Za-z0-9_\-]*)(?:\s*\{(?P<opts>[^{}]*)\})?)")
+                    rf"(?P<name>{PASS_NAME})(?:\s*\{{(?P<opts>[^{{}}]*)\}})?)")
 _BARE_REPEAT = re.compile(r"\s*\*\d*")
 
 

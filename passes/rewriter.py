@@ -97,7 +97,7 @@ class Rewriter:
             except ValueError as err:
                 sites = {i.name for i in comp.instructions}
                 rules = sorted({f"{rule!r} at {site!r}" for rule, site in self.log if site in sites})
-                err.add_note(f"a rewrite made this cycle; the rules that rewrote in {comp.name!r}: "
+                err.add_note(f"the rules that rewrote in {comp.name!r}: "
                              f"{', '.join(rules[:8]) or 'none logged'}{' ...' if len(rules) > 8 else ''}")
                 raise
         self._touched.clear()

@@ -472,7 +472,9 @@ def test_the_original_hloenvs_calls_port_as_they_were_written():
     from tests.altgraph.test_alternatives import DUPLICATES
     env = HloEnv(DUPLICATES, pipeline=EnvPipeline("dce", ("cse",), "dce"))
     with pytest.raises(ValueError, match="no alternatives nodes to choose at: run a deciding pass in dry mode"):
-        env.apply_alternatives([1, 1])  # (was "expected 0 choices")
+        env.apply_alternatives([1, 1])  # (was "expected 0 choices" alone)
+    with pytest.raises(TypeError, match="choices must be a sequence of option indices"):
+        env.apply_alternatives(None)  # (the mechanism's own typed error, not "no len()")
     env.run("cse", dry=True)
     graph = env.get_graph()
     assert len(graph["alternative_index"]) >= 1
