@@ -13,6 +13,12 @@ each source's SHA-256 in `_native.json` next to this file, and `install()` (run 
 when the hash differs (an edited or checked-out file), with a warning naming it. So an edit is
 never silently shadowed by an old build; `pip install -e .` builds again.
 
+One module is different: a kernel (`KERNELS`) is Cython with C types and exists only compiled.
+`passes/fusion/_greedy_kernel.pyx` runs XLA's greedy CPU fusion on integer arrays; its reference
+is `greedy.py` with `fusibility.py`, which its caller runs instead whenever the kernel cannot be
+imported (not built, switched off, or stale: the finder refuses a kernel whose .pyx changed since
+the build, with the same warning). Tests check both give the same fusions.
+
 `HLOENV_NATIVE=0` in the environment imports every module from its .py (when profiling with
 cProfile, which cannot see inside compiled functions, or to rule the build out); at install time
 it skips compiling.
@@ -42,6 +48,10 @@ from pathlib import Path
 COMPILED_PACKAGES = (("altgraph", "hloenv.altgraph"), ("passes", "hloenv.passes"),
                      ("passes/fusion", "hloenv.passes.fusion"), ("passes/algsimp", "hloenv.passes.algsimp"))
 COMPILED_FILES = (("hloenv/observation.py", "hloenv.observation"),)
+#: Kernels: Cython sources with C types, which exist only compiled (no Python twin to import
+#: instead). Each has a reference in Python that its caller runs when the kernel cannot be
+#: imported: not built, switched off, or built from another version of its source.
+KERNELS = (("passes/fusion/_greedy_kernel.pyx", "hloenv.passes.fusion._greedy_kernel"),)
 NOT_COMPILED = frozenset({"__init__.py", "_xla_opcodes.py", "errors.py", "gcpause.py", "registry.py",
                           "env_pipeline.py"})
 MANIFEST = "_native.json"
@@ -61,7 +71,7 @@ def compiled_modules(root: str | Path) -> dict[str, Path]:
         for source in sorted((root / directory).glob("*.py")):
             if source.name not in NOT_COMPILED:
                 out[f"{package}.{source.stem}"] = source
-    for path, name in COMPILED_FILES:
+    for path, name in COMPILED_FILES + KERNELS:
         out[name] = root / path
     return out
 
@@ -89,10 +99,18 @@ class _SourceWhenStale(importlib.abc.MetaPathFinder):
         expected = self.built.get(fullname)
         if expected is None or not path:
             return None
-        leaf = fullname.rpartition(".")[2] + ".py"
-        source = next((os.path.join(entry, leaf) for entry in path
-                       if os.path.isfile(os.path.join(entry, leaf))), None)
+        source = _source_in(path, fullname.rpartition(".")[2])
         if source is None:
+            return None
+        if source.endswith(".pyx"):  # a kernel: the build or nothing
+            if not self.use_builds:
+                raise ImportError(f"{fullname} is a compiled kernel and {ENV_VAR}=0 is set")
+            if source_hash(source) != expected:
+                self.stale.append(fullname)
+                warnings.warn(f"hloenv: {source} changed since it was compiled; running its Python "
+                              "reference instead (slower). Run `pip install -e .` again to rebuild.",
+                              stacklevel=2)
+                raise ImportError(f"{fullname} was built from another version of {source}")
             return None
         if self.use_builds:
             if source_hash(source) == expected:
@@ -101,6 +119,16 @@ class _SourceWhenStale(importlib.abc.MetaPathFinder):
             warnings.warn(f"hloenv: {source} changed since it was compiled; importing it from source "
                           "(slower). Run `pip install -e .` again to rebuild.", stacklevel=2)
         return importlib.util.spec_from_file_location(fullname, source)
+
+
+def _source_in(path, leaf: str) -> str | None:
+    """The module's source in one of the package's directories: its .py, else (a kernel) its .pyx."""
+    for suffix in (".py", ".pyx"):
+        for entry in path:
+            source = os.path.join(entry, leaf + suffix)
+            if os.path.isfile(source):
+                return source
+    return None
 
 
 _FINDER: _SourceWhenStale | None = None

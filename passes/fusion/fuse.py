@@ -55,6 +55,15 @@ class Cluster:
         self.opcode_counts: dict[str, int] = {}
         _count_opcodes(self.opcode_counts, root)
 
+    @classmethod
+    def of(cls, root: Instruction, members: Sequence[Instruction]) -> "Cluster":
+        """The cluster a finished greedy run made (`members` in fusion order, root first); its
+        reused operands are not tracked (nothing fuses into it any more)."""
+        cluster = cls(root, set())
+        for inst in members[1:]:
+            cluster.add(inst)
+        return cluster
+
     def add(self, inst: Instruction) -> None:
         self.members.append(inst)
         self.member_set.add(inst)

@@ -60,6 +60,19 @@ def effectively_at_most_unary(inst: Instruction, graph: ClusterGraph) -> bool:
     return big <= 1
 
 
+_NEVER_SCREENED = frozenset({"parameter", "constant", "get-tuple-element", "tuple"})
+
+
+def screened_for_duplication(inst: Instruction, graph: ClusterGraph) -> bool:
+    """XLA ComputeGloballyUnfusible looks at `inst`: it reads more elements than it writes and is
+    not effectively unary (so duplicating it into several consumers repeats real work)."""
+    if inst.opcode in _NEVER_SCREENED or effectively_at_most_unary(inst, graph):
+        return False
+    out_size = _shape_facts(inst.shape)[2]
+    in_size = sum(_shape_facts(o.shape)[2] for o in {id(o): o for o in inst.operands}.values())
+    return in_size > out_size
+
+
 class _Reach:
     """Is `a` an ancestor of (or equal to) `b` in the original graph? Memoised, bounded."""
 
@@ -131,12 +144,7 @@ def globally_unfusible(graph: ClusterGraph, decide: Decide) -> set[Instruction]:
         return result
 
     for producer in reversed(graph.comp.instructions):
-        if producer.opcode in ("parameter", "constant", "get-tuple-element", "tuple") \
-                or effectively_at_most_unary(producer, graph):
-            continue
-        out_size = _shape_facts(producer.shape)[2]
-        in_size = sum(_shape_facts(o.shape)[2] for o in {id(o): o for o in producer.operands}.values())
-        if in_size <= out_size:
+        if not screened_for_duplication(producer, graph):
             continue
         if fz.is_fusible(producer, graph) and all(all_paths(producer, u, 0) for u in producer.users):
             continue

@@ -34,7 +34,7 @@ from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.passes.base import Pass, register
-from hloenv.passes.fusion import fusibility as fz
+from hloenv.passes.fusion import fusibility as fz, greedy_kernel
 from hloenv.passes.fusion.fuse import (Cluster, ClusterGraph, build_fusion, fusion_computations, lazy_fusion,
                                        remove_dead)
 from hloenv.passes.fusion.greedy import run_greedy
@@ -58,14 +58,37 @@ def xla_like_choices(module: Module) -> list[int]:
     return out
 
 
-def xla_clusters(comp: Computation, backend: str) -> ClusterGraph:
-    """Run XLA's greedy fusion for `backend` on `comp`'s cluster graph (the module is untouched)."""
+@dataclass
+class XlaFusions:
+    """The fusions XLA's greedy algorithm makes in one computation (nothing is built yet)."""
+
+    clusters: list[Cluster]
+    cluster_of: dict[Instruction, Cluster]  # a cluster's root -> the cluster
+    position: dict[Instruction, int]  # instruction -> its index in the computation
+    #: from the kernel: legal_to_fuse of every operand slot in the unfused graph (`CpuFusion`)
+    kernel: greedy_kernel.CpuFusion | None = None
+
+    def legal_operand(self, consumer: Instruction, i: int, unfused: ClusterGraph) -> bool:
+        """`legal_to_fuse(consumer.operands[i], consumer)` in the unfused computation."""
+        if self.kernel is None:
+            return bool(fz.legal_to_fuse(consumer.operands[i], consumer, unfused))
+        return self.kernel.legal[self.kernel.slot_start[self.position[consumer]] + i] != 0
+
+
+def xla_clusters(comp: Computation, backend: str, kernel: bool = True) -> XlaFusions:
+    """Run XLA's greedy fusion for `backend` on `comp` (the module is untouched). On CPU the
+    compiled kernel runs it when it is built (`greedy_kernel`); `kernel=False` runs the reference."""
+    if backend == "cpu" and kernel:
+        found = greedy_kernel.cpu_fusion(comp)
+        if found is not None:
+            return XlaFusions(found.clusters, {c.root: c for c in found.clusters},
+                              {i: k for k, i in enumerate(comp.instructions)}, found)
     graph = ClusterGraph(comp)
     decide = fz.should_fuse(backend)
     if backend == "gpu":
         run_greedy(graph, decide, may_duplicate=False)
     run_greedy(graph, decide, may_duplicate=True)
-    return graph
+    return XlaFusions(graph.clusters, graph.cluster_of, graph.position)
 
 
 @register
@@ -91,10 +114,10 @@ class InstructionFusion(Pass):
                 self._apply(comp, graph, rewriter)
 
     @staticmethod
-    def _members(graph: ClusterGraph, cluster: Cluster) -> list[Instruction]:
+    def _members(graph: XlaFusions, cluster: Cluster) -> list[Instruction]:
         return list(cluster.sorted_members(graph.position))
 
-    def _apply(self, comp: Computation, graph: ClusterGraph, rewriter: Rewriter) -> None:
+    def _apply(self, comp: Computation, graph: XlaFusions, rewriter: Rewriter) -> None:
         candidates: set[int] = set()
         built = []
         for cluster in graph.clusters:  # build every fusion first: they read original instructions
@@ -106,7 +129,7 @@ class InstructionFusion(Pass):
         rewriter.finish()
         remove_dead(comp, candidates)
 
-    def _record(self, comp: Computation, graph: ClusterGraph, rewriter: Rewriter) -> None:
+    def _record(self, comp: Computation, graph: XlaFusions, rewriter: Rewriter) -> None:
         original = ClusterGraph(comp)  # the unfused graph, for the single-producer options
         for consumer in reversed(list(comp.instructions)):
             if not fz.is_fusible(consumer, original):
@@ -116,7 +139,7 @@ class InstructionFusion(Pass):
             options: list[tuple[list[Instruction], str]] = []
             seen: set[Instruction] = set()
             for i, producer in enumerate(consumer.operands):
-                if producer in seen or not fz.legal_to_fuse(producer, consumer, original):
+                if producer in seen or not graph.legal_operand(consumer, i, original):
                     continue
                 seen.add(producer)
                 rule = f"fusion:operand{i}"

@@ -68,6 +68,29 @@ def test_finder_imports_every_source_when_builds_are_off(tmp_path, recwarn):
     assert spec is not None and spec.origin == str(package / "mod.py") and not recwarn.list
 
 
+def test_finder_refuses_a_kernel_that_is_stale_or_switched_off(tmp_path):
+    # a kernel has no Python source to import instead: its caller runs its Python reference
+    package = tmp_path / "nativefake"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "kern.pyx").write_text("def f(): return 1\n")
+    name, digest = "nativefake.kern", native.source_hash(package / "kern.pyx")
+    assert native._SourceWhenStale({name: digest}, use_builds=True).find_spec(name, [str(package)]) is None
+    stale = native._SourceWhenStale({name: digest[::-1]}, use_builds=True)
+    with pytest.warns(UserWarning, match="changed since it was compiled"), pytest.raises(ImportError):
+        stale.find_spec(name, [str(package)])
+    assert stale.stale == [name]
+    with pytest.raises(ImportError, match="HLOENV_NATIVE=0"):
+        native._SourceWhenStale({name: digest}, use_builds=False).find_spec(name, [str(package)])
+
+
+def test_the_kernels_are_built_with_the_modules():
+    built = _built()
+    for path, name in native.KERNELS:
+        assert (ROOT / path).is_file() and name in built
+        assert built[name] == native.source_hash(ROOT / path)  # (else the reference runs, slower)
+
+
 def _run(code: str, **env: str) -> str:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                          env={**os.environ, **env}, cwd=ROOT)
