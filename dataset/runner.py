@@ -7,7 +7,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,9 @@ from typing import Any
 from hloenv.dataset.bench import MODULE_TEXT, SOUND_STATUSES, BenchJob, run_job
 from hloenv.dataset.dataset import Dataset
 from hloenv.dataset.errors import DatasetError
-from hloenv.dataset.tables import (RunKey, append_result, format_summary, read_results, row_key,
-                                   run_key, summarize, write_tables)
+from hloenv.dataset.tables import (RunKey, append_result, compare_agents, format_agent_comparison,
+                                   format_summary, read_results, row_key, run_key, summarize,
+                                   write_agent_comparison, write_tables)
 
 Log = Callable[[str], None]
 #: Statuses of rows that are run again on a re-run: the run failed, not the module (an agent's
@@ -183,8 +184,19 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
             log("note: " + notes[-1])
     summary = summarize(rows)
     log("summary: " + format_summary(summary))
+    comparison = compare_agents(_same_settings(read_results(out).values(), backend, seed, low_noise),
+                                {e.fingerprint for e in entries})
+    if comparison is not None:  # (other agents' rows for these modules are in OUT too)
+        files += write_agent_comparison(out, comparison)
+        log(format_agent_comparison(comparison))
     log("wrote " + ", ".join(str(f) for f in files))
     return BenchReport(out, rows, len(jobs), reused, summary, files, notes)
+
+
+def _same_settings(rows: Iterable[dict[str, Any]], backend: str, seed: int, low_noise: bool) -> list[dict[str, Any]]:
+    """The rows measured as this run measures (another backend, seed or timing mode: other numbers)."""
+    return [r for r in rows if r.get("backend") == backend and r.get("seed", 0) == seed
+            and bool(r.get("low_noise", False)) == bool(low_noise)]
 
 
 #: Where a bench keeps its agent's modules, inside its output folder.

@@ -16,6 +16,8 @@ from hloenv.dataset.bench import SOUND_STATUSES, TABLE_COLUMNS
 RESULTS = "results.jsonl"
 TABLE_CSV = "table.csv"
 TABLE_JSON = "table.json"
+AGENTS_CSV = "agents.csv"
+AGENTS_MD = "agents.md"
 
 
 #: What makes a row reusable on a re-run (see `run_key`).
@@ -146,3 +148,90 @@ def format_summary(summary: dict[str, Any]) -> str:
                  f"min {summary['min_speedup']:.3f}x, max {summary['max_speedup']:.3f}x; beyond the "
                  f"timing's 90% interval {summary.get('faster', 0)} faster, {summary.get('slower', 0)} slower")
     return line
+
+
+def agent_label(row: dict[str, Any]) -> str:
+    """An agent as the comparison names it: its name, with its options if it had any."""
+    options = row.get("agent_options") or {}
+    label = str(row.get("agent", "?"))
+    if options:
+        label += "{" + ",".join(f"{k}={v}" for k, v in sorted(options.items())) + "}"
+    return label
+
+
+def compare_agents(rows: Iterable[dict[str, Any]], fingerprints: Iterable[str] | None = None) -> dict[str, Any] | None:
+    """Agents side by side on the modules they all ran: rows of one backend, seed and timing
+    mode (the caller picks them; other settings make other numbers), restricted to
+    `fingerprints` if given. None with fewer than two agents.
+
+    Returns ``{"agents": [...], "modules": [{"module": name, agent: speedup or status, ...}],
+    "common": n, "geomean": {agent: x}, "wins": {agent: n}}``: the geometric mean over the
+    `common` modules where every agent's row is sound (a module one agent failed on would
+    compare unlike sets otherwise), and on how many of those each agent was the fastest.
+    """
+    wanted = None if fingerprints is None else set(fingerprints)
+    by_module: dict[str, dict[str, dict[str, Any]]] = {}
+    names: dict[str, str] = {}
+    for row in rows:
+        module = row.get("fingerprint") or row.get("module", "")
+        if wanted is not None and module not in wanted:
+            continue
+        by_module.setdefault(module, {})[agent_label(row)] = row
+        names[module] = str(row.get("module", module))
+    agents = sorted({a for runs in by_module.values() for a in runs})
+    if len(agents) < 2:
+        return None
+    table, common = [], []
+    for module in sorted(by_module, key=lambda m: names[m]):
+        runs = by_module[module]
+        line: dict[str, Any] = {"module": names[module]}
+        for a in agents:
+            row = runs.get(a)
+            line[a] = None if row is None else (row["speedup"] if _sound(row) else row.get("status"))
+        table.append(line)
+        if all(_sound(runs.get(a)) for a in agents):
+            common.append([runs[a]["speedup"] for a in agents])
+    geomean = {a: math.exp(sum(math.log(c[k]) for c in common) / len(common)) if common else None
+               for k, a in enumerate(agents)}
+    wins = dict.fromkeys(agents, 0)
+    for speedups in common:
+        wins[agents[max(range(len(agents)), key=speedups.__getitem__)]] += 1
+    return {"agents": agents, "modules": table, "common": len(common), "geomean": geomean, "wins": wins}
+
+
+def _sound(row: dict[str, Any] | None) -> bool:
+    return row is not None and row.get("status") in SOUND_STATUSES and bool(row.get("speedup"))
+
+
+def write_agent_comparison(out: str | os.PathLike, comparison: dict[str, Any]) -> tuple[Path, Path]:
+    """``agents.csv`` (a module per line, an agent per column: its speedup over XLA's default,
+    or its status when not sound) and ``agents.md`` (the same as a table, then the geomeans)."""
+    out = Path(out)
+    agents = comparison["agents"]
+    csv_path, md_path = out / AGENTS_CSV, out / AGENTS_MD
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["module", *agents])
+        for line in comparison["modules"]:
+            writer.writerow([line["module"], *(_cell(line[a], 4) for a in agents)])
+    md = [f"| module | {' | '.join(agents)} |", "|---|" + "---:|" * len(agents)]
+    md += [f"| {line['module']} | " + " | ".join(_cell(line[a], 3, "x") for a in agents) + " |"
+           for line in comparison["modules"]]
+    md += ["", format_agent_comparison(comparison)]
+    md_path.write_text("\n".join(md) + "\n")
+    return csv_path, md_path
+
+
+def _cell(value: Any, digits: int, unit: str = "") -> str:
+    if value is None:
+        return ""  # (the agent has not run this module)
+    return f"{value:.{digits}f}{unit}" if isinstance(value, float) else str(value)
+
+
+def format_agent_comparison(comparison: dict[str, Any]) -> str:
+    """One line: each agent's geomean and wins over the modules every agent ran soundly."""
+    if not comparison["common"]:
+        return f"agents compared: {', '.join(comparison['agents'])}; no module where all ran soundly"
+    parts = [f"{a} {comparison['geomean'][a]:.3f}x ({comparison['wins'][a]} fastest)" for a in comparison["agents"]]
+    return (f"agents on the {comparison['common']} modules all ran soundly (geomean speedup over XLA "
+            f"default): " + ", ".join(parts))

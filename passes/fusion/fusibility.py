@@ -13,6 +13,11 @@ Rules come in two kinds:
   computes correctly. Dry mode offers every legal (consumer, producer) pair.
 - heuristics (`cpu_should_fuse`, `gpu_should_fuse`): XLA's profitability decisions on top of that.
   They mark which option XLA would take.
+
+On CPU the compiled kernel `_greedy_kernel.pyx` usually runs `cpu_should_fuse` and `legal_to_fuse`
+instead: it asks the functions here everything about one instruction (`greedy_kernel.py`), and
+repeats their order of checks on the cluster graph. Change either function and
+`tests/passes/fusion/test_greedy_kernel.py` fails until the kernel agrees.
 """
 
 from __future__ import annotations

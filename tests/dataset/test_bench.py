@@ -16,7 +16,7 @@ import pytest
 import hloenv
 from hloenv.dataset.bench import TABLE_COLUMNS, BenchJob, run_job
 from hloenv.dataset.pipeline_check import available_pipeline, drop_passes
-from hloenv.dataset.tables import RESULTS, TABLE_CSV, TABLE_JSON
+from hloenv.dataset.tables import AGENTS_CSV, AGENTS_MD, RESULTS, TABLE_CSV, TABLE_JSON
 from hloenv.passes.env_pipeline import EnvPipeline
 from tests.conftest import DATA
 from tests.dataset.helpers import GPU_ONLY, NEG
@@ -119,6 +119,22 @@ def test_resume_does_not_recompute_finished_modules(local_run, bench_setup):
     report = run_bench(ds, "xla", out, cache_dir=root / "cache", plots=False, log=log.append)
     assert report.computed == 0 and report.reused == 3 and "0 to run" in log[0]
     assert (out / RESULTS).read_text().splitlines() == lines
+
+
+def test_a_second_agent_in_the_same_folder_is_compared_with_the_first(local_run, bench_setup, tmp_path):
+    from hloenv.dataset.runner import run_bench
+    ds, root, _ = bench_setup
+    out = tmp_path / "out"
+    shutil.copytree(local_run[0], out)  # (the xla rows; other tests read the fixture's folder)
+    log: list[str] = []
+    report = run_bench(ds, "random", out, cache_dir=root / "cache", plots=False, log=log.append)
+    assert report.computed == 3 and out / AGENTS_MD in report.files
+    table = _csv(out / AGENTS_CSV)
+    assert [r["module"] for r in table] == ["convnet_forward", "gpu_only", "scan_rnn"]  # (broken.hlo has no rows)
+    convnet = next(r for r in table if r["module"] == "convnet_forward")
+    assert float(convnet["xla"]) > 0 and float(convnet["random"]) > 0
+    assert any(line.startswith("agents on the 2 modules all ran soundly") and "random" in line and "xla" in line
+               for line in log), log[-3:]
 
 
 def test_unknown_agent_is_a_clean_error(bench_setup, tmp_path, capsys):
