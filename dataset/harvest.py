@@ -84,11 +84,18 @@ def dump_env(dump_dir: str | os.PathLike, base: Mapping[str, str] | None = None)
     return env
 
 
+#: Modules smaller than this are left out by default: JAX compiles a one-op module for each eager
+#: operation a program runs outside `jit` (`jnp.ones` is a broadcast of a constant), and a bench
+#: over hundreds of those reads 1.0x whatever the agent does. `min_instructions=1` keeps them.
+MIN_INSTRUCTIONS = 10
+
+
 def harvest(out: str | os.PathLike, command: Sequence[str], *, program: str | None = None,
-            min_instructions: int = 1, timeout: float | None = None, quiet: bool = False,
+            min_instructions: int = MIN_INSTRUCTIONS, timeout: float | None = None, quiet: bool = False,
             keep_dump: bool = False) -> HarvestResult:
     """Run ``command`` (e.g. ``["python", "train.py"]``) with XLA's dump flags and write each
-    distinct unoptimized module to ``out/<program>__<function>.hlo``.
+    distinct unoptimized module of at least ``min_instructions`` instructions to
+    ``out/<program>__<function>.hlo``.
 
     Modules whose fingerprint is already in ``out`` (its ``manifest.json``) are skipped, so
     repeated harvests into one folder accumulate distinct modules. A program that fails, times

@@ -53,8 +53,10 @@ def add_commands(subparsers: Any) -> None:
 
 def _harvest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--program", help="name prefix of the written modules (default: script name)")
-    p.add_argument("--min-instructions", type=int, default=1,
-                   help="drop modules smaller than this (default 1)")
+    from hloenv.dataset.harvest import MIN_INSTRUCTIONS
+    p.add_argument("--min-instructions", type=int, default=MIN_INSTRUCTIONS,
+                   help=f"drop modules smaller than this (default {MIN_INSTRUCTIONS}: JAX's one-op modules "
+                        "for eager operations; 1 keeps every module)")
     p.add_argument("--timeout", type=float, default=None, help="seconds the program may run")
     p.add_argument("--quiet", action="store_true", help="send the program's output to OUT/harvest.log")
 

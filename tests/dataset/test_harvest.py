@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent("""
 
     @jax.jit
     def affine(x, w):
-        return jnp.tanh(x @ w) + TABLE[:4]
+        return jnp.tanh(x @ w) * 2.0 + TABLE[:4]  # (11 instructions: above the default size floor)
 
     @jax.jit
     def scaled(x):
@@ -32,9 +32,9 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def _harvest(out, script):
-    return subprocess.run([sys.executable, "-m", "hloenv", "harvest", str(out), "--quiet", "--", sys.executable,
-                           str(script)], capture_output=True, text=True, timeout=300)
+def _harvest(out, script, *options):
+    return subprocess.run([sys.executable, "-m", "hloenv", "harvest", str(out), "--quiet", *options, "--",
+                           sys.executable, str(script)], capture_output=True, text=True, timeout=300)
 
 
 def test_harvest_collects_named_deduplicated_unoptimized_modules(tmp_path):
@@ -44,7 +44,9 @@ def test_harvest_collects_named_deduplicated_unoptimized_modules(tmp_path):
     proc = _harvest(out, script)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     names = sorted(p.name for p in out.glob("*.hlo"))
-    assert "tiny_model__affine.hlo" in names and "tiny_model__scaled.hlo" in names
+    # scaled (4 instructions) is below the default size floor, as are JAX's one-op eager modules
+    assert "tiny_model__affine.hlo" in names and "tiny_model__scaled.hlo" not in names
+    assert re.search(r"[1-9]\d* below the size floor", proc.stdout), proc.stdout
     affine = load_hlo(out / "tiny_model__affine.hlo")
     ops = affine.opcode_histogram()
     assert ops.get("tanh") == 1 and ops.get("dot") == 1 and "fusion" not in ops  # before optimizations
@@ -64,6 +66,15 @@ def test_harvest_collects_named_deduplicated_unoptimized_modules(tmp_path):
     (out / "manifest.json").unlink()  # the files are still there: they are not written again
     third = _harvest(out, script)
     assert sorted(p.name for p in out.glob("*.hlo")) == names and "0 new written" in third.stdout, third.stdout
+
+
+def test_harvest_keeps_small_modules_when_asked(tmp_path):
+    script = tmp_path / "tiny_model.py"
+    script.write_text(SCRIPT)
+    proc = _harvest(tmp_path / "all", script, "--min-instructions", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "all" / "tiny_model__scaled.hlo").is_file()
+    assert " 0 below the size floor" in proc.stdout
 
 
 def test_harvest_without_a_command_is_an_error(tmp_path):
@@ -135,12 +146,12 @@ def test_a_harvest_that_times_out_or_is_interrupted_keeps_what_was_compiled(tmp_
     out = tmp_path / "timed_out"
     with pytest.raises(HarvestError, match="did not finish within 12.0 s; what it compiled until then is kept: "
                                            r"(\d+) modules dumped, \1 new written") as info:
-        harvest(out, [sys.executable, str(script)], timeout=12.0, quiet=True)
+        harvest(out, [sys.executable, str(script)], timeout=12.0, quiet=True, min_instructions=1)
     assert "slow__lambda" in [r["name"] for r in info.value.result.written]
     assert (out / "slow__lambda.hlo").is_file()
     interrupted = tmp_path / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "hloenv", "harvest", str(interrupted), "--quiet", "--",
-                             sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "hloenv", "harvest", str(interrupted), "--quiet",
+                             "--min-instructions", "1", "--", sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = interrupted / "harvest.log"
     deadline = time.monotonic() + 120
     while not (log.is_file() and "compiled" in log.read_text()) and time.monotonic() < deadline:
