@@ -3,8 +3,9 @@
     python benchmarks/native.py [--rounds 3] [--steps 5] [FILE ...]
 
 Per module (default: the largest corpus modules that run on CPU), `--rounds` pairs of fresh
-processes, one importing hloenv's compiled modules and one with `HLOENV_NATIVE=0` (every module
-from its .py), alternating so the machine's drift hits both alike. Each process times the env's
+processes, one importing hloenv's compiled modules (the greedy fusion kernel included) and one
+with `HLOENV_NATIVE=0` (every module from its .py, the kernel's Python reference instead of it),
+alternating so the machine's drift hits both alike. Each process times the env's
 reset work phase by phase (as `benchmarks/dry_run.py` does: canonicalize, fusion dry run, prune,
 observation), then `HloEnv(module)` + `reset` and the mean of `--steps` seeded random steps with
 the cost reward (as `benchmarks/env_step.py` does). Prints medians and pure / compiled ratios
