@@ -56,7 +56,7 @@ _VERDICT_FIELDS = {"equal-env": "outputs_equal_same_pipeline",
                    "equal-f64": "outputs_equal_f64", "equal-unfused": "outputs_equal_unfused"}
 
 #: Columns of the CSV/JSON tables, in order. Everything else in a row is run metadata.
-TABLE_COLUMNS = ("module", "fingerprint", "instructions", "agent_instructions", "xla_default_runtime",
+TABLE_COLUMNS = ("module", "fingerprint", "agent", "instructions", "agent_instructions", "xla_default_runtime",
                  "agent_runtime", "speedup", "speedup_low", "speedup_high", "status", "error")
 
 

@@ -32,6 +32,12 @@ MANIFEST = "manifest.json"
 _DUMPED = re.compile(r"^module_\d+\.(?P<fn>.+)\.before_optimizations\.txt$")
 
 
+#: Modules smaller than this are left out by default: JAX compiles a one-op module for each eager
+#: operation a program runs outside `jit` (`jnp.ones` is a broadcast of a constant), and a bench
+#: over hundreds of those reads 1.0x whatever the agent does. `min_instructions=1` keeps them.
+MIN_INSTRUCTIONS = 10
+
+
 @dataclass
 class HarvestResult:
     """What one harvest wrote (``written``: name, file, fingerprint, instructions, source)."""
@@ -43,10 +49,13 @@ class HarvestResult:
     too_small: int = 0
     problems: list[Problem] = field(default_factory=list)
     dumped: int = 0
+    min_instructions: int = MIN_INSTRUCTIONS  # (the size floor this harvest kept to)
 
     def summary(self) -> str:
+        floor = (f" (under {self.min_instructions} instructions; --min-instructions 1 keeps them)"
+                 if self.too_small else "")
         return (f"{self.dumped} modules dumped, {len(self.written)} new written to {self.out}, "
-                f"{self.duplicates} duplicates, {self.too_small} below the size floor, "
+                f"{self.duplicates} duplicates, {self.too_small} below the size floor{floor}, "
                 f"{len(self.problems)} unreadable; program exit code {self.returncode}")
 
 
@@ -84,10 +93,6 @@ def dump_env(dump_dir: str | os.PathLike, base: Mapping[str, str] | None = None)
     return env
 
 
-#: Modules smaller than this are left out by default: JAX compiles a one-op module for each eager
-#: operation a program runs outside `jit` (`jnp.ones` is a broadcast of a constant), and a bench
-#: over hundreds of those reads 1.0x whatever the agent does. `min_instructions=1` keeps them.
-MIN_INSTRUCTIONS = 10
 
 
 def harvest(out: str | os.PathLike, command: Sequence[str], *, program: str | None = None,
@@ -140,7 +145,7 @@ def harvest(out: str | os.PathLike, command: Sequence[str], *, program: str | No
             returncode = proc.wait(timeout=timeout)
         except BaseException as stop:  # (a timeout or Ctrl-C: what it compiled so far is kept)
             _stop(proc)
-            result = HarvestResult(out, proc.returncode)
+            result = HarvestResult(out, proc.returncode, min_instructions=min_instructions)
             collect(dump, out, program, result, min_instructions)
             if isinstance(stop, subprocess.TimeoutExpired):
                 err = HarvestError(f"{' '.join(command)} did not finish within {timeout} s; what it compiled "
@@ -149,7 +154,7 @@ def harvest(out: str | os.PathLike, command: Sequence[str], *, program: str | No
                 raise err from None
             stop.result = result  # type: ignore[attr-defined]
             raise
-        result = HarvestResult(out, returncode)
+        result = HarvestResult(out, returncode, min_instructions=min_instructions)
         collect(dump, out, program, result, min_instructions)
     finally:
         if log:

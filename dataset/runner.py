@@ -15,7 +15,7 @@ from typing import Any
 from hloenv.dataset.bench import MODULE_TEXT, SOUND_STATUSES, BenchJob, run_job
 from hloenv.dataset.dataset import Dataset
 from hloenv.dataset.errors import DatasetError
-from hloenv.dataset.tables import (RunKey, append_result, compare_agents, format_agent_comparison,
+from hloenv.dataset.tables import (AGENTS_CSV, AGENTS_MD, RunKey, append_result, compare_agents, format_agent_comparison,
                                    format_summary, read_results, row_key, run_key, summarize,
                                    write_agent_comparison, write_tables)
 
@@ -187,8 +187,12 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     comparison = compare_agents(_same_settings(read_results(out).values(), backend, seed, low_noise),
                                 {e.fingerprint for e in entries})
     if comparison is not None:  # (other agents' rows for these modules are in OUT too)
-        files += write_agent_comparison(out, comparison)
-        log(format_agent_comparison(comparison))
+        settings = f"backend {backend}, seed {seed}, {'low-noise' if low_noise else 'normal'} timing"
+        files += write_agent_comparison(out, comparison, settings)
+        log(format_agent_comparison(comparison) + f" [{settings}]")
+    else:  # (a comparison of other settings would sit beside this run's tables unmarked)
+        for stale in (out / AGENTS_MD, out / AGENTS_CSV):
+            stale.unlink(missing_ok=True)
     log("wrote " + ", ".join(str(f) for f in files))
     return BenchReport(out, rows, len(jobs), reused, summary, files, notes)
 
@@ -213,11 +217,16 @@ def save_module(out: Path, row: dict[str, Any]) -> None:
     options = row.get("agent_options") or {}
     tag = "." + hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:8] \
         if options else ""
-    name = re.sub(r"[^A-Za-z0-9_.\-]+", "_", str(row.get("module", "module")).replace("/", "__"))
-    path = Path(MODULES_DIR) / f"{name}.{row.get('agent')}.s{row.get('seed')}{tag}.hlo"
+    name = _file_part(str(row.get("module", "module")).replace("/", "__"))
+    agent = _file_part(str(row.get("agent")))  # (an agent given as path/to/file.py:name)
+    path = Path(MODULES_DIR) / f"{name}.{agent}.s{row.get('seed')}{tag}.hlo"
     (out / MODULES_DIR).mkdir(exist_ok=True)
     (out / path).write_text(text)
     row["module_file"] = path.as_posix()
+
+
+def _file_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip(".") or "_"
 
 
 def _relative(source: str, root: str) -> str:

@@ -167,7 +167,9 @@ def compare_agents(rows: Iterable[dict[str, Any]], fingerprints: Iterable[str] |
     Returns ``{"agents": [...], "modules": [{"module": name, agent: speedup or status, ...}],
     "common": n, "geomean": {agent: x}, "wins": {agent: n}}``: the geometric mean over the
     `common` modules where every agent's row is sound (a module one agent failed on would
-    compare unlike sets otherwise), and on how many of those each agent was the fastest.
+    compare unlike sets otherwise), and on how many of those each agent was faster than every
+    other beyond the timings' 90% intervals (its ``speedup_low`` above their ``speedup_high``:
+    two agents that chose the same module are never told apart by a lucky draw).
     """
     wanted = None if fingerprints is None else set(fingerprints)
     by_module: dict[str, dict[str, dict[str, Any]]] = {}
@@ -190,12 +192,15 @@ def compare_agents(rows: Iterable[dict[str, Any]], fingerprints: Iterable[str] |
             line[a] = None if row is None else (row["speedup"] if _sound(row) else row.get("status"))
         table.append(line)
         if all(_sound(runs.get(a)) for a in agents):
-            common.append([runs[a]["speedup"] for a in agents])
-    geomean = {a: math.exp(sum(math.log(c[k]) for c in common) / len(common)) if common else None
+            common.append([runs[a] for a in agents])
+    geomean = {a: math.exp(sum(math.log(c[k]["speedup"]) for c in common) / len(common)) if common else None
                for k, a in enumerate(agents)}
     wins = dict.fromkeys(agents, 0)
-    for speedups in common:
-        wins[agents[max(range(len(agents)), key=speedups.__getitem__)]] += 1
+    for runs_of in common:
+        for k, a in enumerate(agents):
+            low = _number(runs_of[k].get("speedup_low"))
+            if all(low > _number(r.get("speedup_high"), math.inf) for j, r in enumerate(runs_of) if j != k):
+                wins[a] += 1
     return {"agents": agents, "modules": table, "common": len(common), "geomean": geomean, "wins": wins}
 
 
@@ -203,9 +208,10 @@ def _sound(row: dict[str, Any] | None) -> bool:
     return row is not None and row.get("status") in SOUND_STATUSES and bool(row.get("speedup"))
 
 
-def write_agent_comparison(out: str | os.PathLike, comparison: dict[str, Any]) -> tuple[Path, Path]:
+def write_agent_comparison(out: str | os.PathLike, comparison: dict[str, Any], settings: str = "") -> tuple[Path, Path]:
     """``agents.csv`` (a module per line, an agent per column: its speedup over XLA's default,
-    or its status when not sound) and ``agents.md`` (the same as a table, then the geomeans)."""
+    or its status when not sound) and ``agents.md`` (`settings`, the same as a table, then the
+    geomeans)."""
     out = Path(out)
     agents = comparison["agents"]
     csv_path, md_path = out / AGENTS_CSV, out / AGENTS_MD
@@ -214,7 +220,8 @@ def write_agent_comparison(out: str | os.PathLike, comparison: dict[str, Any]) -
         writer.writerow(["module", *agents])
         for line in comparison["modules"]:
             writer.writerow([line["module"], *(_cell(line[a], 4) for a in agents)])
-    md = [f"| module | {' | '.join(agents)} |", "|---|" + "---:|" * len(agents)]
+    md = [f"Speedup over XLA's default pipeline{', ' + settings if settings else ''}.", "",
+          f"| module | {' | '.join(agents)} |", "|---|" + "---:|" * len(agents)]
     md += [f"| {line['module']} | " + " | ".join(_cell(line[a], 3, "x") for a in agents) + " |"
            for line in comparison["modules"]]
     md += ["", format_agent_comparison(comparison)]
@@ -232,6 +239,7 @@ def format_agent_comparison(comparison: dict[str, Any]) -> str:
     """One line: each agent's geomean and wins over the modules every agent ran soundly."""
     if not comparison["common"]:
         return f"agents compared: {', '.join(comparison['agents'])}; no module where all ran soundly"
-    parts = [f"{a} {comparison['geomean'][a]:.3f}x ({comparison['wins'][a]} fastest)" for a in comparison["agents"]]
+    parts = [f"{a} {comparison['geomean'][a]:.3f}x ({comparison['wins'][a]} clearly fastest)"
+             for a in comparison["agents"]]
     return (f"agents on the {comparison['common']} modules all ran soundly (geomean speedup over XLA "
             f"default): " + ", ".join(parts))

@@ -134,7 +134,11 @@ def test_a_second_agent_in_the_same_folder_is_compared_with_the_first(local_run,
     convnet = next(r for r in table if r["module"] == "convnet_forward")
     assert float(convnet["xla"]) > 0 and float(convnet["random"]) > 0
     assert any(line.startswith("agents on the 2 modules all ran soundly") and "random" in line and "xla" in line
-               for line in log), log[-3:]
+               and line.endswith("[backend cpu, seed 0, normal timing]") for line in log), log[-3:]
+    assert "backend cpu, seed 0, normal timing" in (out / AGENTS_MD).read_text()
+    # another seed has one agent so far: the folder's comparison (of seed 0) goes, as table.csv moves on
+    run_bench(ds, "random", out, cache_dir=root / "cache", plots=False, seed=1, limit=1, log=log.append)
+    assert not (out / AGENTS_MD).exists() and not (out / AGENTS_CSV).exists()
 
 
 def test_unknown_agent_is_a_clean_error(bench_setup, tmp_path, capsys):
@@ -445,3 +449,14 @@ def test_a_timed_out_row_says_timeout_and_a_resumed_bench_runs_it_again(tmp_path
     assert row["status"] == "timeout" and "[timeout]" in row["error"], row
     again = run_bench(ds, "xla", out, **common)  # the same command with room to finish
     assert again.computed == 1 and again.rows[-1]["status"] == "ok"
+
+
+def test_an_agent_given_as_a_file_path_names_its_module_files_safely(tmp_path):
+    # (`--agent sub/agent.py:mine` made a module_file path through a folder that does not exist)
+    from hloenv.dataset.bench import MODULE_TEXT
+    from hloenv.dataset.runner import save_module
+    row = {"module": "dir/m", "agent": "../sub/agent.py:mine", "seed": 0, MODULE_TEXT: "HloModule m\n"}
+    save_module(tmp_path, row)
+    saved = tmp_path / row["module_file"]
+    assert saved.parent == tmp_path / "modules" and saved.read_text() == "HloModule m\n"
+    assert row["module_file"] == "modules/dir__m._sub_agent.py_mine.s0.hlo"

@@ -46,7 +46,8 @@ def test_harvest_collects_named_deduplicated_unoptimized_modules(tmp_path):
     names = sorted(p.name for p in out.glob("*.hlo"))
     # scaled (4 instructions) is below the default size floor, as are JAX's one-op eager modules
     assert "tiny_model__affine.hlo" in names and "tiny_model__scaled.hlo" not in names
-    assert re.search(r"[1-9]\d* below the size floor", proc.stdout), proc.stdout
+    assert re.search(r"[1-9]\d* below the size floor \(under 10 instructions; --min-instructions 1 keeps them\)",
+                     proc.stdout), proc.stdout
     affine = load_hlo(out / "tiny_model__affine.hlo")
     ops = affine.opcode_histogram()
     assert ops.get("tanh") == 1 and ops.get("dot") == 1 and "fusion" not in ops  # before optimizations

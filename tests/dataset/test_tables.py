@@ -45,11 +45,20 @@ def test_agents_compare_on_the_modules_all_ran_soundly():
     comparison = compare_agents(rows)
     assert comparison["agents"] == ["random", "xla"] and comparison["common"] == 2
     assert math.isclose(comparison["geomean"]["xla"], 1.0) and math.isclose(comparison["geomean"]["random"], 2 ** 0.5)
-    assert comparison["wins"] == {"random": 1, "xla": 1}
+    assert comparison["wins"] == {"random": 0, "xla": 0}  # (no intervals: nobody is clearly fastest)
     by_module = {line["module"]: line for line in comparison["modules"]}
     assert by_module["c"]["random"] == "mismatch" and by_module["d"]["random"] is None
     line = format_agent_comparison(comparison)
-    assert "2 modules" in line and "xla 1.000x (1 fastest)" in line and "random 1.414x" in line
+    assert "2 modules" in line and "xla 1.000x (0 clearly fastest)" in line and "random 1.414x" in line
+
+
+def test_an_agent_wins_a_module_only_beyond_every_other_agents_interval():
+    def row(agent, speedup, low, high):
+        return _agent_row("a", agent, speedup, speedup_low=low, speedup_high=high)
+    clear = compare_agents([row("xla", 1.0, 0.98, 1.02), row("search", 1.2, 1.1, 1.3)])
+    assert clear["wins"] == {"search": 1, "xla": 0}
+    overlapping = compare_agents([row("xla", 1.0, 0.95, 1.12), row("search", 1.05, 1.01, 1.1)])
+    assert overlapping["wins"] == {"search": 0, "xla": 0}
 
 
 def test_agent_comparison_needs_two_agents_and_keeps_to_the_given_modules():
@@ -62,7 +71,8 @@ def test_agent_comparison_needs_two_agents_and_keeps_to_the_given_modules():
 
 def test_agent_comparison_files(tmp_path):
     rows = [_agent_row("a", "xla", 2.0), _agent_row("a", "random", 1.0, status="failed")]
-    csv_path, md_path = write_agent_comparison(tmp_path, compare_agents(rows))
+    csv_path, md_path = write_agent_comparison(tmp_path, compare_agents(rows), "backend cpu, seed 3")
     assert csv_path.read_text().splitlines() == ["module,random,xla", "a,failed,2.0000"]
     text = md_path.read_text()
+    assert text.startswith("Speedup over XLA's default pipeline, backend cpu, seed 3.")
     assert "| a | failed | 2.000x |" in text and "no module where all ran soundly" in text
