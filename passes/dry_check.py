@@ -1,7 +1,8 @@
 """Checking a pass's dry mode: with the original chosen everywhere, the module comes back unchanged.
 
 A rule changes IR only through its rewriter; dry mode then records each rewrite as an option and
-the module itself stays the program it was. A rule that edits an instruction in place instead
+the module itself stays the program it was. (Only what the program computes is compared: an edit
+of `metadata` alone goes unseen, as it changes nothing XLA runs.) A rule that edits an instruction in place instead
 (`inst.operands[0] = x`, `inst.set_attr(...)`, `comp.root = y`) changes the program in dry mode
 too, and every choice, the original included, inherits the edit. Nothing at run time can tell
 that from a legitimate rewrite without a snapshot of the whole module, so this is a check to run
@@ -33,9 +34,14 @@ def check_dry_run(step: Pass, module: Module) -> int:
         TypeError: `step` is not a pass, or one that decides nothing (`makes_decisions = False`:
             dry mode applies it, so it is meant to change the module).
     """
+    if isinstance(step, type) and issubclass(step, Pass):
+        raise TypeError(f"check_dry_run takes a pass instance: {step.__name__}(), not the class")
     if not isinstance(step, Pass):
         raise TypeError(f"check_dry_run takes one pass (a Pipeline: check each of its .passes()), "
                         f"not {type(step).__name__}")
+    if not isinstance(module, Module):
+        raise TypeError(f"check_dry_run takes a Module (hloenv.load_hlo(path), hloenv.parse_hlo(text)), "
+                        f"not {type(module).__name__}")
     if not step.makes_decisions:
         raise TypeError(f"{step} decides nothing (makes_decisions = False): dry mode applies it for real")
     reference = module.clone()
@@ -56,7 +62,10 @@ def _difference(want: Module, got: Module, limit: int = 3) -> str:
     def lines(module: Module) -> dict[tuple[str, str], str]:
         return {(c.name, i.name): instruction_text(i) for c in module.computations for i in c.instructions}
     before, after = lines(want), lines(got)
-    found = [f"{c}/{i}: was `{before[c, i]}`, now `{after[c, i]}`" for c, i in before
+    roots = {c.name: c.root.name for c in want.computations if c.root is not None}
+    found = [f"{c.name}: root was {roots[c.name]}, now {c.root.name}" for c in got.computations
+             if c.root is not None and c.name in roots and roots[c.name] != c.root.name]
+    found += [f"{c}/{i}: was `{before[c, i]}`, now `{after[c, i]}`" for c, i in before
              if (c, i) in after and before[c, i] != after[c, i]]
     found += [f"{c}/{i} is gone" for c, i in before if (c, i) not in after]
     found += [f"{c}/{i} is new: `{after[c, i]}`" for c, i in after if (c, i) not in before]

@@ -84,3 +84,30 @@ def test_built_in_decision_passes_leave_corpus_modules_alone_in_dry_mode(path):
     module = hloenv.load_hlo(path, allow_elided=True)
     for name in DECISION_PASSES:
         check_dry_run(get_pass(name), module)
+
+
+def test_check_dry_run_says_what_it_takes_and_names_a_moved_root():
+    module = hloenv.parse_hlo(TEXT)
+    with pytest.raises(TypeError, match=r"a pass instance: _InPlacePass\(\), not the class"):
+        check_dry_run(_InPlacePass, module)
+    with pytest.raises(TypeError, match="takes a Module"):
+        check_dry_run(get_pass("cse"), TEXT)
+
+    class _RootInPlace(RewriteRule):
+        """exponential(x) at the root -> x, written wrongly: it moves the root itself."""
+        name = "root-in-place"
+        opcodes = frozenset({"exponential"})
+
+        def match_and_rewrite(self, inst, rewriter):
+            if inst is not inst.parent.root:
+                return False
+            inst.parent.root = inst.operands[0]
+            return True
+
+    @dataclass(frozen=True)
+    class _RootPass(RewritePass):
+        name = "test-root-in-place"
+        rules = (_RootInPlace(),)
+
+    with pytest.raises(DryRunChangedModule, match="e: root was e1, now n2"):
+        check_dry_run(_RootPass(), module)
