@@ -703,6 +703,9 @@ def is_hlo_text(source: str) -> bool:
 def load_hlo(path, source_name: str | None = None, *, allow_elided: bool = False) -> Module:
     """Load a module from an HLO text file or a serialized HloModuleProto (`.pb`)."""
     from pathlib import Path
+    if isinstance(path, str) and path.lstrip().startswith("HloModule"):
+        raise FileNotFoundError(f"load_hlo reads a file, and this is HLO text ({path.lstrip()[:40]!r}...): "
+                                "use hloenv.parse_hlo(text)")
     path = Path(path)
     name = source_name or str(path)
     data = path.read_bytes()

@@ -130,7 +130,11 @@ class InstructionFusion(Pass):
         remove_dead(comp, candidates)
 
     def _record(self, comp: Computation, graph: XlaFusions, rewriter: Rewriter) -> None:
+        # Every option is decided on the untouched computation before any is recorded: a recorded
+        # option is a new user of the instructions it reads, and legality reads users (a
+        # matrix-vector dot may be fused into its add only while it has one user).
         original = ClusterGraph(comp)  # the unfused graph, for the single-producer options
+        decided: list[tuple[Instruction, list[tuple[list[Instruction], str]]]] = []
         for consumer in reversed(list(comp.instructions)):
             if not fz.is_fusible(consumer, original):
                 continue
@@ -148,6 +152,9 @@ class InstructionFusion(Pass):
                 options.append(([producer, consumer], rule))
             if xla_members is not None:
                 options.append((self._members(graph, cluster), "fusion" + XLA_SUFFIX))  # type: ignore[arg-type]
-            for members, rule in options:  # lazy: only the options an agent picks get a fused body
+            if options:
+                decided.append((consumer, options))
+        for consumer, options in decided:  # lazy: only the options an agent picks get a fused body
+            for members, rule in options:
                 fusion = lazy_fusion(rewriter, comp, members, [consumer])
                 rewriter.replace(consumer, fusion, rule)

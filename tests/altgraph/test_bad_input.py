@@ -201,3 +201,13 @@ def test_shape_mismatch_is_a_verify_error():
     with pytest.raises(HloVerifyError) as err:
         parse_hlo(GOOD.replace("ROOT n = f32[4]{0}", "ROOT n = f32[8]{0}")).verify()
     assert err.value.line == 6
+
+
+def test_load_hlo_given_hlo_text_points_to_parse_hlo():
+    import pytest
+
+    from hloenv.altgraph import load_hlo
+    with pytest.raises(FileNotFoundError, match=r"this is HLO text \('HloModule m"):
+        load_hlo("HloModule m\nENTRY e {\n  ROOT p = f32[] parameter(0)\n}\n")
+    with pytest.raises(FileNotFoundError, match="use hloenv.parse_hlo"):
+        load_hlo("  HloModule m ...")

@@ -63,6 +63,19 @@ def _rounds(module: hloenv.Module, seed: int, rounds: int = 2) -> list[hloenv.Mo
     return out
 
 
+def _dry_graph(module: hloenv.Module, kernel: bool) -> str:
+    """The alternative graph a dry `fusion` run makes of `module`, as text (options built)."""
+    graph = module.clone()
+    saved = greedy_kernel._kernel
+    if not kernel:
+        greedy_kernel._kernel = None
+    try:
+        get_pass("fusion")(graph, dry=True)
+    finally:
+        greedy_kernel._kernel = saved
+    return graph.to_text()
+
+
 def _assert_same_fusions(module: hloenv.Module, seed: int = 0) -> int:
     made = 0
     for k, round_module in enumerate(_rounds(module, seed)):
@@ -70,6 +83,9 @@ def _assert_same_fusions(module: hloenv.Module, seed: int = 0) -> int:
         assert compiled == reference, f"round {k}: the kernel's fusions differ from the reference's"
         legal = _legal_slots(round_module, False)
         assert _legal_slots(round_module, True) == legal, f"round {k}: legal_to_fuse differs"
+        # end to end: the same options, named alike (legality was once read mid-recording, where
+        # the options recorded so far count as users: scan_rnn's matrix-vector dot then lost one)
+        assert _dry_graph(round_module, True) == _dry_graph(round_module, False), f"round {k}: dry graphs differ"
         made += len(reference)
     return made
 
