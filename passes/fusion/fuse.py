@@ -56,12 +56,15 @@ class Cluster:
         _count_opcodes(self.opcode_counts, root)
 
     @classmethod
-    def of(cls, root: Instruction, members: Sequence[Instruction]) -> "Cluster":
-        """The cluster a finished greedy run made (`members` in fusion order, root first); its
-        reused operands are not tracked (nothing fuses into it any more)."""
-        cluster = cls(root, set())
-        for inst in members[1:]:
-            cluster.add(inst)
+    def of(cls, root: Instruction, members: list[Instruction]) -> "Cluster":
+        """The cluster a finished greedy run made (`members` in fusion order, root first, taken
+        as is). Only its members are kept: its reused operands and opcode counts are what the
+        greedy loop reads, and nothing fuses into it any more."""
+        cluster = cls.__new__(cls)  # (one per fusion of every dry round: no per-member bookkeeping)
+        cluster.root, cluster.shape, cluster.members = root, root.shape, members
+        cluster.member_set = set(members)
+        cluster.reused, cluster.opcode_counts = set(), {}
+        cluster._sorted, cluster.fused = False, None
         return cluster
 
     def add(self, inst: Instruction) -> None:
