@@ -116,6 +116,7 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
     from hloenv.xla.cache import default_cache_dir
 
     log = log or (lambda line: print(line, flush=True))
+    agent = agent_spec(agent)
     agent_options = dict(agent_options or {})
     get_agent(agent, **agent_options)  # unknown name or bad option -> error before any work
     check_backend(backend)
@@ -195,6 +196,15 @@ def run_bench(dataset: Dataset | str | os.PathLike, agent: str, out: str | os.Pa
             stale.unlink(missing_ok=True)
     log("wrote " + ", ".join(str(f) for f in files))
     return BenchReport(out, rows, len(jobs), reused, summary, files, notes)
+
+
+def agent_spec(agent: str) -> str:
+    """One spelling per agent file, so rows resume and compare as one agent: `./mine.py:a` and
+    `mine.py:a` are `mine.py:a` (registered names and `module:name` are left as they are)."""
+    path, sep, name = agent.rpartition(":") if isinstance(agent, str) else ("", "", "")
+    if sep and path.endswith(".py"):
+        return f"{os.path.normpath(path)}:{name}"
+    return agent
 
 
 def _same_settings(rows: Iterable[dict[str, Any]], backend: str, seed: int, low_noise: bool) -> list[dict[str, Any]]:

@@ -460,3 +460,9 @@ def test_an_agent_given_as_a_file_path_names_its_module_files_safely(tmp_path):
     saved = tmp_path / row["module_file"]
     assert saved.parent == tmp_path / "modules" and saved.read_text() == "HloModule m\n"
     assert row["module_file"] == "modules/dir__m._sub_agent.py_mine.s0.hlo"
+
+
+def test_an_agent_file_spelled_two_ways_is_one_agent():
+    from hloenv.dataset.runner import agent_spec
+    assert agent_spec("./agents/../mine.py:a") == agent_spec("mine.py:a") == "mine.py:a"
+    assert agent_spec("xla") == "xla" and agent_spec("pkg.mod:name") == "pkg.mod:name"
