@@ -329,7 +329,6 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         old = self._graph
         # (its fused computations are the graph's own, frozen: `hloenv.altgraph.sharing`)
         self.module = self.graph = self._own(selected_copy(old, choices, nodes=nodes, share=self._share))
-        self._discard(old)
         self._steps += 1
         if not any(choices):
             self._stage += 1  # the agent took nothing from this pass: move on
@@ -345,6 +344,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             # the reward's work on it runs beside the next dry round, which may run in the module
             # itself when the reward has kept what it needs of it
             in_place = self._prefetch(self._module) and self._round_in_place and not self._reward_keeps_modules
+        self._discard(old)  # (after the prefetch: the reward's worker starts on the module first)
         terminated = self._next_round(in_place)
         truncated = not terminated and self._steps >= self.max_steps
         if truncated:
