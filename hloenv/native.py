@@ -3,8 +3,8 @@
 The graph work (parsing, passes, dry runs, observations) is plain Python, and its .py files are
 the only source. When Cython and a C compiler are there at install time, `setup.py` also compiles
 those modules as they are (no type declarations, no second source) into extension modules beside
-them, which Python imports in preference to the .py: dry runs about 1.15-1.6x faster, first
-resets 1.15-1.3x, steps 1.04-1.1x (`benchmarks/native.py` measures it). Without a compiler the install is the same,
+them, which Python imports in preference to the .py; with the fusion kernel below, dry runs are
+about 1.8-2.5x faster, first resets 1.3-1.7x, steps 1.07-1.14x (`benchmarks/native.py` measures it). Without a compiler the install is the same,
 minus the speed.
 
 A compiled module is used only while its .py is the one it was built from: the build records
