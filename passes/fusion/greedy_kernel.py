@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.lazy import materialize
 from hloenv.altgraph.opcodes import ELEMENTWISE
 from hloenv.passes.fusion import fusibility as fz
 from hloenv.passes.fusion.fuse import Cluster, ClusterGraph
@@ -93,6 +94,8 @@ def cpu_fusion(comp: Computation) -> CpuFusion | None:
     user_start = [0]
     user_list: list[int] = []
     for inst in insts:
+        if inst.lazy is not None:  # an option of a dry run, unbuilt: its body is read below
+            materialize(inst)
         flags.append(instruction_flags(inst, graph))
         reduce_count.append(graph.fused_count(inst, "reduce") if inst.opcode == "fusion"
                             else int(inst.opcode == "reduce"))

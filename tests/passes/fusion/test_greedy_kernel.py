@@ -133,3 +133,14 @@ def test_switched_off_builds_mean_no_kernel():
                          cwd=REPO, env={**__import__("os").environ, "HLOENV_NATIVE": "0"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@needs_kernel
+def test_the_kernel_reads_a_dry_graph_with_unbuilt_options():
+    # (the pass builds every lazy option first; a direct caller may not: the kernel's flags read
+    # every fusion's body, and it raised IndexError on an unbuilt one)
+    module = hloenv.load_hlo(bundled_modules()[0])
+    DEFAULT_ENV_PIPELINE.canonicalize_pipeline()(module)
+    get_pass("fusion")(module, dry=True)
+    assert any(i.lazy is not None and not i.lazy.built for i in module.entry.instructions)
+    assert _clusters(module, True) == _clusters(module, False)
