@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import CONTROL_PREDECESSORS, LIST_VALUED_CALL_ATTRS, Instruction
 from hloenv.altgraph.lazy import materialize_all
@@ -12,7 +14,7 @@ from hloenv.altgraph.sharing import called_by, remember
 def print_module(module: Module) -> str:
     """Module -> HLO text accepted by `jaxlib._hlo.hlo_module_from_text` (lazy options are built)."""
     materialize_all(module)
-    out = ["HloModule ", module.name, _attrs_text(module.attrs), "\n"]
+    out = ["HloModule ", module.name, attrs_text(module.attrs), "\n"]
     for comp in callees_first(module):
         out.append("\n")
         out.append(print_computation(comp))
@@ -24,7 +26,7 @@ def print_computation(comp: Computation) -> str:
 
 
 def _computation_text(comp: Computation) -> str:
-    head = ("ENTRY " if comp.is_entry else "") + comp.name + _attrs_text(comp.attrs) + " {\n"
+    head = ("ENTRY " if comp.is_entry else "") + comp.name + attrs_text(comp.attrs) + " {\n"
     root = comp.root
     lines = [head]
     for inst in comp.instructions:
@@ -35,10 +37,13 @@ def _computation_text(comp: Computation) -> str:
     return "".join(lines)
 
 
-def instruction_text(inst: Instruction) -> str:
-    """One instruction without indentation or ROOT: `name = shape opcode(operands), attrs`."""
+def instruction_text(inst: Instruction, operand_names: list[str] | None = None) -> str:
+    """One instruction without indentation or ROOT: `name = shape opcode(operands), attrs`;
+    `operand_names` in place of its operands' (`selection_text`: alternatives read as chosen)."""
     if inst.payload is not None:
         inside = inst.payload
+    elif operand_names is not None:
+        inside = ", ".join(operand_names)
     else:
         inside = ", ".join([op.name for op in inst.operands])
     text = f"{inst.name} = {inst.shape.to_text()} {inst.opcode}({inside})"
@@ -78,7 +83,7 @@ def _reference_value(inst: Instruction, key: str) -> str | None:
     return comps[0].name if len(comps) == 1 else "{" + ", ".join(c.name for c in comps) + "}"
 
 
-def _attrs_text(attrs: dict) -> str:
+def attrs_text(attrs: dict) -> str:
     return "".join(f", {k}={v}" for k, v in attrs.items() if v is not None)
 
 
@@ -90,14 +95,16 @@ def callees_first(module: Module) -> list[Computation]:
     return order
 
 
-def callees_first_from(starts: list[Computation]) -> list[Computation]:
-    """`starts` and every computation they call (directly or not), each after its callees."""
+def callees_first_from(starts: list[Computation],
+                       callees_of: Callable[[Computation], list[Computation]] = called_by) -> list[Computation]:
+    """`starts` and every computation they call (directly or not), each after its callees
+    (`callees_of`: what a computation calls, in order)."""
     done: set[Computation] = set()  # (computations hash by identity)
     order: list[Computation] = []
     for start in starts:
         if start in done:
             continue
-        callees = called_by(start)
+        callees = callees_of(start)
         if not callees:  # (most computations: fused bodies)
             done.add(start)
             order.append(start)
@@ -115,5 +122,5 @@ def callees_first_from(starts: list[Computation]) -> list[Computation]:
                     order.append(comp)
             elif nxt not in done and nxt not in on_stack:
                 on_stack.add(nxt)
-                stack.append((nxt, iter(called_by(nxt))))
+                stack.append((nxt, iter(callees_of(nxt))))
     return order
