@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.instruction import CONTROL_PREDECESSORS, LIST_VALUED_CALL_ATTRS, Instruction
 from hloenv.altgraph.lazy import materialize_all
@@ -14,7 +12,7 @@ from hloenv.altgraph.sharing import called_by, remember
 def print_module(module: Module) -> str:
     """Module -> HLO text accepted by `jaxlib._hlo.hlo_module_from_text` (lazy options are built)."""
     materialize_all(module)
-    out = ["HloModule ", module.name, attrs_text(module.attrs), "\n"]
+    out = ["HloModule ", module.name, _attrs_text(module.attrs), "\n"]
     for comp in callees_first(module):
         out.append("\n")
         out.append(print_computation(comp))
@@ -26,7 +24,7 @@ def print_computation(comp: Computation) -> str:
 
 
 def _computation_text(comp: Computation) -> str:
-    head = ("ENTRY " if comp.is_entry else "") + comp.name + attrs_text(comp.attrs) + " {\n"
+    head = ("ENTRY " if comp.is_entry else "") + comp.name + _attrs_text(comp.attrs) + " {\n"
     root = comp.root
     lines = [head]
     for inst in comp.instructions:
@@ -37,13 +35,10 @@ def _computation_text(comp: Computation) -> str:
     return "".join(lines)
 
 
-def instruction_text(inst: Instruction, operand_names: list[str] | None = None) -> str:
-    """One instruction without indentation or ROOT: `name = shape opcode(operands), attrs`;
-    `operand_names` in place of its operands' (`selection_text`: alternatives read as chosen)."""
+def instruction_text(inst: Instruction) -> str:
+    """One instruction without indentation or ROOT: `name = shape opcode(operands), attrs`."""
     if inst.payload is not None:
         inside = inst.payload
-    elif operand_names is not None:
-        inside = ", ".join(operand_names)
     else:
         inside = ", ".join([op.name for op in inst.operands])
     text = f"{inst.name} = {inst.shape.to_text()} {inst.opcode}({inside})"
@@ -83,7 +78,7 @@ def _reference_value(inst: Instruction, key: str) -> str | None:
     return comps[0].name if len(comps) == 1 else "{" + ", ".join(c.name for c in comps) + "}"
 
 
-def attrs_text(attrs: dict) -> str:
+def _attrs_text(attrs: dict) -> str:
     return "".join(f", {k}={v}" for k, v in attrs.items() if v is not None)
 
 
@@ -95,16 +90,14 @@ def callees_first(module: Module) -> list[Computation]:
     return order
 
 
-def callees_first_from(starts: list[Computation],
-                       callees_of: Callable[[Computation], list[Computation]] = called_by) -> list[Computation]:
-    """`starts` and every computation they call (directly or not), each after its callees
-    (`callees_of`: what a computation calls, in order)."""
+def callees_first_from(starts: list[Computation]) -> list[Computation]:
+    """`starts` and every computation they call (directly or not), each after its callees."""
     done: set[Computation] = set()  # (computations hash by identity)
     order: list[Computation] = []
     for start in starts:
         if start in done:
             continue
-        callees = callees_of(start)
+        callees = called_by(start)
         if not callees:  # (most computations: fused bodies)
             done.add(start)
             order.append(start)
@@ -122,5 +115,5 @@ def callees_first_from(starts: list[Computation],
                     order.append(comp)
             elif nxt not in done and nxt not in on_stack:
                 on_stack.add(nxt)
-                stack.append((nxt, iter(callees_of(nxt))))
+                stack.append((nxt, iter(called_by(nxt))))
     return order

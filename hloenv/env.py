@@ -10,7 +10,6 @@ offers anything more (then the clean-up passes run), and truncates at `max_steps
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.parser import is_hlo_text, load_hlo, parse_hlo
-from hloenv.altgraph.selected import Selection, copy_selection, selected_copy, selection_text
+from hloenv.altgraph.selected import selected_copy
 from hloenv.altgraph.sharing import FUSED, FUSED_AND_CALLEES
 from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
 from hloenv.passes.base import Pass
@@ -72,16 +71,6 @@ def _read(source: ModuleSource) -> tuple[Module, str, str | None]:
         return module, module.to_text(), str(source)
     module = parse_hlo(source)
     return module, module.to_text(), None
-
-
-def _takes_printed(prefetch: Callable | None) -> bool:
-    """Does a reward's `prefetch` take the module's text as `printed=`?"""
-    if prefetch is None:
-        return False
-    try:
-        return "printed" in inspect.signature(prefetch).parameters
-    except (TypeError, ValueError):  # (a callable without a signature)
-        return False
 
 
 def _check_settings(pipeline: Any, max_steps: Any, max_alternatives: Any, max_options: Any, backend: Any,
@@ -190,9 +179,6 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._reward_name = spec if isinstance(spec, str) else None
         #: our own rewards keep no module they are given, so the env may dismantle old ones
         self._reward_keeps_modules = not isinstance(reward_fn, (CostReward, RuntimeReward))
-        #: its `prefetch` takes the text (`printed=`): a step prints its program from the graph and
-        #: hands it over before copying it (the cost reward's worker parses while the env copies)
-        self._prefetch_takes_text = _takes_printed(getattr(reward_fn, "prefetch", None))
 
     @classmethod
     def from_jax(cls, fn: Callable, *example_args: Any, **env_kwargs: Any) -> "HloEnv":
@@ -342,23 +328,11 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                              "choices": {alternative_id(n): c for n, c in zip(nodes, choices) if c}})
         old = self._graph
         # (its fused computations are the graph's own, frozen: `hloenv.altgraph.sharing`)
-        selection = Selection.of(old, choices, nodes=nodes, share=self._share)
+        self.module = self.graph = self._own(selected_copy(old, choices, nodes=nodes, share=self._share))
         self._steps += 1
-        last_step = self._steps >= self.max_steps
-        shell = None
-        sent = False  # (True: the reward has kept what it needs of this step's module)
-        if self._prefetch_takes_text and not last_step:
-            # the reward gets the program's text, printed from the graph, and the module object
-            # the copy below fills in: XLA's worker parses it while we copy (whisper: 6 of ~30 ms)
-            shell = Module(old.name)
-            sent = self._prefetch(shell, printed=selection_text(selection))
-        program, edited = copy_selection(selection, into=shell)
-        self.module = self.graph = self._own(program)
-        if edited and shell is not None:
-            sent = self._prefetch(program)  # (a kept fusion's dead parameter went: the text is stale)
         if not any(choices):
             self._stage += 1  # the agent took nothing from this pass: move on
-        if last_step:
+        if self._steps >= self.max_steps:
             # the episode ends with this step whatever the round finds (it only tells terminated
             # from truncated): the final module is this one cleaned up, so clean it up now and let
             # the reward's work on it run beside the round, which may then run in this module
@@ -369,9 +343,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         else:
             # the reward's work on it runs beside the next dry round, which may run in the module
             # itself when the reward has kept what it needs of it
-            if shell is None:
-                sent = self._prefetch(self._module)
-            in_place = sent and self._round_in_place and not self._reward_keeps_modules
+            in_place = self._prefetch(self._module) and self._round_in_place and not self._reward_keeps_modules
         self._discard(old)  # (after the prefetch: the reward's worker starts on the module first)
         terminated = self._next_round(in_place)
         truncated = not terminated and self._steps >= self.max_steps
@@ -443,13 +415,10 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                     dismantle(module)
                 self._disown(module)
 
-    def _prefetch(self, module: Module, printed: str | None = None) -> bool:
-        """Hand `module` (and its text, to a reward whose `prefetch` takes it) to the reward's
-        `prefetch`; True if the reward no longer needs it as it is."""
+    def _prefetch(self, module: Module) -> bool:
+        """Hand `module` to the reward's `prefetch`; True if the reward no longer needs it as it is."""
         prefetch = getattr(self.reward_fn, "prefetch", None)
-        if prefetch is None:
-            return False
-        return (prefetch(module) if printed is None else prefetch(module, printed=printed)) is True
+        return prefetch is not None and prefetch(module) is True
 
     def _finish(self, reason: str) -> None:
         if not self._done:

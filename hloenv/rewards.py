@@ -37,8 +37,6 @@ class Reward(Protocol):
     `prefetch` that returns True has kept all it needs of the module: the env may then run the
     round in that module object itself (no copy) and later passes the same object, changed, as
     `after` and as the next step's `before`, which the reward recognises by identity only.
-    A `prefetch` with a `printed` parameter is given the module's text: a step then calls it
-    before it has filled in the module object, so such a reward reads only the text.
     """
 
     deterministic: bool
@@ -74,16 +72,15 @@ class CostReward:
         from hloenv.xla.pool import get_pool
         get_pool(self.backend).start(1)  # one is all a step's analysis needs
 
-    def prefetch(self, module: Module, printed: str | None = None) -> bool:
+    def prefetch(self, module: Module) -> bool:
         """Start estimating `module` in XLA's worker; `estimate(module)` collects it. The env
         calls this before its next dry round, so XLA's analysis and our pass run side by side.
         The module is printed now, so it may change afterwards (returns True): `estimate` knows
         it by identity. A worker still starting is not waited for (the estimate asks later, with
-        the kept text). `printed`: the module's text, when the caller has it; the module may then
-        still be empty (the env's step fills it in while the worker parses), as it is only a key."""
+        the kept text)."""
         if self._last is not None and self._last[0] is module:
             return True
-        text = module.to_text() if printed is None else printed
+        text = module.to_text()
         self._printed = [(module, text), *self._printed[:self.PRINTED_KEPT - 1]]
         from hloenv.xla.pool import get_pool
         if not get_pool(self.backend).ready():

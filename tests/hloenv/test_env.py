@@ -13,7 +13,6 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import hloenv
-from hloenv.altgraph.selected import copy_selection
 from hloenv.rewards import CostReward
 from hloenv import EnvPipeline, HloEnv
 from hloenv.registration import ENV_IDS
@@ -119,54 +118,8 @@ def test_prefetched_cost_gives_the_same_rewards():
     """The env starts XLA's analysis of a step's module before its next dry round (`_prefetch`);
     collecting it later must give what an analysis on the spot gives."""
     inline = make()
-    inline._prefetch = lambda module, printed=None: None
+    inline._prefetch = lambda module: None
     assert run_episode(make(), seed=5)[0] == run_episode(inline, seed=5)[0]
-
-
-def test_the_cost_reward_gets_each_steps_text_before_its_module_and_the_text_is_the_modules(monkeypatch):
-    """A step prints its program from the graph and hands the text to the cost reward's worker
-    before copying it (`selection_text`): the text must be the copy's own."""
-    import hloenv.env as env_module
-    env = make(max_steps=50)
-    assert env._prefetch_takes_text
-    given, copied = [], []
-    prefetch = env.reward_fn.prefetch
-
-    def spy(module, printed=None):
-        if printed is not None:
-            given.append((module, printed, module.instruction_count))
-        return prefetch(module, printed=printed)
-
-    def copy_and_print(selection, into=None):
-        program, edited = copy_selection(selection, into=into)
-        copied.append((program, program.to_text()))  # (before the round may run in it)
-        return program, edited
-
-    monkeypatch.setattr(env.reward_fn, "prefetch", spy)
-    monkeypatch.setattr(env_module, "copy_selection", copy_and_print)
-    for seed in range(3):
-        env.reset(seed=seed)
-        del given[:], copied[:]
-        run_episode(env, seed)
-        assert given and all(count == 0 for _, _, count in given)  # (handed over before the copy)
-        texts = {id(program): text for program, text in copied}
-        for module, text, _ in given:
-            assert text == texts[id(module)]
-
-
-def test_a_reward_whose_prefetch_takes_no_text_gets_whole_modules():
-    seen = []
-
-    class Counting(CostReward):
-        def prefetch(self, module):
-            seen.append(module.instruction_count)
-            return super().prefetch(module)
-
-    env = make(reward=Counting(), max_steps=50)
-    assert not env._prefetch_takes_text
-    first = run_episode(env, seed=5)[0]
-    assert len(seen) >= 2 and min(seen) > 0
-    assert first == run_episode(make(max_steps=50), seed=5)[0]
 
 
 def test_a_step_dismantles_the_graph_it_leaves_only_if_nobody_else_saw_it():
