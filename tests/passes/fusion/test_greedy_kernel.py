@@ -144,3 +144,56 @@ def test_the_kernel_reads_a_dry_graph_with_unbuilt_options():
     get_pass("fusion")(module, dry=True)
     assert any(i.lazy is not None and not i.lazy.built for i in module.entry.instructions)
     assert _clusters(module, True) == _clusters(module, False)
+
+
+def _ungated_flags(inst, graph) -> int:
+    """`instruction_flags` with every rule asked of every instruction: `instruction_flags` asks
+    each only of the opcodes it can hold for (an `elif` chain and opcode sets), for speed."""
+    from hloenv.altgraph.opcodes import ELEMENTWISE
+    from hloenv.passes.fusion.greedy import screened_for_duplication
+    gk = greedy_kernel
+    checks = [
+        (gk.F_FUSIBLE, fz.is_fusible(inst, graph)),
+        (gk.F_LOOP_FUSIBLE, fz.cpu_can_be_loop_fused(inst)),
+        (gk.F_ELEMENTWISE, inst.opcode in ELEMENTWISE),
+        (gk.F_EXPENSIVE, fz.cpu_is_expensive(inst, graph)),
+        (gk.F_LARGE_CONSTANT, not fz.no_large_constant(inst)),
+        (gk.F_MV_DOT, fz._is_matrix_vector_dot(inst)),
+        (gk.F_SMALL_DOT, inst.opcode == "dot" and inst.shape.rank <= 1),
+        (gk.F_BAD_CONCATENATE, not fz.cpu_concatenate_ok(inst, inst, graph)),
+        (gk.F_MAY_TRANSPOSE, not fz.transpose_free((inst,))),
+        (gk.F_ALWAYS_DUPLICABLE, fz.is_always_duplicable(inst, graph)),
+        (gk.F_LOOP_FUSION, fz.is_loop_fusion(inst, graph)),
+        (gk.F_SCREENED, screened_for_duplication(inst, graph)),
+    ]
+    return gk._OPCODE_FLAGS.get(inst.opcode, 0) | sum(flag for flag, holds in checks if holds)
+
+
+def _assert_flags_need_no_gates(module: hloenv.Module, seed: int = 0) -> int:
+    seen = 0
+    for k, round_module in enumerate(_rounds(module, seed)):
+        for comp in fusion_computations(round_module):
+            graph = ClusterGraph(comp)
+            for inst in comp.instructions:
+                gated = greedy_kernel.instruction_flags(inst, graph)
+                assert gated == _ungated_flags(inst, graph), (
+                    f"round {k}: {inst.name} ({inst.opcode}): a rule holds for an opcode "
+                    "instruction_flags does not ask it of (its gates in greedy_kernel.py)")
+                seen += 1
+    return seen
+
+
+# (the flags are Python: these run with or without the kernel)
+@pytest.mark.parametrize("path", bundled_modules(), ids=lambda p: p.name)
+def test_instruction_flags_gates_skip_only_rules_that_cannot_hold_bundled(path):
+    assert _assert_flags_need_no_gates(hloenv.load_hlo(path)) > 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_instruction_flags_gates_skip_only_rules_that_cannot_hold_random(seed):
+    _assert_flags_need_no_gates(hloenv.parse_hlo(random_module(seed, 24)).verify(), seed)
+
+
+@pytest.mark.parametrize("path", corpus_params())
+def test_instruction_flags_gates_skip_only_rules_that_cannot_hold_corpus(path):
+    _assert_flags_need_no_gates(hloenv.load_hlo(path, allow_elided=True))
