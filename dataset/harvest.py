@@ -24,6 +24,7 @@ from hloenv.altgraph import HloParseError, parse_hlo
 from hloenv.altgraph.checks import check_int, check_number
 from hloenv.dataset.dataset import Entry, Problem
 from hloenv.dataset.errors import HarvestError
+from hloenv.dataset.names import file_name_part
 from hloenv.dataset.reader import read_module
 from hloenv.dataset.tags import module_tags
 
@@ -81,7 +82,7 @@ def function_name(dump_file: str) -> str | None:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", name)[:120] or "module"
+    return file_name_part(name, limit=120, empty="module")
 
 
 def dump_env(dump_dir: str | os.PathLike, base: Mapping[str, str] | None = None) -> dict[str, str]:

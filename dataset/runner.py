@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 from hloenv.dataset.bench import MODULE_TEXT, SOUND_STATUSES, BenchJob, run_job
 from hloenv.dataset.dataset import Dataset
 from hloenv.dataset.errors import DatasetError
+from hloenv.dataset.names import file_name_part
 from hloenv.dataset.tables import (AGENTS_CSV, AGENTS_MD, RunKey, append_result, compare_agents, format_agent_comparison,
                                    format_summary, read_results, row_key, run_key, summarize,
                                    write_agent_comparison, write_tables)
@@ -227,16 +227,12 @@ def save_module(out: Path, row: dict[str, Any]) -> None:
     options = row.get("agent_options") or {}
     tag = "." + hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode()).hexdigest()[:8] \
         if options else ""
-    name = _file_part(str(row.get("module", "module")).replace("/", "__"))
-    agent = _file_part(str(row.get("agent")))  # (an agent given as path/to/file.py:name)
+    name = file_name_part(str(row.get("module", "module")).replace("/", "__"))
+    agent = file_name_part(str(row.get("agent")))  # (an agent given as path/to/file.py:name)
     path = Path(MODULES_DIR) / f"{name}.{agent}.s{row.get('seed')}{tag}.hlo"
     (out / MODULES_DIR).mkdir(exist_ok=True)
     (out / path).write_text(text)
     row["module_file"] = path.as_posix()
-
-
-def _file_part(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text).strip(".") or "_"
 
 
 def _relative(source: str, root: str) -> str:
