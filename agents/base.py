@@ -188,6 +188,13 @@ def _convert_option(agent: str, key: str, text: str, default: Any) -> Any:
     return text
 
 
+def action_length(obs: dict[str, np.ndarray], info: dict[str, Any]) -> int:
+    """The length of an action that can decide every observed alternatives node: the action space's
+    (`max_alternatives`), or one entry per node where a round offers more nodes than that (the env
+    accepts both; one of the space's length leaves the nodes past it as they are)."""
+    return max(info["action_mask"].shape[0], len(obs["option_count"]))
+
+
 def mask_from(info: dict[str, Any], obs: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
     """(mask [A_max, K] bool, number of live alternatives)."""
     return info["action_mask"], len(obs["alternative_index"])
@@ -205,10 +212,20 @@ class EpisodeResult:
     info: dict[str, Any] = field(default_factory=dict, repr=False)
     history: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
+    @property
+    def decisions(self) -> int:
+        """How many options other than the original the episode chose."""
+        return sum(len(h.get("choices", {})) for h in self.history)
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the episode ended ("no more alternatives", "step limit"; "" if not recorded)."""
+        return self.info.get("stop_reason", "")
+
     def __repr__(self) -> str:
-        reason = self.info.get("stop_reason", "")
+        reason = self.stop_reason
         return (f"EpisodeResult(module={self.module!r}, total_reward={self.total_reward:.6g}, steps={self.steps}, "
-                f"seconds={self.seconds:.3f}, decisions={sum(len(h.get('choices', {})) for h in self.history)}"
+                f"seconds={self.seconds:.3f}, decisions={self.decisions}"
                 + (f", stop_reason={reason!r}" if reason else "") + ")")
 
 

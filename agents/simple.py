@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from hloenv.agents.base import register_agent
+from hloenv.agents.base import action_length, register_agent
 
 
 class RandomAgent:
@@ -39,8 +39,8 @@ class XlaAgent:
     """Picks what XLA's own heuristic would (`obs["option_xla"]`); the original where unknown."""
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> np.ndarray:
-        action = np.zeros(info["action_mask"].shape[0], dtype=np.int64)
         counts = obs["option_count"]
+        action = np.zeros(action_length(obs, info), dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         xla = obs["option_xla"]
         for k, (start, count) in enumerate(zip(starts, counts)):

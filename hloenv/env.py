@@ -491,8 +491,11 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         # An option a node lacks, and any entry past the nodes, is masked in info["action_mask"] and
         # keeps the original. `action_space` follows this step's options (its samples are uniform
         # over them), but an action sampled from an earlier step's space, or from a vector env's
-        # (fixed when it is made, every entry up to max_options), must be legal too.
-        return [int(flat[k]) if k < self.max_alternatives and flat[k] < len(node.operands) else 0
+        # (fixed when it is made, every entry up to max_options), must be legal too. An action of
+        # the space's length decides its first max_alternatives nodes (the rest keep the original);
+        # one entry per node decides every node, those past max_alternatives too.
+        decided = len(nodes) if flat.size == len(nodes) else self.max_alternatives
+        return [int(flat[k]) if k < decided and flat[k] < len(node.operands) else 0
                 for k, node in enumerate(nodes)]
 
     # -- observation and info --------------------------------------------------------------------

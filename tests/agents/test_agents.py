@@ -221,3 +221,35 @@ def test_an_episode_result_prints_in_one_line():
     result = run_episode(hloenv.HloEnv(DATA / "convnet_forward.hlo"), get_agent("random"))
     text = repr(result)
     assert len(text) < 300 and "\n" not in text and "steps=" in text and "action_mask" not in text
+    assert result.decisions == sum(len(h["choices"]) for h in result.history)  # (the names it prints)
+    assert result.stop_reason == result.info["stop_reason"]
+
+
+@pytest.mark.parametrize("name", CHEAP)
+def test_agents_run_where_a_round_offers_more_nodes_than_the_action_space(name):
+    """max_alternatives below a round's node count (vector envs over several modules need one
+    action space): the xla agent indexed past its action and crashed."""
+    env = make(max_alternatives=3)
+    obs, info = env.reset(seed=0)
+    assert len(obs["option_count"]) > 3  # (what the test is about)
+    result = run_episode(env, get_agent(name))
+    assert result.steps >= 1 and env.has_equal_output()
+
+
+def test_the_xla_agent_decides_every_node_in_one_step_whatever_max_alternatives():
+    from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
+    capped, full = (make(max_alternatives=3, pipeline=DEFAULT_ENV_PIPELINE), make(pipeline=DEFAULT_ENV_PIPELINE))
+    for env in (capped, full):
+        obs, info = env.reset(seed=0)
+        env.step(get_agent("xla").act(obs, info))
+    assert len(full.history[-1]["choices"]) > 3  # (what the test is about: more than the cap fused)
+    assert capped.history == full.history and capped.module.fingerprint() == full.module.fingerprint()
+
+
+def test_the_readmes_agent_runs_with_a_small_action_space():
+    class BiggestFirst:  # (README, "Adding an agent")
+        def act(self, obs, info):
+            return obs["option_count"] - 1
+
+    env = make(max_alternatives=3)
+    assert run_episode(env, BiggestFirst()).steps >= 1 and env.has_equal_output()

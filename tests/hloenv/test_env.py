@@ -785,3 +785,18 @@ def test_has_equal_output_does_not_call_amplified_rounding_a_difference():
     env.apply_alternatives([1] * len(env.get_graph()["alternative_index"]))
     assert env.has_equal_output()
     assert not env.has_equal_output(env.original_text.replace("add(", "subtract(", 1))
+
+
+def test_an_action_with_one_entry_per_node_decides_every_node_past_max_alternatives():
+    """An action of the space's length decides its first max_alternatives nodes; one entry per node
+    (also accepted) decided only those too, dropping the rest without a word."""
+    from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
+    capped, full = (make(max_alternatives=3, pipeline=DEFAULT_ENV_PIPELINE), make(pipeline=DEFAULT_ENV_PIPELINE))
+    for env in (capped, full):
+        obs, _ = env.reset(seed=0)
+        env.step(obs["option_count"] - 1)  # (one entry per node: every node's last option)
+    assert len(full.history[-1]["choices"]) > 3
+    assert capped.history == full.history and capped.module.fingerprint() == full.module.fingerprint()
+    obs, _ = capped.reset(seed=0)
+    capped.step(np.full(3, 1))  # the space's length: three nodes decided, the rest kept
+    assert capped.history[-1]["choices"] and len(capped.history[-1]["choices"]) <= 3
