@@ -695,15 +695,24 @@ def _topological(insts: list[Instruction]) -> list[Instruction]:
 
 def is_hlo_text(source: str) -> bool:
     """Is this string HLO text rather than a file's path? Text has a line break or starts with its
-    `HloModule` header (a one-line module); anything else is a path (braces and all). The one
-    rule every API that takes "a path or HLO text" (HloEnv, evaluate, compare) applies."""
-    return "\n" in source or source.lstrip("\ufeff \t\r").startswith("HloModule")
+    `HloModule` header (a one-line module) and names no file there is (`HloModule_while.hlo` is a
+    path); anything else is a path (braces and all). The one rule every API that takes "a path or
+    HLO text" (HloEnv, evaluate, compare) applies."""
+    if "\n" in source:
+        return True
+    if not source.lstrip("\ufeff \t\r").startswith("HloModule"):
+        return False
+    import os
+    try:
+        return not os.path.exists(source)
+    except (ValueError, OSError):  # (a NUL byte, a name too long: not a file)
+        return True
 
 
 def load_hlo(path, source_name: str | None = None, *, allow_elided: bool = False) -> Module:
     """Load a module from an HLO text file or a serialized HloModuleProto (`.pb`)."""
     from pathlib import Path
-    if isinstance(path, str) and path.lstrip().startswith("HloModule"):
+    if isinstance(path, str) and is_hlo_text(path):
         raise FileNotFoundError(f"load_hlo reads a file, and this is HLO text ({path.lstrip()[:40]!r}...): "
                                 "use hloenv.parse_hlo(text)")
     path = Path(path)

@@ -190,6 +190,10 @@ _cache: dict[str, Shape] = {}
 MAX_TUPLE_NESTING = 64
 
 
+#: XLA keeps dimension sizes in int64
+MAX_DIMENSION = 2**63 - 1
+
+
 def parse_shape(text: str) -> Shape:
     """Parse shape text such as `f32[2,3]{1,0}` or `(s32[], f32[<=4])`; results are interned.
 
@@ -253,7 +257,11 @@ def _parse_at(text: str, pos: int, depth: int = 0) -> tuple[Shape, int]:
             if d.group(2) == "?":
                 raise HloParseError(f"unbounded dynamic dimension in {m.group(0)!r} is not supported",
                                     0, pos + 1)
-            dims.append(int(d.group(2)))
+            size = int(d.group(2))
+            if size > MAX_DIMENSION:  # (XLA's parser: "expects integer"; numpy overflowed on it)
+                raise HloParseError(f"dimension {size} in shape {m.group(0)!r} is larger than XLA's "
+                                    f"largest, {MAX_DIMENSION} (int64)", 0, pos + 1)
+            dims.append(size)
             dynamic.append(d.group(1) is not None)
     if layout is not None:
         _check_layout(layout, len(dims), m.group(0), pos)

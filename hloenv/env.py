@@ -22,7 +22,7 @@ from gymnasium import spaces
 from hloenv.altgraph.alternatives import (RULES_ATTR, alternative_id, alternatives_nodes, dismantle,
                                           merge_identical_options, option_rules, prune)
 from hloenv.altgraph.checks import check_int
-from hloenv.altgraph.errors import HloVerifyError
+from hloenv.altgraph.errors import HloParseError, HloVerifyError
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
 from hloenv.altgraph.module import Module
@@ -534,6 +534,15 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         return info
 
     # -- state -----------------------------------------------------------------------------------
+    def __deepcopy__(self, memo: dict) -> "HloEnv":
+        raise TypeError("an HloEnv is not copied with copy.deepcopy: env.fork() clones its state "
+                        "(for search), env.save(path) and hloenv.replay(path) store and rebuild it")
+
+    def __reduce_ex__(self, protocol: Any):
+        raise TypeError("an HloEnv cannot be pickled (it holds locks and an XLA worker): env.save(path) "
+                        "and hloenv.replay(path) store and rebuild it; vector envs take a function "
+                        "that makes one")
+
     def fork(self) -> "HloEnv":
         """An independent copy of this env in its current state (for search), random state included."""
         module = self._current_module()
@@ -675,8 +684,11 @@ def replay(path: str | Path, reward: str | Reward | Callable | None = None) -> H
     except ValueError as err:
         raise ValueError(f"{path}: {err} (a pass of your own: import the module that registers it "
                          "before replaying)") from None
-    env = HloEnv(data["hlo"], pipeline=pipeline, backend=backend,
-                 max_options=data["max_options"], max_steps=max_steps, reward=lambda *a: 0.0)
+    try:
+        env = HloEnv(data["hlo"], pipeline=pipeline, backend=backend,
+                     max_options=data["max_options"], max_steps=max_steps, reward=lambda *a: 0.0)
+    except HloParseError as err:  # (HloVerifyError too) its module's text, inside the episode file
+        raise type(err)(err.reason, err.line, err.column, f"{path}, its \"hlo\"") from None
     env.reset()
     for k, entry in enumerate(data["history"]):
         if env._done:

@@ -28,7 +28,8 @@ from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES, disabled_passes_for
 from hloenv.xla.pool import get_pool
 from hloenv.xla.results import Comparison, Cost, Evaluation, PairedTiming, summarize
 from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input, load_source
-from hloenv.xla.targets import BACKENDS, CALLBACK_DETAIL, is_callback, unsupported_targets
+from hloenv.xla.targets import (BACKENDS, CALLBACK_DETAIL, HOST_TRANSFER_DETAIL, HOST_TRANSFERS, is_callback,
+                                unsupported_targets)
 from hloenv.xla.tolerance import compare_arrays
 
 #: Default per-call time limit (compile + runs), seconds. Large modules compile for minutes.
@@ -220,8 +221,10 @@ def _refuse_unsupported(mod: Module, backend: str) -> None:
     """UnsupportedOnBackend when `mod` calls custom-call targets `backend` lacks."""
     missing = unsupported_targets(mod, backend)
     if missing:
-        raise UnsupportedOnBackend(backend, missing, CALLBACK_DETAIL if any(map(is_callback, missing))
-                                   else "found by scanning custom-call targets")
+        detail = (CALLBACK_DETAIL if any(map(is_callback, missing)) else
+                  HOST_TRANSFER_DETAIL if all(t in HOST_TRANSFERS for t in missing) else
+                  "found by scanning custom-call targets")
+        raise UnsupportedOnBackend(backend, missing, detail)
 
 
 def _evaluation(mod: Module, backend: str, pipeline: str, samples: list[float], warmup_runs: int,

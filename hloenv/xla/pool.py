@@ -152,14 +152,23 @@ class Worker:
         except (TimeoutError, protocol.ChannelClosed) as e:
             tail = self.stderr_tail()
             self.kill()
-            raise EvaluationError("worker_error", f"worker failed to start ({type(e).__name__})",
-                                  tail) from None
+            raise EvaluationError("worker_error", f"worker failed to start ({type(e).__name__})"
+                                  f"{self._memory_hint()}", tail) from None
         if not hello.get("ok"):
             self.kill()
             raise BackendUnavailable(f"backend {self.config.backend!r} unavailable in worker: "
-                                     f"{hello.get('message')}")
+                                     f"{hello.get('message')}{self._memory_hint()}")
         self.info = hello["hello"]
         return self.info
+
+    def _memory_hint(self) -> str:
+        """What to suspect when a worker with a memory cap fails to start: the cap itself (jax
+        alone maps a few GB of address space)."""
+        limit = self.config.memory_limit
+        if not limit:
+            return ""
+        return (f"; the worker's memory cap is {limit / 2**30:.3g} GiB of address space "
+                f"(memory_limit={limit}): too small for jax to start? the default is {default_memory_limit() / 2**30:.3g} GiB")
 
     def call(self, request: dict[str, Any], timeout: float | None) -> dict[str, Any]:
         """Send ``request``; return the reply dict. Crashes and timeouts raise EvaluationError

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hloenv.altgraph import Module, parse_hlo
-from hloenv.altgraph.errors import HloParseError
+from hloenv.altgraph.errors import HloParseError, HloVerifyError
 from hloenv.altgraph.parser import _proto_to_text, is_hlo_text
 
 ModuleLike = Any  # Module | str (HLO text or a path) | os.PathLike
@@ -23,17 +23,25 @@ def as_module(source: ModuleLike) -> Module:
         ValueError: The text has elided constants (``constant({...})``), which XLA would
             silently run as zeros.
         HloParseError: The text does not parse.
+        HloVerifyError: It parses but is not a valid module (shapes, operand counts).
     """
     return load_source(source)[0]
 
 
 def load_source(source: ModuleLike) -> tuple[Module, str | None]:
     """(the Module, the HLO text it was parsed from: None when `source` is a Module already);
-    raises as `as_module`."""
+    raises as `as_module`. Text and files are verified too (HloVerifyError naming the file): XLA's
+    own errors on a malformed module came back as a compile error, and its cost analysis gave
+    figures for one."""
     if isinstance(source, Module):
         return source, None
     text, name = read_text_input(source)
-    return parse_hlo(text, name), text
+    module = parse_hlo(text, name)
+    try:
+        module.verify()
+    except HloVerifyError as err:
+        raise (err.with_source(name) if name else err) from None
+    return module, text
 
 
 def as_text_input(source: str | os.PathLike) -> str:

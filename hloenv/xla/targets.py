@@ -20,6 +20,13 @@ _CALLBACKS = ("xla_ffi_python_", "xla_python_", "xla_ffi_partitioned_python_")
 CALLBACK_DETAIL = ("a Python host callback (jax.debug.print, pure_callback, io_callback) calls a "
                    "function of the process that traced the module, which no other process has")
 
+# Host transfers: an infeed waits for data the host pushes, an outfeed for the host to read, a
+# send or recv for its peer. No worker does either, so such a module would wait until the timeout
+# (15 minutes by default): it is refused up front, named by opcode.
+HOST_TRANSFERS = ("infeed", "outfeed", "send", "recv")
+HOST_TRANSFER_DETAIL = ("infeed, outfeed, send and recv wait for the host or a peer to transfer data, "
+                        "which no evaluation worker does")
+
 # e.g. "No registered implementation for untyped custom call to X for Host"
 _NO_IMPL = re.compile(r"No registered implementation for (?:\w+ )*custom call to ['\"]?([\w.\-]+)",
                       re.IGNORECASE)
@@ -40,10 +47,20 @@ def custom_call_targets(module: Any) -> list[str]:
     return list(seen)
 
 
+def host_transfers(module: Any) -> list[str]:
+    """The host-transfer opcodes (`HOST_TRANSFERS`) ``module`` uses, in first-seen order."""
+    seen: dict[str, None] = {}
+    for inst in module.instructions():
+        if inst.opcode in HOST_TRANSFERS:
+            seen.setdefault(inst.opcode, None)
+    return list(seen)
+
+
 def unsupported_targets(module: Any, backend: str) -> list[str]:
-    """Custom-call targets of ``module`` that ``backend`` is known to lack."""
+    """Custom-call targets of ``module`` that ``backend`` is known to lack, then the host transfers
+    it uses (no backend runs those here: see `HOST_TRANSFERS`)."""
     lacking = (_GPU_ONLY if backend == "cpu" else _CPU_ONLY) + _CALLBACKS
-    return [t for t in custom_call_targets(module) if t.lower().startswith(lacking)]
+    return [t for t in custom_call_targets(module) if t.lower().startswith(lacking)] + host_transfers(module)
 
 
 def is_callback(target: str) -> bool:

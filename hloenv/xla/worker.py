@@ -13,6 +13,7 @@ import os
 import platform
 import resource
 import sys
+import threading
 import time
 from typing import Any
 
@@ -203,6 +204,24 @@ def _failure(status: str, error: BaseException) -> dict[str, Any]:
     return {"ok": False, "status": status, "message": message}
 
 
+#: how often a worker checks that the process that started it is alive (seconds)
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _exit_with_parent() -> None:
+    """End this worker once the process that started it is gone, even in the middle of a run that
+    never ends (a while loop forever): an idle worker sees its input close, a busy one did not, and
+    outlived its parent at full load. Reparented, a process has another parent id."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="hloenv-parent-watch", daemon=True).start()
+
+
 def _setup_process(memory_limit: int, cores: list[int]) -> None:
     if memory_limit > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
@@ -220,6 +239,7 @@ def main() -> None:
     memory_limit = int(os.environ.get("HLOENV_WORKER_MEMORY", "0"))
     cores = [int(c) for c in os.environ.get("HLOENV_WORKER_CORES", "").split(",") if c]
     _setup_process(memory_limit, cores)
+    _exit_with_parent()
     try:
         runner = Runner(backend)
         runner.prime()

@@ -211,3 +211,12 @@ def test_load_hlo_given_hlo_text_points_to_parse_hlo():
         load_hlo("HloModule m\nENTRY e {\n  ROOT p = f32[] parameter(0)\n}\n")
     with pytest.raises(FileNotFoundError, match="use hloenv.parse_hlo"):
         load_hlo("  HloModule m ...")
+
+
+def test_a_dimension_past_int64_is_a_parse_error_as_in_xla():
+    """XLA's parser refuses it ("expects integer"); ours took it, and the observation overflowed
+    (found by a user probe)."""
+    text = "HloModule m\nENTRY e {\n  p = f32[99999999999999999999] parameter(0)\n  ROOT n = f32[99999999999999999999] negate(p)\n}\n"
+    with pytest.raises(HloParseError, match=r"line 3.*larger than XLA's largest, 9223372036854775807"):
+        parse_hlo(text)
+    parse_hlo(text.replace("99999999999999999999", "9223372036854775807"))  # (the largest: parsed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from pathlib import Path
 import warnings
 
 import gymnasium as gym
@@ -366,6 +367,17 @@ def test_paths_and_text_are_told_apart_by_one_rule(tmp_path):
     assert is_hlo_text("HloModule m, entry_computation_layout={()->f32[]} ENTRY ...")
     assert is_hlo_text("\ufeffHloModule m\n") and is_hlo_text("ENTRY e {\n}")
     assert not is_hlo_text(str(braces)) and not is_hlo_text("model.hlo")
+
+
+def test_a_file_named_like_a_module_header_is_a_file(tmp_path, monkeypatch):
+    """`HloModule_while.hlo` in the working folder was read as (broken) HLO text, and load_hlo
+    refused the file as text (found by a user probe)."""
+    monkeypatch.chdir(tmp_path)
+    Path("HloModule_block.hlo").write_text(BLOCK.read_text())
+    assert hloenv.load_hlo("HloModule_block.hlo").name == hloenv.load_hlo(BLOCK).name
+    assert HloEnv("HloModule_block.hlo", pipeline=SMALL).original_text == HloEnv(BLOCK, pipeline=SMALL).original_text
+    with pytest.raises(FileNotFoundError, match="use hloenv.parse_hlo"):
+        hloenv.load_hlo("HloModule_missing.hlo")  # (no such file: read as text, as before)
 
 
 WRONG_SHAPE = """HloModule m
@@ -800,3 +812,25 @@ def test_an_action_with_one_entry_per_node_decides_every_node_past_max_alternati
     obs, _ = capped.reset(seed=0)
     capped.step(np.full(3, 1))  # the space's length: three nodes decided, the rest kept
     assert capped.history[-1]["choices"] and len(capped.history[-1]["choices"]) <= 3
+
+
+def test_copying_or_pickling_an_env_says_what_to_use_instead():
+    import copy as copying
+    import pickle
+    env = make()
+    with pytest.raises(TypeError, match="env.fork\\(\\) clones its state"):
+        copying.deepcopy(env)
+    with pytest.raises(TypeError, match="cannot be pickled .*env.save\\(path\\)"):
+        pickle.dumps(env)
+
+
+def test_replaying_a_file_whose_module_text_is_broken_names_the_file(tmp_path):
+    env = make()
+    env.reset(seed=0)
+    path = tmp_path / "episode.json"
+    env.save(path)
+    data = json.loads(path.read_text())
+    data["hlo"] = data["hlo"].replace(" add(", " ad(", 1)
+    path.write_text(json.dumps(data))
+    with pytest.raises(hloenv.HloParseError, match='episode.json, its "hlo": line .*unknown opcode .ad.'):
+        hloenv.replay(path)

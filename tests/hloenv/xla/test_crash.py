@@ -68,3 +68,61 @@ def test_timeout_kills_the_worker_and_next_call_works():
     assert info.value.status == "timeout"
     assert time.monotonic() - t0 < 10
     _still_works()
+
+
+def _processes_marked(mark: str) -> list[int]:
+    """Live (not zombie) processes of ours whose environment holds `mark`."""
+    from pathlib import Path
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if mark.encode() not in (proc / "environ").read_bytes():
+                continue
+            state = next(line for line in (proc / "status").read_text().splitlines() if line.startswith("State:"))
+        except (OSError, StopIteration):
+            continue
+        if "Z" not in state.split()[1]:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_a_worker_running_forever_ends_when_the_process_that_started_it_dies():
+    """A worker busy in a run that never ends outlived its killed parent at full load (found by a
+    user probe: timed-out scripts left orphans spinning for hours)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import uuid
+    mark = f"HLOENV_TEST_MARK={uuid.uuid4().hex}"
+    script = ("import hloenv, sys\nprint('started', flush=True)\n"
+              f"hloenv.evaluate({RUNS_FOREVER!r}, cache=False, timeout=None)\n")
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+    parent = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout.readline().strip() == "started"
+        deadline = time.time() + 60
+        while len(_processes_marked(mark)) < 2 and time.time() < deadline:  # the script and its worker
+            time.sleep(0.2)
+        assert len(_processes_marked(mark)) >= 2, "the worker did not start"
+        time.sleep(3)  # (compiled and running by now)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    deadline = time.time() + 15
+    while _processes_marked(mark) and time.time() < deadline:
+        time.sleep(0.2)
+    left = _processes_marked(mark)
+    for pid in left:  # (do not leave it spinning if the test fails)
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "the worker outlived the process that started it"
+
+
+def test_a_memory_cap_too_small_for_jax_is_named_when_the_worker_cannot_start():
+    """memory_limit=1 GiB: "worker failed to start (ChannelClosed)", and nothing said the cap was
+    the cause (found by a user probe)."""
+    with pytest.raises(EvaluationError, match="memory cap is 1 GiB .*memory_limit=1073741824.*too small for jax"):
+        evaluate(MLP, memory_limit=1 << 30, cache=False)

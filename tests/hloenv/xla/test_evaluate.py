@@ -66,8 +66,7 @@ def test_compare_env_pipeline_against_default_on_prefused_module():
 
 
 def test_compare_rejects_different_parameters():
-    other = MLP.replace("f32[3] parameter(2)", "f32[3,1] parameter(2)").replace(
-        "broadcast(b), dimensions={1}", "broadcast(b), dimensions={1,0}")
+    other = MLP.replace("b = f32[3] parameter(2)", "b2 = f32[3,1] parameter(2)\n  b = f32[3] reshape(b2)")
     with pytest.raises(ValueError, match=r"different parameters: parameter 2 is f32\[3\] in A, f32\[3,1\] in B"):
         compare(MLP, other)  # (the message listed both modules' parameters whole)
 
@@ -123,10 +122,17 @@ def test_unknown_target_reported_by_xla_becomes_unsupported():
         evaluate(text, cache=False)
 
 
-def test_compile_error_is_an_evaluation_error_and_elided_constants_are_refused():
+def test_compile_error_is_an_evaluation_error_and_elided_constants_are_refused(tmp_path):
     bad = MLP.replace("f32[4,3] maximum(s, zb)", "f32[4,4] maximum(s, zb)")
-    with pytest.raises(EvaluationError) as info:
-        evaluate(bad, cache=False)
+    (tmp_path / "bad.hlo").write_text(bad)
+    with pytest.raises(hloenv.HloVerifyError, match="bad.hlo: line "):
+        compare(tmp_path / "bad.hlo", MLP)
+    # text and files are verified first (a probe found `cost` giving figures for such a module)
+    for call in (evaluate, cost):
+        with pytest.raises(hloenv.HloVerifyError, match="line .*instruction 'r' \\(maximum\\): declared shape f32\\[4,4\\]"):
+            call(bad)
+    with pytest.raises(EvaluationError) as info:  # a Module is the caller's: XLA's error, led by the verifier's
+        evaluate(hloenv.parse_hlo(bad), cache=False)
     assert info.value.status == "compile_error"
     # (XLA's own words named no line: "Failed to parse using StableHLO ..."; the verifier's lead)
     assert info.value.message.startswith("HloVerifyError: line ")
@@ -222,6 +228,30 @@ def test_a_host_callback_is_refused_not_a_worker_crash():
             "backend_config={index = 0 : ui64}\n}\n")
     with pytest.raises(UnsupportedOnBackend, match="xla_ffi_python_cpu_callback .*Python host callback"):
         evaluate(text)
+
+
+INFEED = """HloModule inf_m
+ENTRY e {
+  t = token[] after-all()
+  i = ((f32[4]), token[]) infeed(t)
+  v = (f32[4]) get-tuple-element(i), index=0
+  x = f32[4] get-tuple-element(v), index=0
+  ROOT n = f32[4] negate(x)
+}
+"""
+
+
+def test_a_module_waiting_on_the_host_is_refused_not_left_to_time_out():
+    """An infeed waits for data no worker sends: evaluate, compare and an env's has_equal_output
+    blocked until the 15-minute timeout (found by a user probe)."""
+    from hloenv.dataset.tags import module_tags
+    for call in (lambda: evaluate(INFEED, cache=False), lambda: compare(INFEED, INFEED),
+                 lambda: hloenv.HloEnv(INFEED).has_equal_output()):
+        with pytest.raises(UnsupportedOnBackend, match="needs infeed .*no evaluation worker") as info:
+            call()
+        assert info.value.targets == ("infeed",)
+    tags = module_tags(hloenv.parse_hlo(INFEED))
+    assert tags["backends"] == () and tags["unsupported"]["cpu"] == ("infeed",)
 
 
 def test_a_module_drawing_new_random_values_every_run_is_not_compared():
