@@ -10,7 +10,8 @@ from hloenv.altgraph import HloParseError
 from hloenv.dataset.archive import ArchiveLimits, archive_stem, is_archive, iter_archive
 from hloenv.dataset.dataset import Dataset, Entry, Problem
 from hloenv.dataset.errors import DatasetError, UnsafeArchiveError
-from hloenv.dataset.reader import is_hlo_file, module_stem, read_module, strip_metadata as _strip
+from hloenv.dataset.reader import (NOT_HLO, NOT_HLO_MESSAGE, is_hlo_file, is_plain_text_but_not_hlo, module_stem,
+                                    read_module, strip_metadata as _strip)
 from hloenv.dataset.tags import module_tags
 
 
@@ -104,9 +105,14 @@ def _files(root: Path, limits: ArchiveLimits | None, problems: list[Problem],
             yield from _archive_files(path, archive_stem(rel), limits, problems, refuse=False)
         elif is_hlo_file(rel):
             try:
-                yield module_stem(rel), str(path), path.read_bytes()
+                data = path.read_bytes()
             except OSError as err:
                 problems.append(Problem(str(path), "read_error", _one_line(err)))
+                continue
+            if is_plain_text_but_not_hlo(rel, data):
+                problems.append(Problem(str(path), NOT_HLO, NOT_HLO_MESSAGE))
+                continue
+            yield module_stem(rel), str(path), data
 
 
 def _archive_files(path: Path, prefix: str, limits: ArchiveLimits | None, problems: list[Problem],

@@ -27,6 +27,20 @@ def is_hlo_file(name: str) -> bool:
     return not _DUMP_ARTIFACT.search("." + lower.rsplit("/", 1)[-1])
 
 
+def is_plain_text_but_not_hlo(name: str, data: bytes) -> bool:
+    """A file found in a folder by its `.txt` ending (not `.hlo.txt`) whose text does not start
+    with an `HloModule` header: a README or LICENSE beside the modules, not a broken module."""
+    lower = name.lower()
+    if not lower.endswith(".txt") or lower.endswith(".hlo.txt"):
+        return False
+    return not data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"HloModule")
+
+
+#: what a folder's `.txt` file that `is_plain_text_but_not_hlo` is skipped as
+NOT_HLO = "not_hlo"
+NOT_HLO_MESSAGE = "a .txt file that is not HLO text (it does not start with 'HloModule'): skipped"
+
+
 def module_stem(name: str) -> str:
     """``a/b/mlp.hlo.txt`` -> ``a/b/mlp``: the name without its HLO ending."""
     return without_ending(name, (".before_optimizations.txt", ".hlo.txt", ".hlo.pb", *HLO_SUFFIXES))

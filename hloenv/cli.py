@@ -63,18 +63,32 @@ def xla_parse(text: str) -> None:
         raise ValueError("XLA's parser rejects the printed text: " + " ".join(lines[:3])[:400]) from None
 
 
-def hlo_files_of(paths: Sequence[str]) -> list[str]:
+def hlo_files_of(paths: Sequence[str], skipped: list[str] | None = None) -> list[str]:
     """`paths` with each folder replaced by the HLO files under it (by ending, sorted); a folder
-    with none stays, so checking it fails with a reason."""
-    from hloenv.dataset.reader import is_hlo_file
+    with none stays, so checking it fails with a reason. A folder's `.txt` file that is not HLO
+    text (a README) is left out, and added to `skipped`."""
+    from hloenv.dataset.reader import is_hlo_file, is_plain_text_but_not_hlo
     out: list[str] = []
     for path in paths:
         root = Path(path)
         if not root.is_dir():
             out.append(path)
             continue
-        found = [str(p) for p in sorted(root.rglob("*"))
-                 if p.is_file() and is_hlo_file(p.relative_to(root).as_posix())]
+        found = []
+        for p in sorted(root.rglob("*")):
+            rel = p.relative_to(root).as_posix()
+            if not (p.is_file() and is_hlo_file(rel)):
+                continue
+            try:
+                with open(p, "rb") as f:
+                    head = f.read(4096)
+            except OSError:
+                head = b"HloModule"  # (unreadable: checking it says why)
+            if is_plain_text_but_not_hlo(rel, head):
+                if skipped is not None:
+                    skipped.append(str(p))
+                continue
+            found.append(str(p))
         out.extend(found or [path])
     return out
 
@@ -83,7 +97,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from hloenv.dataset.archive import is_archive
     from hloenv.dataset.reader import HLO_SUFFIXES
     failed = 0
-    files = hlo_files_of(args.files)
+    skipped: list[str] = []
+    files = hlo_files_of(args.files, skipped)
+    for path in skipped:
+        print(f"skip {path}: a .txt file that is not HLO text (it does not start with 'HloModule')")
     for path in files:
         t0 = time.perf_counter()
         if Path(path).is_dir():

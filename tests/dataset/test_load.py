@@ -223,3 +223,11 @@ def test_an_xla_dump_folder_loads_as_its_unoptimized_modules(tmp_path):
     (tmp_path / "module_0000.jit_neg.cpu_after_optimizations-memory-usage-report.txt").write_text("Total bytes\n")
     ds = load(tmp_path)
     assert len(ds) == 1 and not ds.problems and ds.entries[0].fingerprint == hloenv.parse_hlo(NEG).fingerprint()
+
+
+def test_a_folders_readme_is_skipped_as_not_hlo_not_a_parse_error(tmp_path):
+    (tmp_path / "README.txt").write_text("These modules come from ...\n")
+    (tmp_path / "add.txt").write_text(ADD)
+    data = load(tmp_path)
+    assert len(data) == 1
+    assert [(Path(p.source).name, p.kind) for p in data.problems] == [("README.txt", "not_hlo")]

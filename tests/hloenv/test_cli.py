@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -148,3 +149,16 @@ def test_optimize_writes_what_xla_compiles_unless_raw(tmp_path, capsys):
     text, raw_text = out.read_text(), raw.read_text()
     assert " fusion(" in raw_text and " fusion(" not in text and "opt-barrier(" in text
     assert hloenv.parse_hlo(text).verify() and evaluate(out, repeats=1, cache=False).median > 0
+
+
+def test_check_skips_a_folders_readme_and_says_so(tmp_path, capsys):
+    """A README.txt beside the modules was checked as HLO and failed (found by a user probe)."""
+    (tmp_path / "README.txt").write_text("These modules come from ...\n")
+    (tmp_path / "notes.hlo.txt").write_text("not a module\n")  # (named as HLO: checked, and fails)
+    shutil.copy(DATA / "mlp_train_step.hlo", tmp_path / "mlp.txt")
+    assert main(["check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "skip " in out and "README.txt: a .txt file that is not HLO text" in out
+    assert "ok   " in out and "FAIL " in out and "notes.hlo.txt" in out and "1 ok, 1 failed" in out
+    (tmp_path / "notes.hlo.txt").unlink()
+    assert main(["check", str(tmp_path)]) == 0
