@@ -34,7 +34,7 @@ from hloenv.passes.base import Pass
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 from hloenv.passes.pipeline import Pipeline, parse_pipeline
 from hloenv.rewards import CostReward, Reward, RuntimeReward, make_reward
-from hloenv.shared_start import shared_start
+from hloenv.shared_start import forget_shared_start, shared_start, warn_edited
 from hloenv.spaces import ArraySpace
 
 ModuleSource = str | Path | Module
@@ -204,6 +204,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         """
         module = self._current_module()
         self._disown(module)
+        self._start.hand_out(module)  # (the canonical module, at the start of an episode)
         return module
 
     @module.setter
@@ -238,6 +239,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         copied. To edit one, `clone()` it first.
         """
         self._disown(self._graph)
+        self._start.hand_out(self._graph)  # (the first round's graph)
         return self._graph
 
     @graph.setter
@@ -265,6 +267,11 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             return self._reset()
 
     def _reset(self):
+        if self._start.seen and not self._start.intact():  # (a user edited env.graph or env.module)
+            warn_edited()
+            forget_shared_start(self._start)
+            self._start = shared_start(self.original, self.original_text, self.pipeline, self.max_options)
+            self._canonical = self._start.canonical
         self._was_reset = True
         self._off_episode = False
         self._broken_by = None

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 import weakref
 from collections.abc import Hashable
+from itertools import chain
 from typing import Any
 
 from hloenv.altgraph.module import Module
@@ -43,13 +45,59 @@ class SharedStart:
         first_obs: that graph's observation, once built (handed out as copies).
     """
 
-    __slots__ = ("canonical", "first_round", "first_obs", "lock", "__weakref__")
+    __slots__ = ("canonical", "first_round", "first_obs", "lock", "seen", "__weakref__")
 
     def __init__(self, canonical: Module):
         self.canonical = canonical
         self.first_round: tuple[int, Module] | None = None
         self.first_obs: dict[str, Any] | None = None
         self.lock = threading.Lock()
+        #: (module, its computations, their `edit_stamp`) of the shared modules handed to a user
+        self.seen: list[tuple[Module, list[Any], int]] = []
+
+    def hand_out(self, module: Module) -> None:
+        """`env.graph` or `env.module` is giving `module` to its user: if it is one of the shared
+        ones (the canonical module, the first round's graph), note its `edit_stamp` now. They are
+        read-only, but nothing stops an edit in place, which every later env over the module would
+        start from: `intact` finds it (only modules handed out are stamped and checked)."""
+        first = self.first_round[1] if self.first_round is not None else None
+        if module is not self.canonical and module is not first:
+            return
+        with self.lock:
+            if not any(m is module for m, _, _ in self.seen):
+                comps = list(module.computations)
+                self.seen.append((module, comps, edit_stamp(comps)))
+
+    def intact(self) -> bool:
+        """Are the shared modules handed out so far as they were then?"""
+        return all(_holds_all(m, comps) and edit_stamp(comps) == stamp for m, comps, stamp in self.seen)
+
+
+def _holds_all(module: Module, comps: list[Any]) -> bool:
+    """Does `module` still hold every one of `comps`? (Building an option adds its body.)"""
+    now = {id(c) for c in module.computations}
+    return all(id(c) in now for c in comps)
+
+
+def edit_stamp(comps: list[Any]) -> int:
+    """A hash of what an edit in place changes in `comps`, by identity: each one's instructions
+    and root, and each instruction's opcode, shape, attributes, callees, operands, control
+    predecessors and literal. Reading a module builds its lazy options (new computations, and the
+    options' callees), which is no edit: an option's callees and attributes are left out. t5's
+    first-round graph (41k instructions): about 35 ms (a fingerprint hashes every shape and
+    attribute, and builds every option first)."""
+    parts: list[tuple] = []
+    for comp in comps:
+        insts = comp.instructions
+        parts.append((id(comp), id(comp.root), tuple(map(id, insts)),
+                      tuple(map(id, chain.from_iterable([i.operands for i in insts]))),
+                      tuple([len(i.operands) for i in insts]),
+                      tuple([id(i.shape) for i in insts]),
+                      tuple([0 if i.lazy is not None else id(i.attrs) ^ (id(i.called) << 1) for i in insts]),
+                      tuple([id(p) for i in insts if i.control_predecessors for p in (i, *i.control_predecessors)]),
+                      tuple([i.payload for i in insts if i.payload is not None]),
+                      tuple([i.opcode for i in insts])))
+    return hash(tuple(parts))
 
 
 def shared_start(original: Module, original_text: str, pipeline: Any, max_options: int) -> SharedStart:
@@ -65,6 +113,9 @@ def shared_start(original: Module, original_text: str, pipeline: Any, max_option
             key = None
     with _REGISTRY_LOCK:
         found = None if key is None else _REGISTRY.get(key)
+    if found is not None and found.seen and not found.intact():
+        warn_edited()
+        found = None  # (made afresh below, and registered in its place)
     if found is not None:
         return found
     original.verify()  # (once per module: an env over a malformed one ran episodes on it, reward 0)
@@ -75,10 +126,24 @@ def shared_start(original: Module, original_text: str, pipeline: Any, max_option
         return made
     with _REGISTRY_LOCK:
         found = _REGISTRY.get(key)
-        if found is not None:
+        if found is not None and not (found.seen and not found.intact()):
             return found
         _REGISTRY[key] = made
     return made
+
+
+def warn_edited() -> None:
+    warnings.warn("hloenv: env.graph or env.module of an env over this module was changed in place; "
+                  "they are read-only (clone() one to edit it): starting again from the module",
+                  UserWarning, stacklevel=4)
+
+
+def forget_shared_start(start: SharedStart) -> None:
+    """Drop `start` from the registry (an env found it edited): the next env makes its own."""
+    with _REGISTRY_LOCK:
+        for key, value in list(_REGISTRY.items()):
+            if value is start:
+                del _REGISTRY[key]
 
 
 def _pass_classes(pipeline: Any) -> tuple[type, ...]:

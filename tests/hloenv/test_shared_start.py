@@ -6,10 +6,12 @@ import gc
 import threading
 
 import numpy as np
+import pytest
 
 from hloenv import HloEnv
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE
 from hloenv.shared_start import forget_shared_starts
+from tests.conftest import DATA
 from tests.hloenv.test_env import BLOCK, SMALL, make
 
 
@@ -177,3 +179,36 @@ def test_episodes_in_threads_at_once_equal_episodes_alone(monkeypatch):
     assert not errors, errors
     assert all(results[k] == [expected[0], expected[1], expected[0]] for k in range(3))
     assert sum(held) > 0  # (steps shared fused computations)
+
+
+def _edit_in_place(module):
+    """What a user might do to env.graph or env.module: reroute a maximum's users to its operand."""
+    victim = [i for i in module.instructions() if i.opcode == "maximum"][-1]
+    victim.replace_all_uses_with(victim.operands[0])
+
+
+@pytest.mark.parametrize("edited", ["graph", "module"])
+def test_an_edit_in_place_of_a_shared_module_is_not_where_other_envs_start(edited):
+    """env.graph and env.module are read-only, but nothing stopped an edit, and every later env
+    over the module started from it (found by a user probe: episodes of all originals came out
+    unequal to the module)."""
+    import warnings
+    path = DATA / "convnet_forward.hlo"
+    first = HloEnv(path)
+    first.reset(seed=0)
+    _edit_in_place(getattr(first, edited))
+    with pytest.warns(UserWarning, match="changed in place; they are read-only"):
+        second = HloEnv(path)
+    second.reset(seed=0)
+    while True:
+        _, _, terminated, truncated, _ = second.step(np.zeros(second.max_alternatives, dtype=np.int64))
+        if terminated or truncated:
+            break
+    assert second.has_equal_output()
+    with pytest.warns(UserWarning, match="changed in place"):  # the edited env starts again too
+        first.reset(seed=1)
+    assert first.module.fingerprint() == second._canonical.fingerprint()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        HloEnv(path).reset(seed=0)  # (once made afresh, no more warnings)
+        first.reset(seed=2)
