@@ -129,13 +129,17 @@ class CostReward:
 class RuntimeReward:
     """Sparse: at the end of the episode, log(speedup) of the final module (compiled with the "env"
     pipeline, so the agent's decisions are what runs) over XLA's default pipeline on the original.
-    Measurements are cached by fingerprint, so repeated modules cost nothing."""
+    Measurements are cached by fingerprint, so repeated modules cost nothing. The final module
+    failing to run earns `failure_penalty`; where the original cannot be measured either (the
+    baseline's error is in `info["error"]`), every episode earns 0."""
 
     backend: str = "cpu"
     deterministic: bool = False
     failure_penalty: float = -1.0
     low_noise: bool = False
     _baseline: float | None = field(default=None, init=False, repr=False)
+    #: why the episode's baseline could not be measured (tried again at the next reset)
+    _baseline_error: str | None = field(default=None, init=False, repr=False)
 
     def reset(self, original: Module, start: Module) -> dict[str, Any]:
         from hloenv.xla import evaluate
@@ -143,7 +147,9 @@ class RuntimeReward:
             try:
                 self._baseline = evaluate(original, self.backend, pipeline="xla-default", low_noise=self.low_noise).median
             except Exception as err:
-                return {"error": f"baseline: {err}"}
+                self._baseline_error = f"baseline: {err}"
+                return {"error": self._baseline_error}
+        self._baseline_error = None
         return {"xla_runtime": self._baseline}
 
     def prefetch(self, module: Module) -> bool:
@@ -158,9 +164,11 @@ class RuntimeReward:
         try:
             runtime = evaluate(after, self.backend, pipeline="env", low_noise=self.low_noise).median
         except Exception as err:
+            if self._baseline_error:  # the original does not run either: nothing to hold against the agent
+                return 0.0, {"error": f"{self._baseline_error}; runtime: {err}"}
             return self.failure_penalty, {"error": f"runtime: {err}"}
-        if not self._baseline:
-            return 0.0, {"runtime": runtime}
+        if not self._baseline:  # (no baseline: no speedup, whether the agent's module runs or not)
+            return 0.0, {"runtime": runtime, **({"error": self._baseline_error} if self._baseline_error else {})}
         speedup = self._baseline / runtime
         return math.log(speedup), {"runtime": runtime, "xla_runtime": self._baseline, "speedup": speedup}
 
