@@ -14,8 +14,9 @@ def to_pyg(obs: dict[str, np.ndarray]) -> Any:
     as tensors.
 
     Batching with `torch_geometric.data.Batch` offsets `edge_index`, `alternative_index` and
-    `option_index` by the node count and `option_alternative` by the alternatives count of the
-    graphs before it, so per-graph indices stay right in a batch. It pickles (DataLoader workers,
+    `option_index` by the node count, `option_alternative` by the alternatives count and
+    `node_computation` by the computations of the graphs before it, so per-graph indices stay
+    right in a batch (the computation id in `x`'s column stays each graph's own). It pickles (DataLoader workers,
     `torch.save`). Its tensors share memory with `obs` (`torch.from_numpy`): clone one to edit it.
     Needs the `learn` extra.
     """
@@ -52,6 +53,8 @@ def _hlo_data_class() -> type:
             def __inc__(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
                 if key == "option_alternative":
                     return int(self.alternative_index.numel())
+                if key == "node_computation":  # (ids stay apart: grouping by computation keeps graphs apart)
+                    return int(value.max()) + 1 if value.numel() else 0
                 return super().__inc__(key, value, *args, **kwargs)
 
         HloData.__module__, HloData.__qualname__ = __name__, "HloData"  # (pickle finds it here)

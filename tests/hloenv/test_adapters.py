@@ -30,6 +30,9 @@ def test_to_pyg_batches_with_offsets():
     assert batch.option_index[len(obs["option_index"]):].tolist() == (obs["option_index"] + n).tolist()
     assert batch.option_alternative[len(obs["option_index"]):].tolist() == (obs["option_alternative"] + a).tolist()
     assert np.array_equal(batch.edge_index[:, obs["edge_index"].shape[1]:].numpy(), obs["edge_index"] + n)
+    # computation ids stay apart too (they collided: grouping by computation mixed graphs; a probe)
+    c = int(obs["node_computation"].max()) + 1
+    assert batch.node_computation[n:].tolist() == (obs["node_computation"] + c).tolist()
 
 
 def test_to_pyg_data_pickles_and_unpickles_in_a_fresh_process(tmp_path):
