@@ -41,7 +41,21 @@ def load_source(source: ModuleLike) -> tuple[Module, str | None]:
         module.verify()
     except HloVerifyError as err:
         raise (err.with_source(name) if name else err) from None
+    if not _callees_defined_first(module):
+        text = None  # XLA's parser wants a computation defined before its callers: print ours
     return module, text
+
+
+def _callees_defined_first(module: Module) -> bool:
+    """Does each computation of `module` come after every computation it calls (the order XLA's
+    parser needs: "computation does not exist")? Ours reads any order; `to_text` prints this one."""
+    seen: set[int] = set()
+    for comp in module.computations:
+        for inst in comp.instructions:
+            if inst.called and any(id(c) not in seen for c in inst.called_computations):
+                return False
+        seen.add(id(comp))
+    return True
 
 
 def as_text_input(source: str | os.PathLike) -> str:

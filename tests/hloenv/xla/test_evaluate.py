@@ -260,3 +260,14 @@ def test_a_module_drawing_new_random_values_every_run_is_not_compared():
             "  ROOT r = f32[3] rng(lo, hi), distribution=rng_uniform\n}\n")
     with pytest.raises(ValueError, match="uses rng \\(r\\), whose values XLA draws anew on every run"):
         compare(text, text)
+
+
+def test_a_module_calling_a_computation_defined_after_it_runs():
+    """Our parser reads callees in any order, XLA's wants them first ("computation does not
+    exist: add"): text in another order is compiled as we print it (found by a user probe)."""
+    later = ("HloModule m\nENTRY e {\n  p = f32[4] parameter(0)\n  r = f32[] constant(0)\n"
+             "  ROOT s = f32[] reduce(p, r), dimensions={0}, to_apply=add\n}\n\n"
+             "add {\n  a = f32[] parameter(0)\n  b = f32[] parameter(1)\n  ROOT c = f32[] add(a, b)\n}\n")
+    out = evaluate(later, cache=False, return_outputs=True, repeats=1, min_repeats=1)
+    assert out.outputs is not None and compare(later, later).equal
+    assert cost(later).flops > 0
