@@ -30,6 +30,16 @@ class PipelineResult:
     iterations: int = 0
     stop_reason: str = ""
     seconds: float = 0.0
+    #: the results of the pipelines among its steps (a parsed string's groups), last run each
+    nested: list["PipelineResult"] = field(default_factory=list)
+
+    def stops(self) -> list[tuple[str, int, str]]:
+        """(name, iterations, stop reason) of this pipeline and every pipeline nested in it, in
+        order: whether `(...)*` reached its fixed point or its iteration cap."""
+        out = [(self.name, self.iterations, self.stop_reason)]
+        for inner in self.nested:
+            out += inner.stops()
+        return out
 
     @property
     def rewrites(self) -> int:
@@ -70,13 +80,16 @@ class Pipeline:
         limit = 1 if dry else (self.max_iterations if self.fixed_point else self.repeat)
         for iteration in range(1, limit + 1):
             changed = False
+            nested: list[PipelineResult] = []  # (a group in a loop: its last run is kept)
             for step in self.steps:
                 result = step(module, dry)
                 if isinstance(result, PipelineResult):
                     out.results.extend(result.results)
+                    nested.append(result)
                 else:
                     out.results.append(result)
                 changed |= result.changed
+            out.nested = nested
             out.iterations = iteration
             if dry:
                 out.stop_reason = "dry run: each step once"
@@ -101,9 +114,11 @@ class Pipeline:
         return f"({inner})*{self.repeat}" if self.repeat != 1 else inner
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<open>\()|(?P<close>\))(?:\s*(?P<star>\*(?P<count>\d+)?))?|(?P<comma>,)|"
+_TOKEN = re.compile(r"\s*(?:(?P<open>\()|(?P<close>\))(?:\s*(?P<star>\*(?:\s*(?P<count>\d+))?))?|(?P<comma>,)|"
                     rf"(?P<name>{PASS_NAME})(?:\s*\{{(?P<opts>[^{{}}]*)\}})?)")
 _BARE_REPEAT = re.compile(r"\s*\*\d*")
+#: the most times a counted repeat `(...)*N` may run a group (it never stops early)
+MAX_REPEAT = 1000
 
 
 def parse_pipeline(text: str, name: str = "pipeline") -> Pipeline:
@@ -145,6 +160,10 @@ def parse_pipeline(text: str, name: str = "pipeline") -> Pipeline:
             elif int(m.group("count")) < 1:
                 raise ValueError(f"pipeline {text!r}: repeat count {m.group('count')} at position "
                                  f"{m.start('count')}; a group runs at least once")
+            elif int(m.group("count")) > MAX_REPEAT:
+                raise ValueError(f"pipeline {text!r}: repeat count {m.group('count')} at position "
+                                 f"{m.start('count')} is more than {MAX_REPEAT}; '(...)*' runs a group to "
+                                 "its fixed point (at most 25 times)")
             else:
                 group = Pipeline(steps, "loop", repeat=int(m.group("count")))
             stack[-1].append(group)

@@ -12,7 +12,8 @@ which numeric comparison cannot offer for programs whose outputs jump under roun
 eigen-solver whose eigenvector signs flip, a search that takes another branch).
 
 Multi-output fusions leave `get-tuple-element(tuple(...))` behind, which `tuple-simplifier` folds.
-Fused computations no longer called are left for `dce`.
+The fused computations it inlined go once nothing calls them (left in, they grew the module: a
+later `fusion` fused inside them, and `(fusion,defuse)*` doubled the module every round).
 """
 
 from __future__ import annotations
@@ -39,17 +40,23 @@ class Defuse(Pass):
     reads_fused_bodies = True  # (it inlines them)
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
+        inlined: dict[int, object] = {}  # the bodies inlined, by id
         while True:  # a body may hold fusions (nested): inlined, they are expanded next time round
             fusions = [inst for comp in rewritable_computations(module)
                        for inst in comp.instructions if inst.opcode == "fusion"]
             if not fusions:
-                return
+                break
             for fusion in fusions:
                 body = fusion.called["calls"][0]
+                inlined[id(body)] = body
                 root = inline_body(body, list(fusion.operands), fusion.parent, rewriter)
                 if not rewriter.replace(fusion, root, self.name):
                     raise AssertionError(f"defuse could not replace {fusion.name!r}")
                 fusion.parent.remove(fusion)
+        if inlined:  # the bodies nothing calls now go (left in, the next `fusion` fused inside them)
+            called = {id(c) for comp in module.computations for inst in comp.instructions if inst.called
+                      for c in inst.called_computations}
+            module.computations = [c for c in module.computations if id(c) not in inlined or id(c) in called]
 
 
 #: What merges a defused module's duplicates and drops what fusing left unused.

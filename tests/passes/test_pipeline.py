@@ -322,3 +322,20 @@ def test_rules_that_are_not_a_tuple_say_so_with_the_pass():
 def test_spaces_around_and_inside_an_option_group_are_fine():
     assert str(parse_pipeline(" constant-folding { max_elements = 8 } , dce ")) == \
         str(parse_pipeline("constant-folding{max_elements=8},dce"))
+
+
+def test_a_parsed_pipeline_says_how_each_group_ran_and_why_it_stopped():
+    """A parsed string is an outer pipeline run once: its result said 'ran 1 time(s)' whether its
+    '(...)*' group reached a fixed point or its cap (found by a user probe)."""
+    r = parse_pipeline("dce,(cse,dce)*,(dce)*2")(parse_hlo(DUPLICATES))
+    assert r.stops() == [("pipeline", 1, "ran 1 time(s)"), ("fixed-point", 2, "fixed point"),
+                         ("loop", 2, "ran 2 time(s)")]
+    capped = parse_pipeline("(cse,dce)*")
+    capped.steps[0].max_iterations = 1
+    assert capped(parse_hlo(DUPLICATES)).stops()[1] == ("fixed-point", 1, "iteration cap reached before a fixed point")
+
+
+def test_a_repeat_count_takes_spaces_and_has_a_ceiling():
+    assert str(parse_pipeline("(cse , dce ) * 2")) == "(cse,dce)*2"  # ("unexpected ' 2'" before)
+    with pytest.raises(ValueError, match="repeat count 99999999999999999999 .* more than 1000; '\\(...\\)\\*' runs"):
+        parse_pipeline("(algsimp)*99999999999999999999")

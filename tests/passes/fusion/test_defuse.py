@@ -135,3 +135,24 @@ def test_judges_pipelines_that_only_group_and_merge():
     assert judges(EnvPipeline(decisions=("fusion", "multi-output-fusion", "fusion-merger")))
     assert not judges(EnvPipeline(decisions=("fusion", "algsimp")))
     assert not judges(EnvPipeline(cleanup="tuple-simplifier,(algsimp,cse)*,dce"))
+
+
+def test_defuse_removes_the_bodies_it_inlined_so_fusing_again_does_not_grow_the_module():
+    """The bodies stayed, uncalled; the next fusion fused inside them, so (fusion,defuse)* doubled
+    the module every round and ran for ever (found by a user probe)."""
+    from hloenv import load_hlo
+    from hloenv.passes import parse_pipeline
+    from tests.conftest import DATA
+    module = load_hlo(DATA / "mlp_train_step.hlo")
+    computations = len(module.computations)
+    fused = module.clone()
+    get_pass("fusion")(fused)
+    assert len(fused.computations) > computations  # (what the test is about: fusions made)
+    sizes = []
+    for _ in range(3):
+        parse_pipeline("fusion,defuse")(module)
+        sizes.append((len(module.computations), module.instruction_count))
+    assert sizes[0] == sizes[1] == sizes[2] and sizes[0][0] == computations
+    r = parse_pipeline("(fusion,defuse)*")(module)  # (each round changes it: no fixed point, but no growth)
+    assert r.stops()[1][1:] == (25, "iteration cap reached before a fixed point")
+    assert (len(module.computations), module.instruction_count) == sizes[0]
