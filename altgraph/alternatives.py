@@ -15,7 +15,7 @@ printing and re-parsing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -356,8 +356,9 @@ def _remove_dead_fused_parameters(module: Module, comps: list[Computation]) -> t
     return removed, list(holders.values())
 
 
-def remove_uncalled_computations(module: Module) -> int:
-    """Computations not reachable from the entry through calls."""
+def remove_uncalled_computations(module: Module, among: Collection[int] | None = None) -> int:
+    """Remove the computations not reachable from the entry through calls (only those whose id is
+    in `among`, when given: `defuse` drops the bodies it inlined); returns how many."""
     if module.entry is None:
         return 0
     reachable = {id(module.entry)}
@@ -377,9 +378,10 @@ def remove_uncalled_computations(module: Module) -> int:
                         if id(callee) not in reachable:
                             reachable.add(id(callee))
                             stack.append(callee)
-    dropped = [c for c in module.computations if id(c) not in reachable]
+    dropped = [c for c in module.computations if id(c) not in reachable and (among is None or id(c) in among)]
     if dropped:
-        module.computations = [c for c in module.computations if id(c) in reachable]
+        gone = {id(c) for c in dropped}
+        module.computations = [c for c in module.computations if id(c) not in gone]
         for comp in dropped:
             if release(comp):  # (a shared computation other modules still hold stays as it is)
                 _dismantle(comp)

@@ -22,17 +22,18 @@ def module_tags(module: Module) -> dict[str, Any]:
     """Size, opcode histogram, custom-call targets, and which backends can run ``module``.
 
     A backend is listed unless the module calls a custom-call target known to exist only on
-    another platform (``hloenv.xla.targets``); unknown targets are left for XLA to judge.
+    another platform, or transfers data with the host (``hloenv.xla.targets``); unknown targets
+    are left for XLA to judge.
     """
     from hloenv.xla.targets import custom_call_targets, unsupported_targets
     count = module.instruction_count
+    missing = {b: tuple(unsupported_targets(module, b)) for b in BACKENDS}
     return {
         "instructions": count,
         "computations": len(module.computations),
         "size": size_class(count),
         "opcodes": module.opcode_histogram(),
         "custom_call_targets": tuple(custom_call_targets(module)),
-        "backends": tuple(b for b in BACKENDS if not unsupported_targets(module, b)),
-        "unsupported": {b: tuple(unsupported_targets(module, b)) for b in BACKENDS
-                        if unsupported_targets(module, b)},
+        "backends": tuple(b for b in BACKENDS if not missing[b]),
+        "unsupported": {b: targets for b, targets in missing.items() if targets},
     }

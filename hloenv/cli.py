@@ -79,18 +79,23 @@ def hlo_files_of(paths: Sequence[str], skipped: list[str] | None = None) -> list
             rel = p.relative_to(root).as_posix()
             if not (p.is_file() and is_hlo_file(rel)):
                 continue
-            try:
-                with open(p, "rb") as f:
-                    head = f.read(4096)
-            except OSError:
-                head = b"HloModule"  # (unreadable: checking it says why)
-            if is_plain_text_but_not_hlo(rel, head):
+            head = _head(p)
+            if head is not None and is_plain_text_but_not_hlo(rel, head):
                 if skipped is not None:
                     skipped.append(str(p))
                 continue
             found.append(str(p))
         out.extend(found or [path])
     return out
+
+
+def _head(path: Path) -> bytes | None:
+    """The first 4 kB of a file; None if it cannot be read (checking it then says why)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4096)
+    except OSError:
+        return None
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

@@ -267,7 +267,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             return self._reset()
 
     def _reset(self):
-        if self._start.seen and not self._start.intact():  # (a user edited env.graph or env.module)
+        if not self._start.intact():  # (a user edited env.graph or env.module)
             warn_edited()
             forget_shared_start(self._start)
             self._start = shared_start(self.original, self.original_text, self.pipeline, self.max_options)

@@ -113,7 +113,7 @@ def shared_start(original: Module, original_text: str, pipeline: Any, max_option
             key = None
     with _REGISTRY_LOCK:
         found = None if key is None else _REGISTRY.get(key)
-    if found is not None and found.seen and not found.intact():
+    if found is not None and not found.intact():
         warn_edited()
         found = None  # (made afresh below, and registered in its place)
     if found is not None:
@@ -126,7 +126,7 @@ def shared_start(original: Module, original_text: str, pipeline: Any, max_option
         return made
     with _REGISTRY_LOCK:
         found = _REGISTRY.get(key)
-        if found is not None and not (found.seen and not found.intact()):
+        if found is not None and found.intact():
             return found
         _REGISTRY[key] = made
     return made

@@ -19,6 +19,8 @@ from hloenv.altgraph.module import Module
 from hloenv.passes.base import PASS_NAME, Pass, PassResult, check_run_arguments, get_pass
 
 Step = Union[Pass, "Pipeline"]
+#: how many times a fixed-point group runs at most (`Pipeline.max_iterations`' default)
+MAX_ITERATIONS = 25
 
 
 @dataclass
@@ -60,7 +62,7 @@ class Pipeline:
     name: str = "pipeline"
     repeat: int = 1
     fixed_point: bool = False
-    max_iterations: int = 25
+    max_iterations: int = MAX_ITERATIONS
 
     def __post_init__(self) -> None:
         for key in ("repeat", "max_iterations"):
@@ -163,7 +165,7 @@ def parse_pipeline(text: str, name: str = "pipeline") -> Pipeline:
             elif int(m.group("count")) > MAX_REPEAT:
                 raise ValueError(f"pipeline {text!r}: repeat count {m.group('count')} at position "
                                  f"{m.start('count')} is more than {MAX_REPEAT}; '(...)*' runs a group to "
-                                 "its fixed point (at most 25 times)")
+                                 f"its fixed point (at most {MAX_ITERATIONS} times)")
             else:
                 group = Pipeline(steps, "loop", repeat=int(m.group("count")))
             stack[-1].append(group)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hloenv.altgraph.alternatives import remove_uncalled_computations
 from hloenv.altgraph.module import Module
 from hloenv.passes.base import Pass, register, rewritable_computations
 from hloenv.passes.call_inliner import inline_body
@@ -40,7 +41,7 @@ class Defuse(Pass):
     reads_fused_bodies = True  # (it inlines them)
 
     def run(self, module: Module, rewriter: Rewriter) -> None:
-        inlined: dict[int, object] = {}  # the bodies inlined, by id
+        inlined: set[int] = set()  # ids of the bodies inlined
         while True:  # a body may hold fusions (nested): inlined, they are expanded next time round
             fusions = [inst for comp in rewritable_computations(module)
                        for inst in comp.instructions if inst.opcode == "fusion"]
@@ -48,15 +49,13 @@ class Defuse(Pass):
                 break
             for fusion in fusions:
                 body = fusion.called["calls"][0]
-                inlined[id(body)] = body
+                inlined.add(id(body))
                 root = inline_body(body, list(fusion.operands), fusion.parent, rewriter)
                 if not rewriter.replace(fusion, root, self.name):
                     raise AssertionError(f"defuse could not replace {fusion.name!r}")
                 fusion.parent.remove(fusion)
         if inlined:  # the bodies nothing calls now go (left in, the next `fusion` fused inside them)
-            called = {id(c) for comp in module.computations for inst in comp.instructions if inst.called
-                      for c in inst.called_computations}
-            module.computations = [c for c in module.computations if id(c) not in inlined or id(c) in called]
+            remove_uncalled_computations(module, among=inlined)
 
 
 #: What merges a defused module's duplicates and drops what fusing left unused.
