@@ -33,7 +33,6 @@ cdef enum:
     F_DOT = 1 << 8
     F_SMALL_DOT = 1 << 9         # a dot of rank <= 1 (cpu_dot_consumer's first case)
     F_BAD_CONCATENATE = 1 << 10  # a concatenate cpu_concatenate_ok refuses
-    F_MAY_TRANSPOSE = 1 << 11    # transpose_free refuses it
     F_ALWAYS_DUPLICABLE = 1 << 12
     F_LOOP_FUSION = 1 << 13      # is_loop_fusion (a kLoop fusion instruction)
     F_FUSION = 1 << 14
@@ -222,18 +221,6 @@ cdef class _Greedy:
                 return ALLOW
         return REFUSE_FINAL
 
-    cdef bint transpose_free(self, int producer, int consumer):
-        cdef size_t i
-        if self.fl(producer) & F_MAY_TRANSPOSE or self.fl(consumer) & F_MAY_TRANSPOSE:
-            return False
-        for i in range(self.ops[producer].size()):
-            if self.fl(self.ops[producer][i]) & F_MAY_TRANSPOSE:
-                return False
-        for i in range(self.ops[consumer].size()):
-            if self.fl(self.ops[consumer][i]) & F_MAY_TRANSPOSE:
-                return False
-        return True
-
     cdef bint is_root(self, int node) nogil:
         return node == self.root
 
@@ -294,8 +281,6 @@ cdef class _Greedy:
     cdef bint legal(self, int producer, int consumer):
         cdef int pf = self.fl(producer), cf = self.fl(consumer)
         cdef int d
-        if not self.transpose_free(producer, consumer):
-            return False
         if not (pf & F_FUSIBLE) or not (cf & F_FUSIBLE):
             return False
         if pf & F_FUSION:

@@ -10,7 +10,9 @@ A node is an `Instruction` or a `Cluster` (a fusion under construction, see `fus
 
 Rules come in two kinds:
 - legality (`legal_to_fuse`): what the project's kLoop fusions can hold and XLA on CPU compiles and
-  computes correctly. Dry mode offers every legal (consumer, producer) pair.
+  computes correctly. Dry mode offers every legal (consumer, producer) pair. Transposes fuse as in
+  XLA: a fusion reaches XLA as a fenced region after XLA's layout assignment (`altgraph/lowering.py`);
+  a rule that kept transposes out dates from when fused modules ran with layout assignment off.
 - heuristics (`cpu_should_fuse`, `gpu_should_fuse`): XLA's profitability decisions on top of that.
   They mark which option XLA would take.
 
@@ -22,7 +24,7 @@ repeats their order of checks on the cluster graph. Change either function and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -350,32 +352,8 @@ def _consumer_loop_fusible(consumer: Node, graph: FusionGraph, backend: str) -> 
 
 
 # -- legality ---------------------------------------------------------------------------------------
-_TRANSPOSE_OR_ALTERNATIVES = frozenset({"transpose", ALTERNATIVES})
-
-
-def _may_be_transpose(node: Node, depth: int = 0) -> bool:
-    if node.opcode == "transpose":
-        return True
-    if node.opcode == ALTERNATIVES and depth < 8:
-        return any(_may_be_transpose(o, depth + 1) for o in node.operands)  # type: ignore[attr-defined]
-    return False
-
-
-def transpose_free(*groups: Iterable[Node]) -> FusionDecision:
-    # Measured with jaxlib 0.10.2: once a module holds fusions (so the env pipeline switches
-    # layout-assignment off), a transpose inside a fusion, or one a fusion reads, computes wrong
-    # values. Transposes therefore stay out of fusions and out of their operands.
-    for nodes in groups:  # (plain loops: this runs over every operand of every fusion tried)
-        for n in nodes:
-            if n.opcode in _TRANSPOSE_OR_ALTERNATIVES and _may_be_transpose(n):
-                return forbid("transposes inside or feeding fusions miscompile without layout-assignment")
-    return ALLOW
-
-
 def legal_to_fuse(producer: Node, consumer: Node, graph: FusionGraph) -> FusionDecision:
     """Can `producer` be fused into `consumer` as a kLoop fusion that XLA on CPU compiles?"""
-    if not (d := transpose_free((producer, consumer), graph.operands(producer), graph.operands(consumer))):
-        return d
     if not is_fusible(producer, graph) or not is_fusible(consumer, graph):
         return forbid("producer or consumer is not fusible (parameter, control flow, side effect)")
     if producer.opcode == "fusion":

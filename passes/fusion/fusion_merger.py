@@ -42,8 +42,6 @@ def _body(fusion: Instruction) -> list[Instruction]:
 
 def merge_legal(producer: Instruction, user: Instruction, graph: ClusterGraph) -> fz.FusionDecision:
     """Can `producer` (a fusion) be merged into `user`?"""
-    if not (d := fz.transpose_free(producer.operands, user.operands, (user,))):
-        return d
     if not fz.is_loop_fusion(producer, graph):
         return fz.forbid("producer is not a single-output loop fusion")
     if graph.is_root(producer):

@@ -33,7 +33,6 @@ F_MV_DOT = 1 << 7
 F_DOT = 1 << 8
 F_SMALL_DOT = 1 << 9
 F_BAD_CONCATENATE = 1 << 10
-F_MAY_TRANSPOSE = 1 << 11
 F_ALWAYS_DUPLICABLE = 1 << 12
 F_LOOP_FUSION = 1 << 13
 F_FUSION = 1 << 14
@@ -50,7 +49,6 @@ S_RHS_SMALL_VECTOR = 4
 _OPCODE_FLAGS = {"constant": F_CONSTANT, "add": F_ADD, "dot": F_DOT, "fusion": F_FUSION, "gather": F_GATHER,
                  "reduce": F_REDUCE, "dynamic-update-slice": F_DYNAMIC_UPDATE_SLICE}
 _CHEAP = fz._CHEAP
-_TRANSPOSE_OR_ALTERNATIVES = fz._TRANSPOSE_OR_ALTERNATIVES
 _MAYBE_ALWAYS_DUPLICABLE = frozenset({"broadcast", "convert"})
 
 try:
@@ -133,8 +131,6 @@ def instruction_flags(inst: Instruction, graph: ClusterGraph) -> int:
             f |= F_SMALL_DOT
     elif op == "concatenate" and not fz.cpu_concatenate_ok(inst, inst, graph):
         f |= F_BAD_CONCATENATE
-    elif op in _TRANSPOSE_OR_ALTERNATIVES and not fz.transpose_free((inst,)):
-        f |= F_MAY_TRANSPOSE
     elif op in _MAYBE_ALWAYS_DUPLICABLE and fz.is_always_duplicable(inst, graph):
         f |= F_ALWAYS_DUPLICABLE
     elif op == "fusion" and fz.is_loop_fusion(inst, graph):

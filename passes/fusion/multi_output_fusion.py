@@ -85,8 +85,6 @@ def operand_budget_ok(a: Instruction, b: Instruction) -> fz.FusionDecision:
 
 
 def sibling_legal(a: Instruction, b: Instruction, graph: ClusterGraph) -> fz.FusionDecision:
-    if not (d := fz.transpose_free(a.operands, b.operands)):
-        return d
     for inst in (a, b):
         if not (d := mof_root_ok(inst, graph, allow_reduce=False)):
             return d
@@ -107,8 +105,6 @@ def sibling_should_fuse(shared: Instruction, a: Instruction, b: Instruction) -> 
 
 
 def producer_consumer_legal(p: Instruction, c: Instruction, graph: ClusterGraph) -> fz.FusionDecision:
-    if not (d := fz.transpose_free(p.operands, c.operands)):
-        return d
     if p.opcode == "constant" or not (d := mof_root_ok(p, graph, allow_reduce=False)):
         return fz.forbid("producer is not multi-output fusible")
     if not (d := mof_root_ok(c, graph, allow_reduce=True)):

@@ -10,6 +10,7 @@ import pytest
 import hloenv
 from hloenv import parse_hlo
 from hloenv.altgraph.alternatives import alternatives_nodes, option_rules, prune, select
+from hloenv.altgraph.lazy import materialize_all
 from hloenv.passes import get_pass
 from hloenv.passes.fusion import xla_like_choices
 from hloenv.passes.fusion import fusibility as fz
@@ -167,6 +168,36 @@ def test_gpu_backend_rules():
     assert decide(text, "e", "b", backend="gpu")  # f32 exp is cheap on GPU
     with pytest.raises(ValueError):
         get_pass("fusion", backend="tpu")(module(text))
+
+
+# exp(-(p^T)) * 2 + tanh(p^T): XLA's CPU fusion takes the transpose into the loop fusion
+TRANSPOSED = """  p = f32[16,8] parameter(0)
+  t = f32[8,16] transpose(p), dimensions={1,0}
+  n = f32[8,16] negate(t)
+  e = f32[8,16] exponential(n)
+  two = f32[] constant(2)
+  b = f32[8,16] broadcast(two), dimensions={}
+  m = f32[8,16] multiply(e, b)
+  h = f32[8,16] tanh(t)
+  ROOT a = f32[8,16] add(m, h)"""
+
+
+def test_transpose_fuses_like_xla():
+    """A transpose is loop-fusible (XLA's CanBeLoopFused): offered as a producer, fused by the real
+    pass, and every choice computes the same (fusions reach XLA as fenced regions after its
+    layout assignment)."""
+    assert decide(TRANSPOSED, "t", "n") and decide(TRANSPOSED, "t", "h")
+    real = module(TRANSPOSED)
+    get_pass("fusion")(real)
+    assert fused_ops(real) == [["add", "broadcast", "constant", "exponential", "multiply", "negate",
+                                "tanh", "transpose"]]
+    dry = module(TRANSPOSED)
+    get_pass("fusion")(dry, dry=True)
+    materialize_all(dry)  # (options build their fused bodies when first read)
+    assert any(opt.opcode == "fusion" and "transpose" in
+               {i.opcode for i in opt.called_computations[0].instructions}
+               for n in alternatives_nodes(dry) for opt in n.operands[1:])
+    _assert_choices_sound(module(TRANSPOSED).to_text(), vectors=("original", "fused", "xla", "random"))
 
 
 # -- dry mode --------------------------------------------------------------------------------------

@@ -161,7 +161,6 @@ def _ungated_flags(inst, graph) -> int:
         (gk.F_MV_DOT, fz._is_matrix_vector_dot(inst)),
         (gk.F_SMALL_DOT, inst.opcode == "dot" and inst.shape.rank <= 1),
         (gk.F_BAD_CONCATENATE, not fz.cpu_concatenate_ok(inst, inst, graph)),
-        (gk.F_MAY_TRANSPOSE, not fz.transpose_free((inst,))),
         (gk.F_ALWAYS_DUPLICABLE, fz.is_always_duplicable(inst, graph)),
         (gk.F_LOOP_FUSION, fz.is_loop_fusion(inst, graph)),
         (gk.F_SCREENED, screened_for_duplication(inst, graph)),
