@@ -27,7 +27,7 @@ the eager option would have had. Building is serialised by one lock: forks share
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from hloenv.altgraph.computation import Computation
@@ -41,16 +41,17 @@ class LazyOption(Protocol):
     """What `inst.lazy` holds.
 
     `members`: the existing instructions the option stands for (the observation links them to it).
-    `body(inst)`: a new fused computation for it, attached to nothing (`selected_copy` puts it in
-    its copy). `build(inst)`: gives `inst` its called computation in its own module, sets `built`.
+    `body(inst, names)`: a new fused computation for it, attached to nothing (`selected_copy` puts
+    it in its copy), named by `names` (a `NameUniquer`; default: the dry run's own). `build(inst)`: gives `inst` its called computation in its own module, sets `built`.
     `body_opcodes(parameters)`: the sorted opcodes the body will have (`merge_identical_options`
     compares options without building them). `mapped(inst_map)`: the record for a copy of the
     graph (built records only)."""
 
     built: bool
     members: tuple[Instruction, ...]
+    names: Any  # the dry run's NameUniquer (None once built)
 
-    def body(self, inst: Instruction) -> Computation: ...
+    def body(self, inst: Instruction, names: Any = None) -> Computation: ...
 
     def build(self, inst: Instruction) -> None: ...
 
@@ -72,11 +73,20 @@ def materialize(inst: Instruction) -> None:
                 inst.lazy.build(inst)
 
 
-def detached_body(inst: Instruction) -> Computation:
+def detached_body(inst: Instruction, names: Any = None) -> Computation:
     """A new copy of the body the lazy option `inst` stands for, in no module; `inst` is left as it
-    is (built or not)."""
+    is (built or not). `names`: the `NameUniquer` that names it (default: the dry run's own; a
+    copy's bodies take a `fork` of it, see `selected_copy`)."""
     with _BUILD_LOCK:
-        return inst.lazy.body(inst)
+        return inst.lazy.body(inst, names)
+
+
+def copy_names(inst: Instruction) -> Any:
+    """A `fork` of the name uniquer of the lazy option `inst`'s dry run, for bodies that go into a
+    copy (`detached_body(inst, names)`); forked under the lock that builds bodies, which may add
+    to it in another thread."""
+    with _BUILD_LOCK:
+        return inst.lazy.names.fork()
 
 
 def materialize_all(module: Module) -> int:

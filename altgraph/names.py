@@ -44,6 +44,18 @@ class NameUniquer:
                     used.update([inst.name for inst in comp.instructions])
         return self._used
 
+    def fork(self) -> "NameUniquer":
+        """A uniquer that hands out names unique against everything this one knows (its module's
+        names, the names it has handed out) without telling this one: for names that go into a
+        copy of the module and never into the module itself (`selected_copy`'s new bodies). A
+        graph reused by every episode thus names each episode's copies alike, and keeps no name of
+        them (its uniquer took every copy's names, so memory and names grew with each episode)."""
+        child = NameUniquer(self.module)
+        child.next = dict(self.next)
+        child._used = set(self.used)
+        child._bases = self._bases  # (a pure function of the hint: shared)
+        return child
+
     def fresh(self, hint: str) -> str:
         used = self._used if self._used is not None else self.used
         base = self._bases.get(hint)

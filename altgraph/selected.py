@@ -13,6 +13,7 @@ computations and instructions the chosen program keeps:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from hloenv.altgraph.alternatives import (alternatives_nodes, check_choices, has_side_effect, prune,
                                           remove_dead_fused_parameters)
@@ -20,7 +21,7 @@ from hloenv.altgraph.clone import copy_module
 from hloenv.altgraph.computation import Computation
 from hloenv.altgraph.gcpause import gc_paused
 from hloenv.altgraph.instruction import Instruction
-from hloenv.altgraph.lazy import detached_body
+from hloenv.altgraph.lazy import copy_names, detached_body
 from hloenv.altgraph.module import Module
 from hloenv.altgraph.opcodes import ALTERNATIVES
 from hloenv.altgraph.sharing import MODES, callees_closure, freeze, shareable
@@ -71,6 +72,7 @@ def _live(module: Module, resolve, share: str = ""
     comps = {id(module.entry)}
     pending = [module.entry]
     bodies: dict[Instruction, Computation] = {}
+    forks: dict[int, Any] = {}  # the copy's names, by dry-run uniquer (`NameUniquer.fork`)
     memo: dict[int, bool] = {}  # (side effects, by computation)
     while pending:
         comp = pending.pop()
@@ -87,7 +89,10 @@ def _live(module: Module, resolve, share: str = ""
             if inst.control_predecessors:
                 stack.extend(inst.control_predecessors)
             if inst.lazy is not None and not inst.lazy.built:  # a chosen lazy option: its body
-                body = bodies[inst] = detached_body(inst)  # goes straight into the copy
+                names = forks.get(id(inst.lazy.names))  # goes straight into the copy
+                if names is None:
+                    names = forks[id(inst.lazy.names)] = copy_names(inst)
+                body = bodies[inst] = detached_body(inst, names)
                 callees = [c for i in body.instructions if i.called for c in i.called_computations]
             elif inst.called:
                 callees = inst.called_computations

@@ -9,9 +9,11 @@ offers anything more (then the clean-up passes run), and truncates at `max_steps
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ from hloenv.observation import EDGE_FEATURES, NODE_FEATURES, build_observation
 from hloenv.passes.base import Pass
 from hloenv.passes.env_pipeline import DEFAULT_ENV_PIPELINE, EnvPipeline
 from hloenv.passes.pipeline import Pipeline, parse_pipeline
-from hloenv.rewards import CostReward, Reward, RuntimeReward, make_reward
+from hloenv.rewards import CostReward, Reward, RuntimeReward, checked_reset, checked_step, make_reward
 from hloenv.shared_start import forget_shared_start, shared_start, warn_edited
 from hloenv.spaces import ArraySpace
 
@@ -161,6 +163,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._module_instructions = 0  # the module's size while it is in the graph
         #: False once forked: envs sharing a reward must not change modules it may print again
         self._round_in_place = True
+        #: held by `reset` and `step` (an env is one agent's: see `_one_thread`)
+        self._busy = threading.Lock()
         #: the episode's final module, cleaned up ahead of the last step's round (see `_step`)
         self._final: Module | None = None
         self.module = self._canonical
@@ -262,9 +266,24 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         if options:
             raise ValueError(f"HloEnv.reset takes no options, got {sorted(map(str, options))} "
                              "(env settings are HloEnv(...) arguments)")
-        super().reset(seed=seed)
-        with gc_paused():  # graph work: see gcpause (collections here would scan the whole graph)
-            return self._reset()
+        with self._one_thread("reset()"):
+            super().reset(seed=seed)
+            with gc_paused():  # graph work: see gcpause (collections here would scan the whole graph)
+                return self._reset()
+
+    @contextlib.contextmanager
+    def _one_thread(self, call: str) -> Iterator[None]:
+        """Refuse a `reset` or `step` while another thread is inside one of this env (two threads
+        stepping one env failed at random, e.g. an IndexError deep in a round). Envs over one module
+        may run in threads of their own: they share only what nobody changes."""
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError(f"HloEnv.{call} while another thread is in reset() or step() of this env: an "
+                               "env is not thread-safe; give each thread its own HloEnv (envs over one "
+                               "module share their canonical module and first round) or env.fork() one")
+        try:
+            yield
+        finally:
+            self._busy.release()
 
     def _reset(self):
         if not self._start.intact():  # (a user edited env.graph or env.module)
@@ -296,7 +315,8 @@ class HloEnv(gym.Env[dict, np.ndarray]):
                     self._start.first_round = (self._stage, self._graph)
                     self._disown(self._graph)  # shared now: no env may dismantle it
         obs = self._get_obs()  # (while XLA's worker may still be estimating the start: see `_step`)
-        self._episode_info = {**self.reward_fn.reset(self.original, start), **self._episode_info}
+        self._episode_info = {**checked_reset(self.reward_fn, self.reward_fn.reset(self.original, start)),
+                              **self._episode_info}
         self._discard(*last)
         return obs, self._get_info()
 
@@ -310,7 +330,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             raise RuntimeError(f"the last step raised ({self._broken_by}) after applying its action, so "
                                "there is no observation of where the env is now: call reset()")
         decided = len(self.history)
-        with gc_paused():
+        with self._one_thread("step()"), gc_paused():
             try:
                 return self._step(action)
             except BaseException as err:
@@ -323,10 +343,16 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             raise RuntimeError("step() before reset(): call reset() first")
         self._check_on_episode("step()")
         if self._done:
-            if self._steps == 0:  # nothing to decide in this module: the first step ends it
+            if self._steps == 0:  # nothing to decide in this module: the first step ends it,
                 self._choices(action)  # (still an action of the space)
-                self._steps = 1
-                return self._get_obs(), 0.0, True, False, self._get_info()
+                self._steps = 1  # earning what its final module earns (a terminal reward sees it)
+                reward, extra = checked_step(self.reward_fn, self.reward_fn(self._canonical, self._module, True))
+                if self._reward_keeps_modules:
+                    self._disown(self._module)
+                self._episode_info.update(extra)
+                if "error" not in extra:
+                    self._episode_info.pop("error", None)
+                return self._get_obs(), reward, True, False, self._get_info()
             raise RuntimeError("step() after the episode ended: call reset()")
         choices = self._choices(action)
         before = self._module  # (while in the graph: the object the reward has seen as `after`)
@@ -359,7 +385,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         # the observation first: a reward computed elsewhere (the cost reward's XLA worker, which
         # has had the module since the round began) gets this much more time to finish beside us
         obs = self._get_obs()
-        reward, extra = self.reward_fn(before, self._module, terminated or truncated)
+        reward, extra = checked_step(self.reward_fn, self.reward_fn(before, self._module, terminated or truncated))
         if self._reward_keeps_modules:
             self._disown(self._module)  # the reward may hold it
         else:
@@ -556,6 +582,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         self._round_in_place = False  # the reward is shared now: see `_next_round`
         other = object.__new__(type(self))
         other.__dict__.update(self.__dict__)
+        other._busy = threading.Lock()
         other.module = module.clone()
         other.graph = other.module if self._graph is module else self._graph  # read-only: shared
         self._owned, other._owned = [], []  # what they hold is shared now
@@ -727,7 +754,7 @@ def replay(path: str | Path, reward: str | Reward | Callable | None = None) -> H
         raise ValueError(f"{path}: replay produced a different module (fingerprint mismatch)")
     if later is not None:
         env._use_reward(later, reward)
-        env._episode_info.update(later.reset(env.original, env._canonical))
+        env._episode_info.update(checked_reset(later, later.reset(env.original, env._canonical)))
     return env
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -202,6 +202,32 @@ class CallableReward:
         if not math.isfinite(value):
             raise ValueError(f"reward {_callable_name(self.fn)} returned {value!r}; expected a finite number")
         return float(value), {}
+
+
+def checked_step(reward_fn: Reward, result: Any) -> tuple[float, dict[str, Any]]:
+    """What a Reward's `__call__` returned, checked as a callable's number is: (a finite number, a
+    dict of info). A bare float, None or a NaN reached the agent or failed in the env's unpacking
+    without naming the reward."""
+    name = _callable_name(type(reward_fn))
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise TypeError(f"reward {name} returned {result!r:.80} ({type(result).__name__}); a Reward's "
+                        "__call__ returns (reward, info dict), e.g. (0.5, {}) (a plain function returns the number)")
+    value, info = result
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"reward {name} returned the reward {value!r:.80} ({type(value).__name__}); expected a number")
+    if not math.isfinite(value):
+        raise ValueError(f"reward {name} returned the reward {value!r}; expected a finite number")
+    if not isinstance(info, Mapping):
+        raise TypeError(f"reward {name} returned the info {info!r:.80} ({type(info).__name__}); expected a dict")
+    return float(value), info  # type: ignore[return-value]
+
+
+def checked_reset(reward_fn: Reward, info: Any) -> dict[str, Any]:
+    """What a Reward's `reset` returned, checked: a dict of info for `reset`'s info."""
+    if not isinstance(info, Mapping):
+        raise TypeError(f"reward {_callable_name(type(reward_fn))}.reset returned {info!r:.80} "
+                        f"({type(info).__name__}); expected a dict (empty if it has nothing to report)")
+    return info  # type: ignore[return-value]
 
 
 def _callable_name(fn: Callable) -> str:

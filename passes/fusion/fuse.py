@@ -384,8 +384,9 @@ class LazyFusion:
         self.names = names
         self.built = built
 
-    def body(self, inst: Instruction) -> Computation:
-        fused, externals, _ = fused_body(self.names.fresh, self.members, self.member_operands, self.outputs)
+    def body(self, inst: Instruction, names: NameUniquer | None = None) -> Computation:
+        fresh = (names if names is not None else self.names).fresh
+        fused, externals, _ = fused_body(fresh, self.members, self.member_operands, self.outputs)
         if len(externals) != len(inst.operands):
             raise AssertionError(f"lazy fusion {inst.name}: {len(externals)} parameters for {len(inst.operands)} operands")
         return fused

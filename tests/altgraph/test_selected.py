@@ -93,3 +93,24 @@ def test_selected_copy_keeps_unused_calls_that_print():
     from tests.passes.test_small_passes import PRINTING_CALLS
     m = parse_hlo(PRINTING_CALLS)
     assert selected_copy(m, []).opcode_histogram()["call"] == 2  # (dropped as dead before)
+
+
+def test_copies_of_one_graph_are_named_alike_and_leave_its_names_alone():
+    """A copy's new bodies are named by a fork of the dry run's uniquer: the same choices give the
+    same text each time, and the graph's uniquer keeps none of the copies' names (an env reuses its
+    first round's graph in every episode: each episode's names, and memory, used to pile up there)."""
+    seen = 0
+    for label, graph in dry_graphs():
+        nodes = alternatives_nodes(graph)
+        unbuilt = [o.lazy for n in nodes for o in n.operands if o.lazy is not None and not o.lazy.built]
+        if not unbuilt:
+            continue
+        uniquer = unbuilt[0].names
+        taken = set(uniquer.used)
+        choices = [len(n.operands) - 1 for n in nodes]
+        first = selected_copy(graph, choices)
+        assert selected_copy(graph, choices).to_text() == first.to_text(), label
+        assert uniquer.used == taken, label
+        verify_module(first)
+        seen += 1
+    assert seen

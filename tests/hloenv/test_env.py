@@ -115,6 +115,54 @@ def test_cost_reward_is_seeded_deterministic():
     assert a[0] == b[0] and a[1]["stop_reason"] == "no more alternatives"
 
 
+def test_episodes_with_the_same_seed_end_in_the_same_text():
+    """Same seed, same actions: the same module, names included, in a later episode of the env and
+    in another env over the module (both reuse the first round's graph, whose options' bodies used
+    to take new names from it in every episode)."""
+    def final_text(env):
+        env.reset(seed=4)
+        while True:
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                return env.module.to_text()
+
+    env = HloEnv(BLOCK, reward=lambda before, after, terminated: 0.0)
+    first = final_text(env)
+    assert "fusion" in first
+    assert final_text(env) == first
+    assert final_text(HloEnv(BLOCK, reward=lambda before, after, terminated: 0.0)) == first
+
+
+def test_a_second_thread_in_one_env_is_refused_clearly():
+    """One env stepped from two threads failed at random deep in a round (an IndexError; found by
+    a user probe): a step or reset while another is under way is refused, and the env goes on."""
+    import threading
+    env = HloEnv(BLOCK, reward=lambda before, after, terminated: 0.0)
+    env.reset(seed=0)
+    inside, release = threading.Event(), threading.Event()
+    real = env._next_round
+
+    def slow_round(*args, **kwargs):
+        inside.set()
+        release.wait(30)
+        return real(*args, **kwargs)
+    env._next_round = slow_round
+    worker = threading.Thread(target=lambda: env.step(env.action_space.sample()))
+    worker.start()
+    try:
+        assert inside.wait(30)
+        for call in (lambda: env.step(env.action_space.sample()), lambda: env.reset(seed=1)):
+            with pytest.raises(RuntimeError, match="another thread is in reset\\(\\) or step\\(\\) of this env"):
+                call()
+    finally:
+        release.set()
+        worker.join(60)
+    env._next_round = real
+    fork = env.fork()
+    env.reset(seed=2)
+    fork.reset(seed=2)  # (its own lock)
+
+
 def test_prefetched_cost_gives_the_same_rewards():
     """The env starts XLA's analysis of a step's module before its next dry round (`_prefetch`);
     collecting it later must give what an analysis on the spot gives."""
@@ -757,6 +805,26 @@ def test_a_module_with_nothing_to_decide_still_checks_actions_and_its_infos_are_
     assert terminated
     assert info["cost_analysis"] == first["cost_analysis"] and info["cost_analysis"] is not first["cost_analysis"]
     check_env(env, skip_render_check=True)
+
+
+def test_a_module_with_nothing_to_decide_still_calls_the_reward_at_its_end():
+    """Its one step is the episode's last: a terminal reward (a runtime speedup) must see it. The
+    reward was never called and the step earned 0 (found by a user probe)."""
+    calls = []
+
+    def reward(before, after, terminated):
+        calls.append((before.instruction_count, after.instruction_count, terminated))
+        return 0.25
+
+    # the clean-up's dce removes `dead`: the final module is smaller than the start
+    env = HloEnv("HloModule m\nENTRY e {\n  p = f32[8] parameter(0)\n  dead = f32[8] negate(p)\n"
+                 "  ROOT r = f32[8] add(p, p)\n}\n", reward=reward,
+                 pipeline=EnvPipeline(canonicalize="", decisions=("fusion",), cleanup="dce"))
+    _, first = env.reset(seed=0)
+    assert env._done and first["num_alternatives"] == 0
+    _, got, terminated, _, _ = env.step(env.action_space.sample())
+    assert (got, terminated) == (0.25, True)
+    assert calls == [(3, 2, True)]
 
 
 def test_replay_rebuilds_an_episode_longer_than_the_default_step_limit(tmp_path):
