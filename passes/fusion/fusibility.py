@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hloenv.altgraph.alternatives import SIDE_EFFECT_OPCODES as _SIDE_EFFECTS, has_side_effect
-from hloenv.altgraph.attributes import dot_dnums, int_list, window
+from hloenv.altgraph.attributes import int_list, window
 from hloenv.altgraph.instruction import Instruction
+from hloenv.altgraph.lowering import is_matrix_vector_dot
 from hloenv.altgraph.opcodes import ALTERNATIVES, ELEMENTWISE
 from hloenv.altgraph.shape import COMPLEX_TYPES, FLOAT_TYPES, Shape
 
@@ -296,8 +297,7 @@ def no_large_constant(producer: Node) -> FusionDecision:
 
 
 def _is_matrix_vector_dot(node: Node) -> bool:
-    return (node.opcode == "dot" and node.shape.dtype not in COMPLEX_TYPES and node.shape.rank <= 1
-            and not dot_dnums(node).lhs_batch)  # type: ignore[arg-type]
+    return is_matrix_vector_dot(node)  # type: ignore[arg-type]  (the lowering leaves other dots unfenced)
 
 
 def cpu_can_be_output_fused(producer: Node, consumer: Node, graph: FusionGraph) -> bool:

@@ -101,3 +101,36 @@ ENTRY e {
     assert "body_f" not in {c.name for c in low.computations}
     assert any(i.opcode == "exponential" for i in low.computation("body").instructions)
     low.verify()
+
+
+DOTS = """HloModule d
+ENTRY e {
+  a = f32[8,16] parameter(0)
+  b = f32[16,8] parameter(1)
+  v = f32[16] parameter(2)
+  w = f32[8] parameter(3)
+  s = f32[8,8] dot(a, b), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  x = f32[8,8] exponential(s)
+  mv = f32[8] dot(a, v), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  y = f32[8] add(mv, w)
+  ROOT t = (f32[8,8], f32[8]) tuple(x, y)
+}
+"""
+
+
+def test_edges_out_of_a_dot_only_library_fusions_take_are_left_open():
+    """A matrix-matrix dot into its consumer: no decision can fuse it (XLA's loop fusion never
+    does), and XLA's library fusions (YNNPACK) take such a dot with its consumers: no barrier. A
+    matrix-vector dot into an add is a decision (XLA's output fusion): fenced when not taken."""
+    from hloenv.altgraph.lowering import is_matrix_vector_dot
+    plain = parse_hlo(DOTS)
+    assert not is_matrix_vector_dot(plain.entry.instruction("s")) and is_matrix_vector_dot(plain.entry.instruction("mv"))
+    text = DOTS.replace("  ROOT t =", "  one = f32[] constant(1)\n  c = f32[8] broadcast(one), dimensions={}\n"
+                        "  f = f32[8] fusion(y, c), kind=kLoop, calls=fm\n  ROOT t =").replace(
+        "(x, y)", "(x, f)").replace("ENTRY e {", "fm {\n  p = f32[8] parameter(0)\n  q = f32[8] parameter(1)\n"
+                                    "  ROOT m = f32[8] multiply(p, q)\n}\n\nENTRY e {")
+    low = lower_fusions(parse_hlo(text))
+    fenced = sorted(b.operands[0].operands[0].name for b in _by_opcode(low, "opt-barrier"))
+    assert "s" not in fenced and "mv" in fenced
+    assert low.entry.instruction("x").operands[0].name == "s"
+    low.verify()
