@@ -346,13 +346,7 @@ class HloEnv(gym.Env[dict, np.ndarray]):
             if self._steps == 0:  # nothing to decide in this module: the first step ends it,
                 self._choices(action)  # (still an action of the space)
                 self._steps = 1  # earning what its final module earns (a terminal reward sees it)
-                reward, extra = checked_step(self.reward_fn, self.reward_fn(self._canonical, self._module, True))
-                if self._reward_keeps_modules:
-                    self._disown(self._module)
-                self._episode_info.update(extra)
-                if "error" not in extra:
-                    self._episode_info.pop("error", None)
-                return self._get_obs(), reward, True, False, self._get_info()
+                return self._get_obs(), self._earn(self._canonical, True), True, False, self._get_info()
             raise RuntimeError("step() after the episode ended: call reset()")
         choices = self._choices(action)
         before = self._module  # (while in the graph: the object the reward has seen as `after`)
@@ -385,16 +379,22 @@ class HloEnv(gym.Env[dict, np.ndarray]):
         # the observation first: a reward computed elsewhere (the cost reward's XLA worker, which
         # has had the module since the round began) gets this much more time to finish beside us
         obs = self._get_obs()
-        reward, extra = checked_step(self.reward_fn, self.reward_fn(before, self._module, terminated or truncated))
+        reward = self._earn(before, terminated or truncated)
+        self._owned = [m for m in self._owned if m is self._module or m is self._graph]
+        return obs, reward, terminated, truncated, self._get_info()
+
+    def _earn(self, before: Module, terminal: bool) -> float:
+        """The reward for going from `before` to the current module (checked), its info entries
+        noted; `before` is discarded unless the reward may hold what it is given."""
+        reward, extra = checked_step(self.reward_fn, self.reward_fn(before, self._module, terminal))
         if self._reward_keeps_modules:
             self._disown(self._module)  # the reward may hold it
         else:
-            self._discard(before)
-        self._owned = [m for m in self._owned if m is self._module or m is self._graph]
+            self._discard(before)  # (never the canonical module: resets start from it)
         self._episode_info.update(extra)
         if "error" not in extra:
             self._episode_info.pop("error", None)
-        return obs, float(reward), terminated, truncated, self._get_info()
+        return reward
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":

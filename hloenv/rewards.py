@@ -196,36 +196,38 @@ class CallableReward:
 
     def __call__(self, before: Module, after: Module, terminated: bool) -> tuple[float, dict[str, Any]]:
         value = self.fn(before, after, terminated)
-        if not isinstance(value, numbers.Real):  # (bools and numpy's numbers are Real too)
-            raise TypeError(f"reward {_callable_name(self.fn)} returned {value!r} "
-                            f"({type(value).__name__}); expected a number")
-        if not math.isfinite(value):
-            raise ValueError(f"reward {_callable_name(self.fn)} returned {value!r}; expected a finite number")
-        return float(value), {}
+        return _finite_number(value, f"reward {_callable_name(self.fn)} returned"), {}
+
+
+def _finite_number(value: Any, said: str) -> float:
+    """`value` as a float, if it is a finite number; else an error that starts with `said`
+    ("reward f returned")."""
+    if not isinstance(value, numbers.Real):  # (bools and numpy's numbers are Real too)
+        raise TypeError(f"{said} {value!r:.80} ({type(value).__name__}); expected a number")
+    if not math.isfinite(value):
+        raise ValueError(f"{said} {value!r}; expected a finite number")
+    return float(value)
 
 
 def checked_step(reward_fn: Reward, result: Any) -> tuple[float, dict[str, Any]]:
     """What a Reward's `__call__` returned, checked as a callable's number is: (a finite number, a
     dict of info). A bare float, None or a NaN reached the agent or failed in the env's unpacking
     without naming the reward."""
-    name = _callable_name(type(reward_fn))
+    name = type(reward_fn).__qualname__
     if not isinstance(result, tuple) or len(result) != 2:
         raise TypeError(f"reward {name} returned {result!r:.80} ({type(result).__name__}); a Reward's "
                         "__call__ returns (reward, info dict), e.g. (0.5, {}) (a plain function returns the number)")
     value, info = result
-    if not isinstance(value, numbers.Real):
-        raise TypeError(f"reward {name} returned the reward {value!r:.80} ({type(value).__name__}); expected a number")
-    if not math.isfinite(value):
-        raise ValueError(f"reward {name} returned the reward {value!r}; expected a finite number")
+    value = _finite_number(value, f"reward {name} returned the reward")
     if not isinstance(info, Mapping):
         raise TypeError(f"reward {name} returned the info {info!r:.80} ({type(info).__name__}); expected a dict")
-    return float(value), info  # type: ignore[return-value]
+    return value, info  # type: ignore[return-value]
 
 
 def checked_reset(reward_fn: Reward, info: Any) -> dict[str, Any]:
     """What a Reward's `reset` returned, checked: a dict of info for `reset`'s info."""
     if not isinstance(info, Mapping):
-        raise TypeError(f"reward {_callable_name(type(reward_fn))}.reset returned {info!r:.80} "
+        raise TypeError(f"reward {type(reward_fn).__qualname__}.reset returned {info!r:.80} "
                         f"({type(info).__name__}); expected a dict (empty if it has nothing to report)")
     return info  # type: ignore[return-value]
 

@@ -29,7 +29,7 @@ cdef enum:
     F_LARGE_CONSTANT = 1 << 4    # a constant that is not an effective scalar
     F_CONSTANT = 1 << 5
     F_ADD = 1 << 6
-    F_MV_DOT = 1 << 7            # _is_matrix_vector_dot
+    F_MV_DOT = 1 << 7            # is_matrix_vector_dot
     F_DOT = 1 << 8
     F_SMALL_DOT = 1 << 9         # a dot of rank <= 1 (cpu_dot_consumer's first case)
     F_BAD_CONCATENATE = 1 << 10  # a concatenate cpu_concatenate_ok refuses

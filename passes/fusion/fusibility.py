@@ -296,13 +296,9 @@ def no_large_constant(producer: Node) -> FusionDecision:
     return ALLOW
 
 
-def _is_matrix_vector_dot(node: Node) -> bool:
-    return is_matrix_vector_dot(node)  # type: ignore[arg-type]  (the lowering leaves other dots unfenced)
-
-
 def cpu_can_be_output_fused(producer: Node, consumer: Node, graph: FusionGraph) -> bool:
     # XLA CPU: add(matrix-vector dot with exactly one use, x) is an output fusion (kept kLoop here)
-    if consumer.opcode != "add" or not _is_matrix_vector_dot(producer):
+    if consumer.opcode != "add" or not is_matrix_vector_dot(producer):
         return False
     users = graph.users(producer)
     return len(users) == 1 and sum(1 for o in graph.operands(users[0]) if o is producer) == 1
@@ -358,7 +354,7 @@ def legal_to_fuse(producer: Node, consumer: Node, graph: FusionGraph) -> FusionD
         return forbid("producer or consumer is not fusible (parameter, control flow, side effect)")
     if producer.opcode == "fusion":
         return forbid("producer is itself a fusion node")
-    if not (cpu_can_be_loop_fused(producer) or _is_matrix_vector_dot(producer) and cpu_can_be_output_fused(
+    if not (cpu_can_be_loop_fused(producer) or is_matrix_vector_dot(producer) and cpu_can_be_output_fused(
             producer, consumer, graph)):
         return forbid("Producer is not loop-fusible.")
     if not (d := no_large_constant(producer)):

@@ -125,7 +125,7 @@ def instruction_flags(inst: Instruction, graph: ClusterGraph) -> int:
     if op == "constant" and not fz.no_large_constant(inst):
         f |= F_LARGE_CONSTANT
     elif op == "dot":
-        if fz._is_matrix_vector_dot(inst):
+        if fz.is_matrix_vector_dot(inst):
             f |= F_MV_DOT
         if inst.shape.rank <= 1:
             f |= F_SMALL_DOT

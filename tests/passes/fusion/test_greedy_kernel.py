@@ -158,7 +158,7 @@ def _ungated_flags(inst, graph) -> int:
         (gk.F_ELEMENTWISE, inst.opcode in ELEMENTWISE),
         (gk.F_EXPENSIVE, fz.cpu_is_expensive(inst, graph)),
         (gk.F_LARGE_CONSTANT, not fz.no_large_constant(inst)),
-        (gk.F_MV_DOT, fz._is_matrix_vector_dot(inst)),
+        (gk.F_MV_DOT, fz.is_matrix_vector_dot(inst)),
         (gk.F_SMALL_DOT, inst.opcode == "dot" and inst.shape.rank <= 1),
         (gk.F_BAD_CONCATENATE, not fz.cpu_concatenate_ok(inst, inst, graph)),
         (gk.F_ALWAYS_DUPLICABLE, fz.is_always_duplicable(inst, graph)),
