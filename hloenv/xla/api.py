@@ -24,7 +24,7 @@ from hloenv.altgraph.precision import promote_floats
 from hloenv.xla.cache import EvaluationCache, cache_key
 from hloenv.xla.errors import BackendUnavailable, EvaluationError, UnsupportedOnBackend
 from hloenv.xla.inputs import checked_inputs, parameter_specs
-from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES, disabled_passes_for
+from hloenv.xla.passes import AS_WRITTEN_DISABLED_PASSES, ENV_XLA_OPTIONS, disabled_passes_for
 from hloenv.xla.pool import get_pool
 from hloenv.xla.results import Comparison, Cost, Evaluation, PairedTiming, summarize
 from hloenv.xla.source import ModuleLike, _module_key, as_module, as_text_input, load_source
@@ -134,7 +134,8 @@ def _option_value(value: Any) -> bool | int | float | str:
 def xla_overrides(module: Module, pipeline: str, xla_options: Mapping[str, Any] | None,
                   disable_passes: Iterable[str] | None, low_noise: bool) -> list[tuple[str, Any]]:
     """The DebugOptions overrides one evaluation compiles with, sorted by flag name."""
-    options = {k: _option_value(v) for k, v in (xla_options or {}).items()}
+    options = dict(ENV_XLA_OPTIONS) if pipeline == "env" else {}
+    options.update((k, _option_value(v)) for k, v in (xla_options or {}).items())
     extra = list(disable_passes or ())
     user_disabled = options.pop("xla_disable_hlo_passes", "")
     extra += [p for p in user_disabled.split(",") if p]

@@ -27,6 +27,33 @@ ENV_DISABLED_PASSES: tuple[str, ...] = ("fusion",)
 #: each region, after its normal layout assignment.
 FUSED_MODULE_ENABLED_PASSES: tuple[str, ...] = ("fusion",)
 
+#: Switched off whenever the module holds fusion decisions, so that the fences of the lowered
+#: regions (`opt-barrier`s, `altgraph/lowering.py`) hold where they must:
+#:   - `cse_barrier_expander`: jaxlib 0.10.2 runs it after its simplification passes and before
+#:     layout assignment, library fusion and `fusion`, and it deletes every `opt-barrier`. With it
+#:     on, the fences held only against algsimp, cse and the like; XLA's fusion then fused across
+#:     them as its own heuristic liked (`exp(p)*q -> barrier -> tanh` came out as one kernel).
+#:   - `small-while-loop-hoisting`: it turns a while loop that accesses few bytes per iteration
+#:     (by XLA's cost analysis; a loop over f32[40] was one, f32[48] not) into a call that the CPU
+#:     backend emits as one function, element by element, and that emitter has no `opt-barrier`
+#:     ("Unhandled opcode for elemental IR emission"). Off, such loops run as XLA's other loops do.
+#: With both off, the barriers reach the CPU backend, which compiles them as no-ops.
+FUSED_MODULE_DISABLED_PASSES: tuple[str, ...] = ("cse_barrier_expander", "small-while-loop-hoisting")
+
+#: DebugOptions the "env" pipeline sets on every module (a user's `xla_options` win). XLA's CPU
+#: library fusions (YNNPACK, jaxlib 0.10.2) by default take single dots and convolutions
+#: (`INDIVIDUAL_*`: a library kernel for one instruction, as XLA's own pipeline uses) and also
+#: grow fusions from each reduce (`REDUCE`) up and down through elementwise ops, dots and
+#: convolutions. Those grown fusions are fusion decisions the agent does not make, and, cut by
+#: the fences of a lowered module, they computed wrong values (haiku's mobilenet: a random
+#: episode's module off by up to 3.7e6 with them, exact without). So the env keeps the single
+#: ones only, with and without fusion decisions alike (one decision must not switch a
+#: module-wide setting).
+ENV_XLA_OPTIONS: dict[str, str] = {
+    "xla_cpu_experimental_ynn_fusion_type":
+        "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_INDIVIDUAL_CONVOLUTION",
+}
+
 #: XLA's passes that change how values are computed: its fusion (fused kernels) and its algebraic
 #: rewrites (e.g. `c / sqrt(x)` -> `c * rsqrt(x)`, which it can apply inside a fusion region but
 #: not across a fence). `verify`'s last check switches them all off, so that a module runs as
@@ -87,4 +114,6 @@ def disabled_passes_for(pipeline: str, has_fusions: bool,
     if pipeline == "env":
         kept_on = FUSED_MODULE_ENABLED_PASSES if has_fusions else ()
         names.update(p for p in ENV_DISABLED_PASSES if p not in kept_on)
+        if has_fusions:
+            names.update(FUSED_MODULE_DISABLED_PASSES)
     return sorted(names)
