@@ -35,11 +35,11 @@ emitter that cannot compile a barrier.
 Two kinds of edge are left open:
   - Out of a dot other than a matrix-vector one. No decision can fuse such a dot into its consumer
     (XLA's loop fusion never takes it; `fusion` offers it nowhere), but across the edge XLA's
-    simplifier rewrites the dot's form (`transpose(dot(a, b))` -> `dot(b, a)`) and its library
-    fusions (YNNPACK, `kind=kCustom`) take a dot with its consumers. Measured with the barriers
-    holding, XLA-like decisions against XLA's default pipeline over 12 harvested modules: 0.902x
-    fenced, 0.997x open (geometric means); the LSTM 1.22x fenced, 1.02x open; optax's L-BFGS
-    0.39x fenced, 1.01x open (fenced, its gradient dots keep a form that runs faster there).
+    simplifier rewrites the dot's form (`transpose(dot(a, b))` -> `dot(b, a)`). Measured with the
+    barriers holding (and the env's library-fusion setting, `hloenv.xla.passes.ENV_XLA_OPTIONS`),
+    XLA-like decisions against XLA's default pipeline over 12 harvested modules: 0.939x fenced,
+    1.005x open (geometric means); the LSTM 1.23x fenced, 0.99x open; optax's L-BFGS 0.38x
+    fenced, 1.01x open (fenced, its gradient dots keep a form that runs faster there).
     Whether to open such an edge matters both ways; it is not yet a decision.
   - Out of a scalar: XLA's CPU backend could not compile a scalar `opt-barrier` in a while loop
     ("Unhandled opcode for elemental IR emission"; 4 of 12 harvested modules), and whether a
@@ -82,11 +82,9 @@ def is_matrix_vector_dot(inst: Instruction) -> bool:
 
 def _fenced_producer(inst: Instruction) -> bool:
     """Do the values `inst` sends to other regions go through a barrier? Not from what XLA never
-    fuses, tuples and tokens, scalars, nor from a dot that only XLA's library fusions take (see
+    fuses, tuples and tokens, scalars, nor from a dot other than a matrix-vector one (see
     above)."""
-    if inst.opcode in _NEVER_FUSED or inst.shape.is_tuple or inst.shape.is_token:
-        return False
-    if inst.shape.rank == 0:  # (see "Scalars" above)
+    if inst.opcode in _NEVER_FUSED or inst.shape.is_tuple or inst.shape.is_token or inst.shape.rank == 0:
         return False
     return inst.opcode != "dot" or is_matrix_vector_dot(inst)
 

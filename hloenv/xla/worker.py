@@ -44,6 +44,18 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def compile_on(device: Any, text: str, overrides: list[tuple[str, Any]]) -> Any:
+    """HLO text compiled by jaxlib for one device, with DebugOptions `overrides`: the loaded
+    executable (`exe.hlo_modules()` holds XLA's optimized module). In this process: a crash here
+    is this process's."""
+    from jax._src.lib import xla_client
+    from jaxlib import _hlo, _jax
+    proto = _hlo.hlo_module_from_text(text).as_serialized_hlo_module_proto()
+    options = xla_client.CompileOptions()
+    options.env_option_overrides = list(overrides)
+    return device.client.compile_and_load(_jax.mlir.hlo_to_stablehlo(proto), _jax.DeviceList((device,)), options)
+
+
 class Runner:
     """Holds the PJRT client of one backend and serves requests."""
 
@@ -83,11 +95,7 @@ class Runner:
 
     # -- compile and run ---------------------------------------------------------------------
     def compile(self, text: str, overrides: list[tuple[str, Any]]):
-        hlo = self._hlo.hlo_module_from_text(text)
-        mlir = self._jax.mlir.hlo_to_stablehlo(hlo.as_serialized_hlo_module_proto())
-        options = self.xc.CompileOptions()
-        options.env_option_overrides = list(overrides)
-        return self.client.compile_and_load(mlir, self._jax.DeviceList((self.device,)), options)
+        return compile_on(self.device, text, overrides)
 
     def evaluate(self, req: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()

@@ -128,7 +128,7 @@ ENTRY e {
 """
 
 
-def test_edges_out_of_a_dot_only_library_fusions_take_are_left_open():
+def test_edges_out_of_a_dot_other_than_a_matrix_vector_one_are_left_open():
     """A matrix-matrix dot into its consumer: no decision can fuse it (XLA's loop fusion never
     does), and XLA's simplifier rewrites a dot's form across the edge: no barrier. A
     matrix-vector dot into an add is a decision (XLA's output fusion): fenced when not taken."""

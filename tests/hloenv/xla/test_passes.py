@@ -85,13 +85,8 @@ def _xla_fusions(text: str, overrides: list) -> list[set[str]]:
     """The opcodes inside each fusion of XLA's optimized module (compiled in this process: a tiny
     module XLA is known to compile)."""
     import jax
-    from jax._src.lib import xla_client as xc
-    from jaxlib import _hlo, _jax
-    dev = jax.devices("cpu")[0]
-    proto = _hlo.hlo_module_from_text(text).as_serialized_hlo_module_proto()
-    options = xc.CompileOptions()
-    options.env_option_overrides = list(overrides)
-    exe = dev.client.compile_and_load(_jax.mlir.hlo_to_stablehlo(proto), _jax.DeviceList((dev,)), options)
+    from hloenv.xla.worker import compile_on
+    exe = compile_on(jax.devices("cpu")[0], text, overrides)
     optimized = parse_hlo(exe.hlo_modules()[0].to_string())
     return [{i.opcode for i in inst.called["calls"][0].instructions} for c in optimized.computations
             for inst in c.instructions if inst.opcode == "fusion"]
@@ -104,9 +99,10 @@ def test_xla_fuses_only_inside_the_fenced_regions_of_a_fused_module():
     module = parse_hlo(FENCED)
     overrides = xla_overrides(module, "env", None, None, False)
     assert "cse_barrier_expander" in dict(overrides)["xla_disable_hlo_passes"].split(",")
-    fusions = _xla_fusions(lower_fusions(module).to_text(), overrides)
+    lowered = lower_fusions(module).to_text()
+    fusions = _xla_fusions(lowered, overrides)
     assert any({"exponential", "multiply"} <= ops for ops in fusions)  # the decided fusion is built
     assert not any("tanh" in ops and "exponential" in ops for ops in fusions)
     # and what the barrier expander did: one fusion across the fence
-    assert any({"exponential", "tanh"} <= ops for ops in _xla_fusions(lower_fusions(module).to_text(), []))
+    assert any({"exponential", "tanh"} <= ops for ops in _xla_fusions(lowered, []))
     assert float(evaluate(module, pipeline="env", cache=False).median) > 0
